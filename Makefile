@@ -1,0 +1,43 @@
+# wijkbus: `make run` starts the embedded stack, `make test` runs every suite against real components.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: install run test lint unit integration e2e bench schemas clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(PY) -m wijkbus dev
+
+test: install lint
+	$(PY) -m pytest -q tests
+
+lint: install
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+
+unit: install
+	$(PY) -m pytest -q tests/unit
+
+integration: install
+	$(PY) -m pytest -q tests/integration
+
+e2e: install
+	$(PY) -m pytest -q tests/e2e
+
+bench: install
+	$(PY) -m bench
+
+schemas: install
+	$(PY) -m contracts.schema_gen
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The four wijkbus services: intake, routing, budget and notify."""

@@ -1,0 +1,1 @@
+"""Budget: the buurtbudget (households, allowances, initiatives, pledges and votes)."""

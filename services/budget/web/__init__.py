@@ -1,0 +1,1 @@
+"""Budget's HTTP side."""

@@ -1,0 +1,105 @@
+"""Intake's rules: may this partner send this event, and is it new, a duplicate or a conflict.
+
+Pure: no I/O and no clock; the handler loads what the rules need and passes it in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from contracts.receipts import FieldError
+from contracts.validation import ValidatedEvent
+
+from wijkbus.partners import Partner
+
+Status = Literal["accepted", "duplicate", "invalid", "forbidden", "conflict", "unauthenticated"]
+
+
+@dataclass(frozen=True)
+class PreviousEvent:
+    """What intake stored when it first accepted this `(source, id)`."""
+
+    body_hash: str
+    signal_id: str | None
+
+
+@dataclass(frozen=True)
+class SignalState:
+    """What intake knows of a signal when feedback arrives for it."""
+
+    signal_id: str
+    assigned_partner_id: str | None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The answer to one submitted event."""
+
+    status: Status
+    signal_id: str | None = None
+    errors: tuple[FieldError, ...] = field(default_factory=tuple)
+
+    @property
+    def stored(self) -> bool:
+        """Whether this verdict stores and publishes the event."""
+        return self.status == "accepted"
+
+
+def reject(status: Status, field_name: str, message: str) -> Verdict:
+    """A verdict with one error."""
+    return Verdict(status, errors=(FieldError(field=field_name, message=message),))
+
+
+def judge(
+    partner: Partner,
+    checked: ValidatedEvent | list[FieldError],
+    *,
+    body_hash: str,
+    previous: PreviousEvent | None,
+    new_signal_id: str,
+    feedback_target: SignalState | None = None,
+) -> Verdict:
+    """Decide what happens to one event from `partner`, given what intake already holds."""
+    if isinstance(checked, list):
+        return Verdict("invalid", errors=tuple(checked))
+    event = checked.event
+    if event.source != partner.source:
+        return reject(
+            "forbidden",
+            "source",
+            f"source must be this partner's registered source {partner.source!r}",
+        )
+    if checked.kind == "signal" and checked.categorie not in partner.may_send:
+        return reject(
+            "forbidden", "type", f"partner {partner.id} may not send category {checked.categorie}"
+        )
+    if previous is not None:
+        if previous.body_hash != body_hash:
+            return reject(
+                "conflict",
+                "id",
+                f"event {event.id!r} from this source was already received with a different body",
+            )
+        return Verdict("duplicate", signal_id=previous.signal_id)
+    if checked.kind == "feedback":
+        return _judge_feedback(partner, feedback_target)
+    return Verdict("accepted", signal_id=new_signal_id)
+
+
+def _judge_feedback(partner: Partner, target: SignalState | None) -> Verdict:
+    if target is None:
+        return reject("invalid", "data.signal_id", "no signal with this id is known")
+    if target.assigned_partner_id != partner.id:
+        return reject(
+            "forbidden",
+            "data.signal_id",
+            "only the partner the signal is currently assigned to may report on it",
+        )
+    return Verdict("accepted", signal_id=target.signal_id)
+
+
+def event_time(checked: ValidatedEvent, received_at: datetime) -> datetime:
+    """The event's `time`, or the moment intake received it when the partner left it out."""
+    return checked.event.time or received_at

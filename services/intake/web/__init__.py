@@ -1,0 +1,1 @@
+"""Intake's HTTP side: the partner API and the operator dashboard."""

@@ -1,0 +1,189 @@
+"""The partner HTTP API of CONTRACT.md: POST /api/v1/events and GET /api/v1/signals/{id}."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import JSONResponse
+
+from contracts.envelope import BATCH_CONTENT_TYPE, CONTENT_TYPE, MAX_EVENT_BYTES
+from services.intake import store
+from services.intake.domain import Verdict
+from services.intake.handlers import Intake
+from wijkbus import auth
+from wijkbus.http import problem
+from wijkbus.partners import Partner
+from wijkbus.ratelimit import TokenBuckets
+
+MAX_BATCH = 500
+STATUS_CODE = {
+    "accepted": 202,
+    "duplicate": 202,
+    "invalid": 400,
+    "forbidden": 403,
+    "conflict": 409,
+    "unauthenticated": 401,
+}
+TITLES = {
+    400: "invalid event",
+    403: "not allowed for this partner",
+    409: "conflicting duplicate",
+    401: "unauthenticated",
+}
+_EVENT_BODY = {
+    "content": {
+        CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/CloudEvent"}},
+        BATCH_CONTENT_TYPE: {
+            "schema": {
+                "type": "array",
+                "maxItems": MAX_BATCH,
+                "items": {"$ref": "#/components/schemas/CloudEvent"},
+            }
+        },
+    },
+    "required": True,
+}
+
+
+def partner_from_key(request: Request) -> Partner:
+    """The partner whose API key the request bears; 401 otherwise."""
+    key = auth.bearer(request)
+    partner = request.app.state.intake.partners.by_api_key(key) if key else None
+    if partner is None:
+        raise HTTPException(
+            401, "missing or unknown API key", headers={"WWW-Authenticate": "Bearer"}
+        )
+    return partner
+
+
+def router(buckets: TokenBuckets) -> APIRouter:
+    """The partner API routes."""
+    api = APIRouter(prefix="/api/v1")
+
+    @api.post(
+        "/events",
+        status_code=202,
+        openapi_extra={"requestBody": _EVENT_BODY},
+        responses={400: {}, 401: {}, 403: {}, 409: {}, 413: {}, 415: {}, 429: {}},
+    )
+    async def post_events(request: Request, partner: Partner = Depends(partner_from_key)) -> Any:
+        """Submit one CloudEvent or a batch of at most 500."""
+        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media not in (CONTENT_TYPE, BATCH_CONTENT_TYPE):
+            return problem(
+                415,
+                "unsupported content type",
+                detail=f"use {CONTENT_TYPE} or {BATCH_CONTENT_TYPE}",
+            )
+        limit = MAX_EVENT_BYTES if media == CONTENT_TYPE else MAX_EVENT_BYTES * MAX_BATCH
+        body = await _read_limited(request, limit)
+        if body is None:
+            return problem(
+                413,
+                "request too large",
+                detail=f"an event may be at most "
+                f"{MAX_EVENT_BYTES} bytes, a batch at most {MAX_BATCH} events",
+            )
+        intake: Intake = request.app.state.intake
+        if media == CONTENT_TYPE:
+            if wait := buckets.take(partner.id):
+                return _too_many(wait)
+            async with request.app.state.runtime.pool.acquire() as conn, conn.transaction():
+                verdict = await intake.submit(conn, partner, body, "http")
+            return _single_answer(verdict)
+        events = _batch_items(body)
+        if isinstance(events, JSONResponse):
+            return events
+        if wait := buckets.take(partner.id, len(events)):
+            return _too_many(wait)
+        results = []
+        async with request.app.state.runtime.pool.acquire() as conn:
+            for raw in events:
+                async with conn.transaction():
+                    results.append(_batch_answer(await intake.submit(conn, partner, raw, "http")))
+        return JSONResponse(results, status_code=202)
+
+    @api.get("/signals/{signal_id}")
+    async def get_signal(signal_id: str, request: Request) -> dict[str, Any]:
+        """A signal's status and assignment, for its sender and its assigned responder."""
+        key = auth.bearer(request) or ""
+        operator = auth.is_operator_token(key, request.app.state.settings.operator_token)
+        partner = None if operator else partner_from_key(request)
+        async with request.app.state.runtime.pool.acquire() as conn:
+            row = await store.signal_view(conn, signal_id)
+        if row is None or not (
+            operator or (partner and partner.id in (row["partner_id"], row["assigned_partner_id"]))
+        ):
+            raise HTTPException(404, "no such signal")
+        return {k: (str(v) if k == "signal_id" else v) for k, v in dict(row).items()}
+
+    return api
+
+
+async def _read_limited(request: Request, limit: int) -> bytes | None:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _batch_items(body: bytes) -> list[bytes] | JSONResponse:
+    try:
+        items = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return problem(400, "invalid batch", errors=[{"field": "", "message": "not valid JSON"}])
+    if not isinstance(items, list):
+        return problem(
+            400,
+            "invalid batch",
+            errors=[{"field": "", "message": "a batch must be a JSON array of events"}],
+        )
+    if len(items) > MAX_BATCH:
+        return problem(
+            400,
+            "invalid batch",
+            errors=[
+                {
+                    "field": "",
+                    "message": f"a batch holds at most {MAX_BATCH} events, not {len(items)}",
+                }
+            ],
+        )
+    return [json.dumps(item, ensure_ascii=False, separators=(",", ":")).encode() for item in items]
+
+
+def _single_answer(verdict: Verdict) -> JSONResponse:
+    code = STATUS_CODE[verdict.status]
+    if code == 202:
+        return JSONResponse({"signal_id": verdict.signal_id, "status": verdict.status}, 202)
+    return problem(code, TITLES[code], errors=[e.model_dump() for e in verdict.errors])
+
+
+def _batch_answer(verdict: Verdict) -> dict[str, Any]:
+    if verdict.status in ("accepted", "duplicate"):
+        return {"signal_id": verdict.signal_id, "status": verdict.status}
+    return {
+        "signal_id": None,
+        "status": "rejected",
+        "reason": verdict.status,
+        "errors": [e.model_dump() for e in verdict.errors],
+    }
+
+
+def _too_many(wait: float) -> JSONResponse:
+    retry = "3600" if math.isinf(wait) else str(max(1, math.ceil(wait)))
+    return problem(
+        429,
+        "too many requests",
+        detail="this partner's rate is exceeded",
+        headers={"Retry-After": retry},
+    )

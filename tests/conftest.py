@@ -1,0 +1,71 @@
+"""Shared fixtures: the real broker and PostgreSQL every integration and e2e test runs against."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from wijkbus.infra import Backend, BackendError, planned_backend, start_backend
+
+TESTS_DIR = Path(__file__).parent
+MARKED_FOLDERS = {"integration": "integration", "e2e": "e2e"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Refuse a misspelt WIJKBUS_TEST_BACKEND before collecting anything."""
+    try:
+        planned_backend()
+    except BackendError as exc:
+        raise pytest.UsageError(str(exc)) from exc
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """Say which backend the integration and e2e tests will run against."""
+    return f"wijkbus backend: {planned_backend()}"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark tests by folder, so `-m "not integration and not e2e"` selects the unit tests."""
+    for item in items:
+        try:
+            folder = Path(item.path).resolve().relative_to(TESTS_DIR.resolve()).parts[0]
+        except ValueError:
+            continue
+        if folder in MARKED_FOLDERS:
+            item.add_marker(getattr(pytest.mark, MARKED_FOLDERS[folder]))
+
+
+@pytest.fixture(scope="session")
+def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
+    """The broker and database for the whole session; a missing component fails, never skips."""
+    running = start_backend(datadir=tmp_path_factory.mktemp("backend"), keep_data=False)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(backend: Backend) -> str:
+    """The broker's bootstrap address."""
+    return backend.bootstrap
+
+
+@pytest.fixture(scope="session")
+def database_url(backend: Backend) -> str:
+    """The DSN of the server's maintenance database; tests should use `fresh_database`."""
+    return backend.database_url
+
+
+@pytest.fixture
+def fresh_database(backend: Backend) -> Iterator[str]:
+    """An empty database of this test's own, dropped afterwards."""
+    name = f"test_{uuid.uuid4().hex}"
+    url = backend.create_database(name)
+    try:
+        yield url
+    finally:
+        backend.drop_database(name)

@@ -1,0 +1,169 @@
+"""Test helpers: run a service app in-process on a free port, wait for conditions, Kafka I/O."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import uvicorn
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from fastapi import FastAPI
+
+from wijkbus.devstack import DEMO_PARTNERS, DemoCredentials, secret_env_name
+from wijkbus.infra import free_port
+from wijkbus.partners import Partner, PartnerRegistry, api_key_hash
+
+
+@asynccontextmanager
+async def running_app(app: FastAPI) -> AsyncIterator[str]:
+    """Serve `app` (lifespan included) on a free loopback port; yield its base URL."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_config=None, lifespan="on", access_log=False
+        )
+    )
+    task = asyncio.create_task(server.serve())
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if task.done():
+            task.result()  # raises the start-up error
+        if time.monotonic() > deadline:
+            raise TimeoutError("app did not start within 60 s")
+        await asyncio.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def eventually(
+    check: Callable[[], Awaitable[Any]],
+    *,
+    timeout: float = 60.0,
+    interval: float = 0.2,
+    what: str = "condition",
+) -> Any:
+    """Poll `check` until it returns something truthy; fail with `what` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = await check()
+        if last:
+            return last
+        await asyncio.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last value: {last!r}")
+
+
+def unique(prefix: str = "t") -> str:
+    """A random id, so tests never depend on each other."""
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+async def produce(
+    bootstrap: str,
+    topic: str,
+    value: bytes,
+    *,
+    key: bytes | None = None,
+    headers: list[tuple[str, bytes]] | None = None,
+) -> None:
+    """Publish one record and wait for the broker's acknowledgement."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=False)
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, value, key=key, headers=headers or [])
+    finally:
+        await producer.stop()
+
+
+async def consume_json(
+    bootstrap: str, topic: str, *, count: int, timeout: float = 60.0
+) -> list[dict[str, Any]]:
+    """Read `count` JSON records from the start of `topic` (no consumer group)."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+    )
+    await consumer.start()
+    found: list[dict[str, Any]] = []
+    try:
+        deadline = time.monotonic() + timeout
+        while len(found) < count and time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=500)
+            for records in batch.values():
+                found.extend(json.loads(r.value) for r in records)
+    finally:
+        await consumer.stop()
+    return found
+
+
+def demo_registry() -> tuple[PartnerRegistry, DemoCredentials]:
+    """The dev stack's demo partners, with fresh random keys, as an in-memory registry."""
+    creds = DemoCredentials(
+        operator_token=uuid.uuid4().hex,
+        notify_secret_key=uuid.uuid4().hex,
+        api_keys={p["id"]: "wb_" + uuid.uuid4().hex for p in DEMO_PARTNERS},
+        signing_secrets={p["id"]: uuid.uuid4().hex for p in DEMO_PARTNERS},
+    )
+    partners = [
+        Partner(
+            **p,
+            api_key_sha256=api_key_hash(creds.api_keys[p["id"]]),
+            signing_secret_env=secret_env_name(p["id"]),
+        )
+        for p in DEMO_PARTNERS
+    ]
+    secrets = {pid: s.encode() for pid, s in creds.signing_secrets.items()}
+    return PartnerRegistry(partners, secrets), creds
+
+
+def signal_event(
+    source: str,
+    *,
+    categorie: str = "overlast",
+    event_id: str | None = None,
+    street: str = "Asingastraat",
+    city: str = "Groningen",
+    buurt_code: str | None = "BU00140107",
+    **data: Any,
+) -> dict[str, Any]:
+    """A valid partner signal CloudEvent as a dict (change it to make it invalid)."""
+    location: dict[str, Any] = {
+        "street": street,
+        "city": city,
+        "house_number": "43",
+        "postcode": "9714 ab",
+    }
+    if buurt_code:
+        location["buurt_code"] = buurt_code
+    return {
+        "specversion": "1.0",
+        "id": event_id or unique("ev"),
+        "source": source,
+        "type": f"nl.wijkaanpak.signaal.{categorie}",
+        "time": "2026-11-20T21:30:00+01:00",
+        "datacontenttype": "application/json",
+        "data": {
+            "observed_at": "2026-11-20T21:15:00+01:00",
+            "location": location,
+            "severity": "normaal",
+            "subcategory": "geluid",
+            "description": "Harde muziek na middernacht",
+            **data,
+        },
+    }
+
+
+def encode(event: dict[str, Any]) -> bytes:
+    """An event as the compact JSON a partner sends."""
+    return json.dumps(event, separators=(",", ":")).encode()

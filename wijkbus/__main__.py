@@ -1,0 +1,5 @@
+"""`python -m wijkbus` is the `wijkbus` command."""
+
+from wijkbus.cli import main
+
+main()

@@ -1,0 +1,60 @@
+"""Operator authentication for dashboards and write APIs: a bearer token or a login cookie."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from fastapi import HTTPException, Request
+
+COOKIE = "wijkbus_operator"
+
+
+def session_value(operator_token: str) -> str:
+    """The cookie value for a logged-in operator: derived from, never equal to, the token."""
+    return hmac.new(
+        operator_token.encode(), b"wijkbus-operator-session", hashlib.sha256
+    ).hexdigest()
+
+
+def is_operator_token(presented: str, operator_token: str) -> bool:
+    """Constant-time check of an operator token; an empty configured token never matches."""
+    return bool(operator_token) and hmac.compare_digest(presented.encode(), operator_token.encode())
+
+
+def bearer(request: Request) -> str | None:
+    """The bearer token of the request, if any."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def is_operator(request: Request, operator_token: str) -> bool:
+    """Whether the request comes from an operator (bearer token or session cookie)."""
+    token = bearer(request)
+    if token is not None:
+        return is_operator_token(token, operator_token)
+    cookie = request.cookies.get(COOKIE, "")
+    return bool(operator_token) and hmac.compare_digest(cookie, session_value(operator_token))
+
+
+class LoginRequired(Exception):
+    """Raised for a dashboard page without a logged-in operator: redirect to the login form."""
+
+    def __init__(self, next_path: str) -> None:
+        super().__init__(next_path)
+        self.next_path = next_path
+
+
+def require_operator_api(request: Request) -> None:
+    """FastAPI dependency for write APIs: 401 problem unless an operator calls."""
+    if not is_operator(request, request.app.state.settings.operator_token):
+        raise HTTPException(
+            401, "operator authentication required", headers={"WWW-Authenticate": "Bearer"}
+        )
+
+
+def require_operator_page(request: Request) -> None:
+    """FastAPI dependency for dashboard pages: redirect to /login unless an operator looks."""
+    if not is_operator(request, request.app.state.settings.operator_token):
+        raise LoginRequired(request.url.path)

@@ -1,0 +1,109 @@
+"""The `wijkbus` command line: the dev stack, migrations, and (later) partner and audit tools."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import time
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from wijkbus import db, devstack
+from wijkbus.infra import start_backend
+
+app = typer.Typer(help="wijkbus: the neighbourhood event bus.", no_args_is_help=True)
+console = Console()
+SERVICE_DIRS = {
+    name: devstack.REPO / "services" / name / "migrations" for name in devstack.SERVICES
+}
+
+
+async def _migrate_all(database_url: str) -> dict[str, list[str]]:
+    return {
+        name: await db.migrate_url(database_url, name, path) for name, path in SERVICE_DIRS.items()
+    }
+
+
+@app.command()
+def migrate(database_url: str = typer.Option(..., envvar="DATABASE_URL")) -> None:
+    """Apply every service's pending migrations to DATABASE_URL."""
+    for name, applied in asyncio.run(_migrate_all(database_url)).items():
+        console.print(f"{name}: {', '.join(applied) or 'up to date'}")
+
+
+@app.command()
+def dev(workdir: Path = typer.Option(Path(".wijkbus"), help="where data and logs live")) -> None:
+    """Start broker, database and the four services; Ctrl-C stops everything (`make run`)."""
+    workdir = workdir.resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    console.print("[bold]wijkbus[/]: starting broker and database…")
+    backend = start_backend(datadir=workdir, keep_data=True)
+    stack = None
+    try:
+        creds = devstack.DemoCredentials.load_or_create(workdir / "secrets.json")
+        partners = devstack.write_partner_registry(workdir / "partners.yaml", creds)
+        for name, applied in asyncio.run(_migrate_all(backend.database_url)).items():
+            console.print(f"  migrations {name}: {', '.join(applied) or 'up to date'}")
+        stack = devstack.ServiceProcesses(
+            workdir, backend.bootstrap, backend.database_url, creds, partners
+        )
+        stack.start_all()
+        stack.wait_ready()
+        (workdir / "stack.json").write_text(json.dumps(stack.describe(), indent=2))
+        _print_stack(stack, backend.description, workdir)
+        _wait_for_stop(stack)
+    finally:
+        console.print("stopping…")
+        if stack is not None:
+            stack.stop_all()
+        backend.stop()
+        console.print("stopped; data kept in " + str(workdir))
+
+
+def _print_stack(stack: devstack.ServiceProcesses, backend: str, workdir: Path) -> None:
+    table = Table(title="wijkbus is running", show_lines=False)
+    table.add_column("service")
+    table.add_column("dashboard")
+    table.add_column("API docs")
+    for name in devstack.SERVICES:
+        base = stack.url(name)
+        table.add_row(name, base + "/dashboard", base + "/api/v1/docs")
+    console.print(table)
+    console.print(f"backend:         {backend}")
+    console.print(f"broker:          {stack.bootstrap}")
+    console.print(f"database:        {stack.database_url}")
+    console.print(
+        f"operator login:  token [bold]{stack.creds.operator_token}[/] "
+        "(paste it into any dashboard's login form)"
+    )
+    console.print(f"demo partners:   {workdir / 'stack.json'} (API keys and signing secrets)")
+    console.print(f"logs:            {workdir / 'logs'}")
+    console.print("Ctrl-C stops everything.")
+
+
+def _wait_for_stop(stack: devstack.ServiceProcesses) -> None:
+    stopping = False
+
+    def on_signal(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    while not stopping:
+        for name, proc in stack.procs.items():
+            if proc.poll() is not None:
+                console.print(
+                    f"[red]{name} exited with {proc.returncode}[/]\n{stack.log_tail(name)}"
+                )
+                raise typer.Exit(1)
+        time.sleep(0.5)
+
+
+def main() -> None:
+    """Entry point of the `wijkbus` command."""
+    app()

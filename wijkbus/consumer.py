@@ -1,0 +1,199 @@
+"""Consumers with exactly-once effects: handle in one transaction, commit the offset after it.
+
+A message is handled inside a PostgreSQL transaction together with its inbox row; the Kafka
+offset is committed only after that transaction committed (faststream `AckPolicy.MANUAL`).
+A failing message is retried with backoff (seek back); after `max_attempts`, or at once when it
+can never succeed, it becomes a dead letter with its reason and the partition moves on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import asyncpg
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from pydantic import ValidationError
+
+from contracts import topics
+from contracts.envelope import CloudEvent, parse_event
+from wijkbus import inbox, metrics, outbox
+from wijkbus.logging import bound, get_logger
+
+log = get_logger(__name__)
+
+
+class PermanentError(Exception):
+    """Input that can never be handled: dead-letter it at once, with this message as reason."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One Kafka record as a handler sees it."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+    headers: dict[str, bytes] = field(default_factory=dict)
+
+    @property
+    def position(self) -> str:
+        """`topic:partition:offset`, unique per record on this broker."""
+        return f"{self.topic}:{self.partition}:{self.offset}"
+
+
+EventHandler = Callable[[asyncpg.Connection, CloudEvent], Awaitable[None]]
+RawHandler = Callable[[asyncpg.Connection, Delivery], Awaitable[None]]
+
+
+@dataclass
+class ConsumerKit:
+    """What the subscribe functions need from the service runtime."""
+
+    service: str
+    pool: Callable[[], asyncpg.Pool]
+    max_attempts: int = 5
+    backoff_s: float = 0.2
+    session_timeout_ms: int = 6000
+    attempts: dict[str, int] = field(default_factory=dict)
+
+    async def run(self, consumer: str, delivery: Delivery, work: RawHandler) -> bool:
+        """Handle one delivery; True when its offset may be committed."""
+        attempt = self.attempts.get(delivery.position, 0) + 1
+        try:
+            async with self.pool().acquire() as conn, conn.transaction():
+                await work(conn, delivery)
+        except (PermanentError, ValidationError) as exc:
+            await self._dead_letter(consumer, delivery, _reason(exc), attempt)
+        except Exception as exc:
+            metrics.PROCESSING_ERRORS.labels(self.service, consumer).inc()
+            if attempt < self.max_attempts:
+                self.attempts[delivery.position] = attempt
+                log.warning(
+                    "handling failed, will retry",
+                    consumer=consumer,
+                    attempt=attempt,
+                    error=_reason(exc),
+                )
+                await asyncio.sleep(self.backoff_s * 2 ** (attempt - 1))
+                return False
+            await self._dead_letter(consumer, delivery, _reason(exc), attempt)
+        else:
+            metrics.EVENTS_CONSUMED.labels(self.service, consumer, "handled").inc()
+        self.attempts.pop(delivery.position, None)
+        return True
+
+    async def _dead_letter(
+        self, consumer: str, delivery: Delivery, reason: str, attempts: int
+    ) -> None:
+        log.error("dead letter", consumer=consumer, position=delivery.position, reason=reason)
+        metrics.DEAD_LETTERS.labels(self.service, consumer).inc()
+        async with self.pool().acquire() as conn, conn.transaction():
+            inserted = await conn.fetchval(
+                "INSERT INTO dead_letters"
+                ' (consumer, topic, "partition", "offset", key, value, reason, attempts)'
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+                ' ON CONFLICT (consumer, topic, "partition", "offset") DO NOTHING RETURNING id',
+                consumer,
+                delivery.topic,
+                delivery.partition,
+                delivery.offset,
+                delivery.key,
+                delivery.value,
+                reason,
+                attempts,
+            )
+            if inserted is not None:
+                await outbox.enqueue(
+                    conn,
+                    outbox.OutgoingMessage(
+                        topic=topics.dead_letters(self.service),
+                        key=delivery.key.decode(errors="replace") if delivery.key else None,
+                        value=delivery.value,
+                        headers=(
+                            ("wijkbus-consumer", consumer),
+                            ("wijkbus-origin", delivery.position),
+                            ("wijkbus-reason", reason[:500]),
+                        ),
+                    ),
+                )
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, ValidationError):
+        return "invalid: " + "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+    return f"{type(exc).__name__}: {exc}"[:2000]
+
+
+def subscribe_raw(
+    broker: KafkaBroker, kit: ConsumerKit, consumer: str, topic_names: list[str], handle: RawHandler
+) -> None:
+    """Register `handle` for raw records; the inbox key is the record's position."""
+
+    async def work(conn: asyncpg.Connection, delivery: Delivery) -> None:
+        if await inbox.claim(conn, consumer, delivery.position):
+            await handle(conn, delivery)
+
+    _register(broker, kit, consumer, topic_names, work)
+
+
+def subscribe_events(
+    broker: KafkaBroker,
+    kit: ConsumerKit,
+    consumer: str,
+    topic_names: list[str],
+    handle: EventHandler,
+) -> None:
+    """Register `handle` for CloudEvents; the inbox key is the event id, so replays are no-ops."""
+
+    async def work(conn: asyncpg.Connection, delivery: Delivery) -> None:
+        try:
+            event = parse_event(delivery.value)
+        except ValueError as exc:
+            raise PermanentError(f"not a CloudEvent: {exc}") from exc
+        with bound(event_id=event.id, trace_id=_trace_id(event)):
+            if await inbox.claim(conn, consumer, f"{event.source}|{event.id}"):
+                await handle(conn, event)
+
+    _register(broker, kit, consumer, topic_names, work)
+
+
+def _trace_id(event: CloudEvent) -> str | None:
+    extra = event.model_extra or {}
+    return str(extra.get("traceparent") or "") or None
+
+
+def _register(
+    broker: KafkaBroker, kit: ConsumerKit, consumer: str, topic_names: list[str], work: RawHandler
+) -> None:
+    @broker.subscriber(
+        *topic_names,
+        group_id=f"{kit.service}.{consumer}",
+        ack_policy=AckPolicy.MANUAL,
+        auto_offset_reset="earliest",
+        session_timeout_ms=kit.session_timeout_ms,
+        heartbeat_interval_ms=max(kit.session_timeout_ms // 6, 100),
+        title=f"{kit.service}.{consumer}",
+    )
+    async def on_message(msg: KafkaMessage) -> None:
+        record = msg.raw_message
+        assert not isinstance(record, tuple)
+        delivery = Delivery(
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            key=record.key,
+            value=record.value or b"",
+            headers={k: v for k, v in (record.headers or ())},
+        )
+        if await kit.run(consumer, delivery, work):
+            await msg.ack()
+        else:
+            await msg.nack()

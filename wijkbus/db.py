@@ -1,0 +1,81 @@
+"""The asyncpg pool and numbered SQL migrations, one PostgreSQL schema per service."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import asyncpg
+
+from wijkbus.logging import get_logger
+
+KIT_MIGRATIONS = Path(__file__).parent / "sql"
+_NUMBERED = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+_SCHEMA_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+log = get_logger(__name__)
+
+
+def _check_schema(schema: str) -> str:
+    if not _SCHEMA_NAME.match(schema):
+        raise ValueError(f"invalid schema name {schema!r}")
+    return schema
+
+
+async def create_pool(database_url: str, schema: str, *, max_size: int = 10) -> asyncpg.Pool:
+    """A pool whose connections see only `schema` (and `public`) by default."""
+    pool = await asyncpg.create_pool(
+        database_url,
+        min_size=1,
+        max_size=max_size,
+        server_settings={"search_path": _check_schema(schema), "application_name": schema},
+    )
+    assert pool is not None
+    return pool
+
+
+def migration_files(directory: Path) -> list[tuple[str, Path]]:
+    """The numbered `NNNN_name.sql` files of a directory, in order; anything else is an error."""
+    files = []
+    for path in sorted(directory.glob("*.sql")):
+        match = _NUMBERED.match(path.name)
+        if not match:
+            raise ValueError(f"migration {path} is not named NNNN_name.sql")
+        files.append((path.stem, path))
+    return files
+
+
+async def migrate(conn: asyncpg.Connection, schema: str, service_migrations: Path) -> list[str]:
+    """Create `schema` and apply the kit's and the service's pending migrations; return them."""
+    _check_schema(schema)
+    applied: list[str] = []
+    async with conn.transaction():
+        # One migrator per schema at a time, across processes.
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"migrate:{schema}")
+        await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        await conn.execute(f"SET LOCAL search_path TO {schema}")
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+        pending = [("kit:" + v, p) for v, p in migration_files(KIT_MIGRATIONS)]
+        pending += migration_files(service_migrations)
+        for version, path in pending:
+            if version in done:
+                continue
+            await conn.execute(path.read_text(encoding="utf-8"))
+            await conn.execute("INSERT INTO schema_migrations (version) VALUES ($1)", version)
+            applied.append(version)
+    if applied:
+        log.info("migrations applied", schema=schema, versions=applied)
+    return applied
+
+
+async def migrate_url(database_url: str, schema: str, service_migrations: Path) -> list[str]:
+    """Open one connection to `database_url` and migrate `schema`."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        return await migrate(conn, schema, service_migrations)
+    finally:
+        await conn.close()

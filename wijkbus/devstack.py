@@ -1,0 +1,241 @@
+"""The embedded dev stack: broker, database, demo partners and the four services as processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from wijkbus.infra import free_port
+from wijkbus.partners import api_key_hash
+
+SERVICES = ("intake", "routing", "budget", "notify")
+DEFAULT_PORTS = {"intake": 8001, "routing": 8002, "budget": 8003, "notify": 8004}
+REPO = Path(__file__).resolve().parent.parent
+DEMO_RULES = REPO / "deploy" / "demo" / "routing-rules.yaml"
+DEMO_PARTNERS: list[dict[str, Any]] = [
+    {
+        "id": "gemeente-groningen",
+        "name": "Gemeente Groningen",
+        "role": "gemeente",
+        "source": "urn:nld:oin:00000001001589623000:systeem:meldingen",
+        "may_send": ["overlast", "vernieling", "vervuiling", "zorg"],
+        "may_read_personal_data": False,
+    },
+    {
+        "id": "politie-groningen",
+        "name": "Politie Noord-Nederland, basisteam Groningen",
+        "role": "politie",
+        "source": "urn:nld:oin:00000001003214345000:systeem:bvh",
+        "may_send": ["overlast", "vernieling", "ondermijning"],
+        "may_read_personal_data": False,
+    },
+    {
+        "id": "woonstichting-noord",
+        "name": "Woonstichting Noord",
+        "role": "woningcorporatie",
+        "source": "urn:nld:kvknr:12345678:systeem:huurbeheer",
+        "may_send": ["overlast", "vernieling", "vervuiling", "huurachterstand"],
+        "may_read_personal_data": False,
+    },
+    {
+        "id": "wij-groningen",
+        "name": "WIJ Groningen",
+        "role": "welzijn",
+        "source": "urn:nld:kvknr:87654321:systeem:wijteams",
+        "may_send": ["zorg", "overlast"],
+        "may_read_personal_data": True,
+    },
+]
+
+
+def secret_env_name(partner_id: str) -> str:
+    """The env var holding a partner's signing secret: PARTNER_<ID>_SECRET."""
+    return f"PARTNER_{partner_id.upper().replace('-', '_')}_SECRET"
+
+
+@dataclass
+class DemoCredentials:
+    """Keys of the demo stack, kept in `.wijkbus/secrets.json` so a second run reuses them."""
+
+    operator_token: str
+    notify_secret_key: str
+    api_keys: dict[str, str]
+    signing_secrets: dict[str, str]
+
+    @classmethod
+    def load_or_create(cls, path: Path) -> DemoCredentials:
+        """Read the credentials file, or make new random credentials and write it (mode 600)."""
+        if path.exists():
+            return cls(**json.loads(path.read_text()))
+        creds = cls(
+            operator_token=secrets.token_urlsafe(24),
+            notify_secret_key=secrets.token_urlsafe(32),
+            api_keys={p["id"]: "wb_" + secrets.token_urlsafe(24) for p in DEMO_PARTNERS},
+            signing_secrets={p["id"]: secrets.token_urlsafe(32) for p in DEMO_PARTNERS},
+        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(creds.__dict__, indent=2))
+        path.chmod(0o600)
+        return creds
+
+
+def write_partner_registry(path: Path, creds: DemoCredentials) -> Path:
+    """Write the demo partner registry (hashes only; secrets come from the environment)."""
+    entries = [
+        {
+            **p,
+            "api_key_sha256": api_key_hash(creds.api_keys[p["id"]]),
+            "signing_secret_env": secret_env_name(p["id"]),
+        }
+        for p in DEMO_PARTNERS
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(entries, sort_keys=False, allow_unicode=True))
+    return path
+
+
+@dataclass
+class ServiceProcesses:
+    """The four services as separate `python -m services.<name>` processes."""
+
+    workdir: Path
+    bootstrap: str
+    database_url: str
+    creds: DemoCredentials
+    partners_file: Path
+    rules_file: Path = DEMO_RULES
+    ports: dict[str, int] = field(default_factory=dict)
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in SERVICES:
+            self.ports.setdefault(name, _port_or_free(DEFAULT_PORTS[name]))
+        (self.workdir / "logs").mkdir(parents=True, exist_ok=True)
+
+    def url(self, name: str) -> str:
+        """The base URL of a service."""
+        return f"http://127.0.0.1:{self.ports[name]}"
+
+    def env(self, name: str) -> dict[str, str]:
+        """The environment a service process starts with."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PARTNER_")}
+        env.update(
+            {
+                "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
+                "DATABASE_URL": self.database_url,
+                "WIJKBUS_PARTNERS": str(self.partners_file),
+                "WIJKBUS_OPERATOR_TOKEN": self.creds.operator_token,
+                "WIJKBUS_LOG_FORMAT": "json",
+                f"{name.upper()}_HOST": "127.0.0.1",
+                f"{name.upper()}_PORT": str(self.ports[name]),
+                "ROUTING_RULES": str(self.rules_file),
+                "NOTIFY_SECRET_KEY": self.creds.notify_secret_key,
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        for pid, secret in self.creds.signing_secrets.items():
+            env[secret_env_name(pid)] = secret
+        return env
+
+    def start(self, name: str) -> None:
+        """Start one service process; its output goes to `logs/<name>.log`."""
+        with (self.workdir / "logs" / f"{name}.log").open("ab") as log:
+            self.procs[name] = subprocess.Popen(
+                [sys.executable, "-m", f"services.{name}"],
+                cwd=REPO,
+                env=self.env(name),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def start_all(self) -> None:
+        """Start the four services."""
+        for name in SERVICES:
+            self.start(name)
+
+    def wait_ready(self, names: tuple[str, ...] = SERVICES, timeout: float = 90.0) -> None:
+        """Wait until each service's /readyz answers 200; fail with its log tail otherwise."""
+        deadline = time.monotonic() + timeout
+        for name in names:
+            while True:
+                proc = self.procs[name]
+                if proc.poll() is not None:
+                    raise RuntimeError(
+                        f"{name} exited with {proc.returncode}:\n{self.log_tail(name)}"
+                    )
+                try:
+                    if httpx.get(self.url(name) + "/readyz", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{name} not ready after {timeout}s:\n{self.log_tail(name)}")
+                time.sleep(0.2)
+
+    def log_tail(self, name: str, size: int = 3000) -> str:
+        """The end of a service's log."""
+        path = self.workdir / "logs" / f"{name}.log"
+        return path.read_text(errors="replace")[-size:] if path.exists() else "(no log)"
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        """Send `sig` to a service we started, by its PID, and reap it."""
+        proc = self.procs.pop(name)
+        proc.send_signal(sig)
+        proc.wait(timeout=30)
+
+    def stop_all(self, timeout: float = 15.0) -> None:
+        """SIGTERM every service we started, then SIGKILL what did not stop in time."""
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.terminate()
+        deadline = time.monotonic() + timeout
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self.procs.clear()
+
+    def describe(self) -> dict[str, Any]:
+        """The `.wijkbus/stack.json` document."""
+        return {
+            "broker": self.bootstrap,
+            "database_url": self.database_url,
+            "services": {name: self.url(name) for name in SERVICES},
+            "partners_file": str(self.partners_file),
+            "operator_token": self.creds.operator_token,
+            "demo_partners": [
+                {
+                    "id": p["id"],
+                    "source": p["source"],
+                    "role": p["role"],
+                    "api_key": self.creds.api_keys[p["id"]],
+                    "signing_secret": self.creds.signing_secrets[p["id"]],
+                }
+                for p in DEMO_PARTNERS
+            ],
+        }
+
+
+def _port_or_free(port: int) -> int:
+    import socket
+
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return free_port()
+    return port

@@ -1,0 +1,193 @@
+"""The HTTP side every service shares: problem+json, headers, health, metrics, login."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import jinja2
+from fastapi import FastAPI, Form, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from wijkbus import auth
+from wijkbus.runtime import ServiceRuntime
+
+API_VERSION = "1.0.0"
+PROBLEM = "application/problem+json"
+KIT_TEMPLATES = Path(__file__).parent / "web" / "templates"
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": (
+        "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        "script-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
+    ),
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+    "API-Version": API_VERSION,
+}
+
+
+def problem(
+    status: int,
+    title: str,
+    *,
+    detail: str | None = None,
+    errors: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """An RFC 9457 problem response."""
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    if errors is not None:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def templates(service_dir: Path) -> Jinja2Templates:
+    """Templates from the service's web/templates, falling back to the kit's (base, login)."""
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(
+            [
+                jinja2.FileSystemLoader(service_dir / "web" / "templates"),
+                jinja2.FileSystemLoader(KIT_TEMPLATES),
+            ]
+        ),
+        autoescape=True,
+    )
+    return Jinja2Templates(env=env)
+
+
+def create_app(
+    runtime: ServiceRuntime,
+    *,
+    title: str,
+    description: str,
+    service_dir: Path,
+    on_start: Callable[[], Awaitable[None]] | None = None,
+    on_stop: Callable[[], Awaitable[None]] | None = None,
+) -> FastAPI:
+    """A FastAPI app with the kit's routes; the lifespan starts and stops `runtime`."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        if on_start:
+            await on_start()
+        try:
+            yield
+        finally:
+            if on_stop:
+                await on_stop()
+            await runtime.stop()
+
+    app = FastAPI(
+        title=title,
+        description=description,
+        version=API_VERSION,
+        lifespan=lifespan,
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+    )
+    app.state.settings = runtime.settings
+    app.state.runtime = runtime
+    app.state.templates = templates(service_dir)
+    _install_errors(app)
+    _install_kit_routes(app, runtime, title, description)
+
+    @app.middleware("http")
+    async def headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        response.headers.update(SECURITY_HEADERS)
+        if request.url.path.startswith("/api/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    return app
+
+
+def _install_errors(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"field": ".".join(str(p) for p in e["loc"] if p != "body"), "message": e["msg"]}
+            for e in exc.errors()
+        ]
+        return problem(400, "invalid request", errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem(exc.status_code, str(exc.detail), headers=exc.headers)
+
+    @app.exception_handler(auth.LoginRequired)
+    async def login_required(_: Request, exc: auth.LoginRequired) -> RedirectResponse:
+        return RedirectResponse(f"/login?next={quote(exc.next_path)}", status_code=303)
+
+
+def _install_kit_routes(app: FastAPI, runtime: ServiceRuntime, title: str, desc: str) -> None:
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> JSONResponse:
+        checks = await runtime.readiness()
+        ready = all(v == "ok" for v in checks.values())
+        return JSONResponse(
+            {"status": "ok" if ready else "unavailable", "checks": checks},
+            status_code=200 if ready else 503,
+        )
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/docs/asyncapi", include_in_schema=False)
+    async def asyncapi() -> dict[str, Any]:
+        return runtime.asyncapi(title, desc)
+
+    @app.get("/login", include_in_schema=False, response_class=HTMLResponse)
+    async def login_form(request: Request, next: str = "/dashboard") -> HTMLResponse:
+        return app.state.templates.TemplateResponse(
+            request, "login.html", {"next": _safe_next(next), "title": title, "error": None}
+        )
+
+    @app.post("/login", include_in_schema=False, response_model=None)
+    async def login(
+        request: Request, token: str = Form(...), next: str = Form("/dashboard")
+    ) -> Response:
+        operator_token = runtime.settings.operator_token
+        if not auth.is_operator_token(token, operator_token):
+            return app.state.templates.TemplateResponse(
+                request,
+                "login.html",
+                {"next": _safe_next(next), "title": title, "error": "Onjuiste operatorsleutel."},
+                status_code=401,
+            )
+        response = RedirectResponse(_safe_next(next), status_code=303)
+        response.set_cookie(
+            auth.COOKIE, auth.session_value(operator_token), httponly=True, samesite="strict"
+        )
+        return response
+
+    @app.post("/logout", include_in_schema=False)
+    async def logout() -> RedirectResponse:
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(auth.COOKIE)
+        return response
+
+
+def _safe_next(path: str) -> str:
+    # Only same-site paths: never redirect an operator to another host after login.
+    return path if path.startswith("/") and not path.startswith("//") else "/dashboard"

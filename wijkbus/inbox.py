@@ -1,0 +1,15 @@
+"""The inbox: "consumer C handled message M", recorded in the same transaction as its effects."""
+
+from __future__ import annotations
+
+import asyncpg
+
+
+async def claim(conn: asyncpg.Connection, consumer: str, message_id: str) -> bool:
+    """Record that `consumer` handles `message_id`; False when it already did (a redelivery)."""
+    status = await conn.execute(
+        "INSERT INTO inbox (consumer, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        consumer,
+        message_id,
+    )
+    return bool(status == "INSERT 0 1")

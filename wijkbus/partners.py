@@ -1,0 +1,120 @@
+"""The partner registry (CONTRACT.md): who may send what, and how they prove who they are."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from contracts.signals import Categorie
+
+Role = Literal["gemeente", "politie", "woningcorporatie", "welzijn", "handhaving"]
+
+
+class PartnerRegistryError(ValueError):
+    """The registry file cannot be used; the message says where and why."""
+
+
+class Partner(BaseModel):
+    """One partner organisation's back-office, as registered."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z0-9-]+$", max_length=63)
+    name: str = Field(min_length=1)
+    role: Role
+    source: str = Field(min_length=1)
+    may_send: tuple[Categorie, ...] = ()
+    may_read_personal_data: bool = False
+    api_key_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    signing_secret_env: str = Field(pattern=r"^[A-Z][A-Z0-9_]*$")
+
+
+class PartnerRegistry:
+    """The registered partners with their signing secrets, looked up by id or API key."""
+
+    def __init__(self, partners: list[Partner], secrets: Mapping[str, bytes]) -> None:
+        self.partners = {p.id: p for p in partners}
+        self._secrets = dict(secrets)
+        self._by_key_hash = {p.api_key_sha256: p for p in partners}
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.partners.values())
+
+    def get(self, partner_id: str) -> Partner | None:
+        """The partner with this id, if registered."""
+        return self.partners.get(partner_id)
+
+    def by_api_key(self, api_key: str) -> Partner | None:
+        """The partner that holds this API key, if any."""
+        digest = hashlib.sha256(api_key.encode()).hexdigest()
+        for known, partner in self._by_key_hash.items():
+            if hmac.compare_digest(known, digest):
+                return partner
+        return None
+
+    def signing_secret(self, partner_id: str) -> bytes:
+        """The partner's HMAC key for signed Kafka events."""
+        return self._secrets[partner_id]
+
+
+def api_key_hash(api_key: str) -> str:
+    """The sha256 hex of an API key, as stored in the registry."""
+    return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+def sign(secret: bytes, body: bytes) -> str:
+    """The `wijkbus-signature` header value for a body."""
+    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+
+
+def verify_signature(secret: bytes, body: bytes, header: str | None) -> bool:
+    """Whether `header` is the right signature of `body`."""
+    return header is not None and hmac.compare_digest(sign(secret, body), header.strip())
+
+
+def load_partners(path: Path, env: Mapping[str, str] | None = None) -> PartnerRegistry:
+    """Read and check the registry file; any problem stops the service with a clear message."""
+    env = os.environ if env is None else env
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise PartnerRegistryError(f"cannot read partner registry {path}: {exc}") from exc
+    if not isinstance(raw, list):
+        raise PartnerRegistryError(f"{path}: expected a list of partners")
+    partners: list[Partner] = []
+    problems: list[str] = []
+    for index, entry in enumerate(raw):
+        try:
+            partners.append(Partner.model_validate(entry))
+        except ValidationError as exc:
+            for e in exc.errors():
+                where = ".".join(str(p) for p in e["loc"])
+                problems.append(f"entry {index} ({_entry_id(entry)}): {where}: {e['msg']}")
+    for attr in ("id", "source", "api_key_sha256"):
+        seen: set[str] = set()
+        for p in partners:
+            if getattr(p, attr) in seen:
+                problems.append(f"partner {p.id}: duplicate {attr}")
+            seen.add(getattr(p, attr))
+    secrets: dict[str, bytes] = {}
+    for p in partners:
+        secret = env.get(p.signing_secret_env, "")
+        if not secret:
+            problems.append(
+                f"partner {p.id}: environment variable {p.signing_secret_env} is not set"
+            )
+        secrets[p.id] = secret.encode()
+    if problems:
+        raise PartnerRegistryError(f"{path}: " + "; ".join(problems))
+    return PartnerRegistry(partners, secrets)
+
+
+def _entry_id(entry: object) -> str:
+    return str(entry.get("id", "?")) if isinstance(entry, dict) else "?"

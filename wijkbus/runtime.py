@@ -1,0 +1,106 @@
+"""The parts every service runs: pool, migrations, broker with its consumers, outbox relay."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from faststream.kafka import KafkaBroker
+from faststream.specification import AsyncAPI
+
+from wijkbus import consumer, db
+from wijkbus.outbox import OutboxRelay
+from wijkbus.settings import ServiceSettings
+
+
+class ServiceRuntime:
+    """Owns a service's connections; built in the composition root, started by the app lifespan."""
+
+    def __init__(self, settings: ServiceSettings, migrations: Path) -> None:
+        self.settings = settings
+        self.migrations = migrations
+        self.broker = KafkaBroker(settings.kafka_bootstrap_servers, logger=None)
+        self.consumers = consumer.ConsumerKit(
+            service=settings.service_name,
+            pool=lambda: self.pool,
+            max_attempts=settings.max_attempts,
+            backoff_s=settings.retry_backoff_s,
+            session_timeout_ms=settings.consumer_session_timeout_ms,
+        )
+        self._pool: asyncpg.Pool | None = None
+        self.producer: AIOKafkaProducer | None = None
+        self.relay: OutboxRelay | None = None
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        """The service's asyncpg pool (after start)."""
+        if self._pool is None:
+            raise RuntimeError("the service runtime is not started")
+        return self._pool
+
+    def subscribe_events(self, name: str, topics: list[str], handle: consumer.EventHandler) -> None:
+        """Consume CloudEvents from `topics` with exactly-once effects."""
+        consumer.subscribe_events(self.broker, self.consumers, name, topics, handle)
+
+    def subscribe_raw(self, name: str, topics: list[str], handle: consumer.RawHandler) -> None:
+        """Consume raw records from `topics` with exactly-once effects."""
+        consumer.subscribe_raw(self.broker, self.consumers, name, topics, handle)
+
+    async def start(self) -> None:
+        """Connect, migrate, start the relay and then the consumers."""
+        s = self.settings
+        await db.migrate_url(s.database_url, s.schema, self.migrations)
+        self._pool = await db.create_pool(s.database_url, s.schema, max_size=s.pool_max_size)
+        self.producer = AIOKafkaProducer(
+            bootstrap_servers=s.kafka_bootstrap_servers,
+            acks="all",
+            linger_ms=2,
+            enable_idempotence=False,  # Tansu has no idempotent producer; the inbox dedupes.
+        )
+        await self.producer.start()
+        self.relay = OutboxRelay(
+            self._pool,
+            self.producer,
+            schema=s.schema,
+            poll_interval_s=s.relay_poll_interval_s,
+            batch_size=s.relay_batch_size,
+        )
+        self.relay.start()
+        await self.broker.start()
+
+    async def stop(self) -> None:
+        """Stop consuming first, then publishing, then the pool."""
+        await self.broker.stop()
+        if self.relay:
+            await self.relay.stop()
+        if self.producer:
+            await self.producer.stop()
+        if self._pool:
+            await self._pool.close()
+
+    async def readiness(self) -> dict[str, str]:
+        """Whether the database and the broker answer now."""
+        checks: dict[str, str] = {}
+        try:
+            async with asyncio.timeout(2):
+                await self.pool.fetchval("SELECT 1")
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"unreachable: {type(exc).__name__}"
+        try:
+            assert self.producer is not None
+            async with asyncio.timeout(2):
+                await self.producer.client.fetch_all_metadata()
+            checks["broker"] = "ok"
+        except Exception as exc:
+            checks["broker"] = f"unreachable: {type(exc).__name__}"
+        return checks
+
+    def asyncapi(self, title: str, description: str) -> dict[str, Any]:
+        """The AsyncAPI document of this service's consumers and publishers."""
+        spec = AsyncAPI(self.broker, title=title, version="1.0.0", description=description)
+        document: dict[str, Any] = spec.to_specification().to_jsonable()
+        return document

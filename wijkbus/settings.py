@@ -1,0 +1,43 @@
+"""Settings shared by every service; each service subclasses with its own env prefix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _env(name: str) -> AliasChoices:
+    """Read a field from a fixed, un-prefixed environment variable (or its field name)."""
+    return AliasChoices(name, name.lower())
+
+
+class ServiceSettings(BaseSettings):
+    """What every wijkbus service needs: where the broker and database are, and how to serve."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    service_name: str = "wijkbus"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    kafka_bootstrap_servers: str = Field(
+        "127.0.0.1:9092", validation_alias=_env("KAFKA_BOOTSTRAP_SERVERS")
+    )
+    database_url: str = Field(
+        "postgresql://postgres@127.0.0.1:5432/postgres", validation_alias=_env("DATABASE_URL")
+    )
+    partners_file: Path | None = Field(None, validation_alias=_env("WIJKBUS_PARTNERS"))
+    operator_token: str = Field("", validation_alias=_env("WIJKBUS_OPERATOR_TOKEN"))
+    log_format: str = Field("auto", validation_alias=_env("WIJKBUS_LOG_FORMAT"))
+    max_attempts: int = 5
+    retry_backoff_s: float = 0.2
+    relay_poll_interval_s: float = 1.0
+    relay_batch_size: int = 500
+    consumer_session_timeout_ms: int = 6000
+    pool_max_size: int = 10
+
+    @property
+    def schema(self) -> str:
+        """The PostgreSQL schema this service owns (named after it)."""
+        return self.service_name
