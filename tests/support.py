@@ -10,37 +10,19 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-import uvicorn
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from fastapi import FastAPI
 
-from wijkbus.devstack import DEMO_PARTNERS, DemoCredentials, secret_env_name
 from wijkbus.infra import free_port
-from wijkbus.partners import Partner, PartnerRegistry, api_key_hash
+from wijkbus.serve import serving
+from wijkbus.simulate import demo_partner_registry as demo_registry  # noqa: F401
 
 
 @asynccontextmanager
 async def running_app(app: FastAPI) -> AsyncIterator[str]:
     """Serve `app` (lifespan included) on a free loopback port; yield its base URL."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_config=None, lifespan="on", access_log=False
-        )
-    )
-    task = asyncio.create_task(server.serve())
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if task.done():
-            task.result()  # raises the start-up error
-        if time.monotonic() > deadline:
-            raise TimeoutError("app did not start within 60 s")
-        await asyncio.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+    async with serving(app, free_port()) as url:
+        yield url
 
 
 async def eventually(
@@ -105,26 +87,6 @@ async def consume_json(
     finally:
         await consumer.stop()
     return found
-
-
-def demo_registry() -> tuple[PartnerRegistry, DemoCredentials]:
-    """The dev stack's demo partners, with fresh random keys, as an in-memory registry."""
-    creds = DemoCredentials(
-        operator_token=uuid.uuid4().hex,
-        notify_secret_key=uuid.uuid4().hex,
-        api_keys={p["id"]: "wb_" + uuid.uuid4().hex for p in DEMO_PARTNERS},
-        signing_secrets={p["id"]: uuid.uuid4().hex for p in DEMO_PARTNERS},
-    )
-    partners = [
-        Partner(
-            **p,
-            api_key_sha256=api_key_hash(creds.api_keys[p["id"]]),
-            signing_secret_env=secret_env_name(p["id"]),
-        )
-        for p in DEMO_PARTNERS
-    ]
-    secrets = {pid: s.encode() for pid, s in creds.signing_secrets.items()}
-    return PartnerRegistry(partners, secrets), creds
 
 
 def signal_event(

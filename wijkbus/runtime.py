@@ -29,6 +29,7 @@ class ServiceRuntime:
             max_attempts=settings.max_attempts,
             backoff_s=settings.retry_backoff_s,
             session_timeout_ms=settings.consumer_session_timeout_ms,
+            max_batch=settings.consumer_max_batch,
         )
         self._pool: asyncpg.Pool | None = None
         self.producer: AIOKafkaProducer | None = None

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 import uvicorn
 from fastapi import FastAPI
 
@@ -27,3 +32,25 @@ def main_for(settings_cls: type[ServiceSettings], build) -> None:  # type: ignor
     settings = settings_cls()
     configure_logging(settings.service_name, settings.log_format)
     serve(settings, build(settings))
+
+
+@asynccontextmanager
+async def serving(app: FastAPI, port: int, host: str = "127.0.0.1") -> AsyncIterator[str]:
+    """Serve `app` (lifespan included) in this event loop; yield its base URL (tests, benches)."""
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="on", access_log=False)
+    )
+    task = asyncio.create_task(server.serve())
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if task.done():
+            task.result()  # raises the start-up error
+            raise RuntimeError("the app stopped during start-up")
+        if time.monotonic() > deadline:
+            raise TimeoutError("the app did not start within 60 s")
+        await asyncio.sleep(0.05)
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        await task

@@ -35,6 +35,7 @@ class ServiceSettings(BaseSettings):
     relay_poll_interval_s: float = 1.0
     relay_batch_size: int = 500
     consumer_session_timeout_ms: int = 6000
+    consumer_max_batch: int = 500
     pool_max_size: int = 10
 
     @property

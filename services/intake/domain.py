@@ -11,7 +11,6 @@ from typing import Literal
 
 from contracts.receipts import FieldError
 from contracts.validation import ValidatedEvent
-
 from wijkbus.partners import Partner
 
 Status = Literal["accepted", "duplicate", "invalid", "forbidden", "conflict", "unauthenticated"]

@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
+
+from contracts import topics
+from contracts.envelope import MAX_EVENT_BYTES, CloudEvent, new_event
 from contracts.events import (
     FEEDBACK_RECEIVED_TYPE,
     ROUTING_ASSIGNED_TYPE,
@@ -27,11 +30,8 @@ from contracts.receipts import (
     FieldError,
     ReceiptData,
 )
-from contracts.validation import ValidatedEvent, canonical_body_hash, validate_partner_event
-
-from contracts import topics
-from contracts.envelope import MAX_EVENT_BYTES, CloudEvent, new_event
 from contracts.signals import FEEDBACK_ACKNOWLEDGED_TYPE, street_key
+from contracts.validation import ValidatedEvent, validate_partner_event
 from services.intake import domain, store
 from wijkbus.consumer import Delivery
 from wijkbus.outbox import cloud_event_message, enqueue
@@ -74,7 +74,7 @@ class Intake:
         received_at: datetime,
     ) -> domain.Verdict:
         event = checked.event
-        body_hash = canonical_body_hash(json.loads(raw))
+        body_hash = checked.body_hash
         # Serialise concurrent submissions of one (source, id): one wins, the rest are duplicates.
         await conn.execute(
             "SELECT pg_advisory_xact_lock(hashtext($1))", f"{event.source}|{event.id}"
@@ -241,7 +241,7 @@ def _identity(raw: bytes) -> tuple[str | None, str | None]:
 
 
 def _traceparent(event: CloudEvent) -> str:
-    given = event.extensions.get("traceparent")
+    given = (event.model_extra or {}).get("traceparent")
     if isinstance(given, str) and given:
         return given
     return f"00-{uuid.uuid4().hex}-{uuid.uuid4().hex[:16]}-01"

@@ -6,8 +6,8 @@ from datetime import datetime
 from uuid import UUID
 
 import asyncpg
-from contracts.events import SignalAccepted
 
+from contracts.events import SignalAccepted
 from services.intake.domain import PreviousEvent, SignalState
 
 

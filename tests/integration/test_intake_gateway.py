@@ -1,4 +1,4 @@
-"""Intake over HTTP and Kafka against the real broker and PostgreSQL: every answer of CONTRACT.md."""
+"""Intake over HTTP and Kafka on the real broker and PostgreSQL: every answer of CONTRACT.md."""
 
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ from tests.support import (
     produce,
     running_app,
     signal_event,
-    unique,
 )
 from wijkbus.devstack import DEMO_PARTNERS, DemoCredentials
 from wijkbus.partners import sign

@@ -1,0 +1,1 @@
+"""Notify: subscriptions and CloudEvents webhook deliveries."""

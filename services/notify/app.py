@@ -1,0 +1,113 @@
+"""Notify's composition root: settings → runtime → consumer, delivery worker → FastAPI app."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from fastapi import FastAPI
+from pydantic import SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from contracts import topics
+from services.notify.crypto import SecretBox
+from services.notify.domain import RetryPolicy
+from services.notify.handlers import Fanout
+from services.notify.subscriptions import Subscriptions
+from services.notify.web import api, dashboard
+from services.notify.webhook import WebhookSender
+from services.notify.worker import DeliveryWorker
+from wijkbus.http import create_app
+from wijkbus.partners import PartnerRegistry, load_partners
+from wijkbus.runtime import ServiceRuntime
+from wijkbus.settings import ServiceSettings
+
+HERE = Path(__file__).parent
+
+
+class NotifySettings(ServiceSettings):
+    """Notify's settings (env prefix NOTIFY_; the encryption key is NOTIFY_SECRET_KEY)."""
+
+    model_config = SettingsConfigDict(env_prefix="NOTIFY_", extra="ignore", populate_by_name=True)
+
+    service_name: str = "notify"
+    port: int = 8004
+    secret_key: SecretStr = SecretStr("")
+    webhook_timeout_s: float = 10.0
+    backoff_factor_s: float = 1.0
+    backoff_base: float = 2.0
+    backoff_cap_s: float = 300.0
+    delivery_max_attempts: int = 8
+    retry_after_cap_s: float = 3600.0
+    delivery_concurrency: int = 16
+    delivery_poll_interval_s: float = 1.0
+    event_topics: tuple[str, ...] = (
+        topics.ROUTING_EVENTS,
+        topics.STREETS_EVENTS,
+        topics.BUDGET_EVENTS,
+    )
+
+    def retry_policy(self) -> RetryPolicy:
+        """The backoff and give-up rules for webhook deliveries."""
+        return RetryPolicy(
+            factor_s=self.backoff_factor_s,
+            base=self.backoff_base,
+            cap_s=self.backoff_cap_s,
+            max_attempts=self.delivery_max_attempts,
+            retry_after_cap_s=self.retry_after_cap_s,
+        )
+
+
+def build(
+    settings: NotifySettings,
+    *,
+    partners: PartnerRegistry | None = None,
+    http_client: httpx.AsyncClient | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> FastAPI:
+    """Build the notify app; tests may pass their own registry, HTTP client and clock."""
+    if partners is None:
+        if settings.partners_file is None:
+            raise SystemExit("notify needs a partner registry: set WIJKBUS_PARTNERS")
+        partners = load_partners(settings.partners_file)
+    if not settings.secret_key.get_secret_value():
+        raise SystemExit("notify needs NOTIFY_SECRET_KEY to encrypt subscriber tokens")
+    box = SecretBox(settings.secret_key.get_secret_value())
+    # Redirects are not followed: a webhook answer is the subscriber's, not another host's.
+    client = http_client or httpx.AsyncClient(follow_redirects=False)
+    sender = WebhookSender(client, settings.webhook_timeout_s)
+    runtime = ServiceRuntime(settings, HERE / "migrations")
+    runtime.subscribe_events("events", list(settings.event_topics), Fanout(clock).on_event)
+    worker = DeliveryWorker(
+        database_url=settings.database_url,
+        schema=settings.schema,
+        box=box,
+        sender=sender,
+        policy=settings.retry_policy(),
+        clock=clock,
+        concurrency=settings.delivery_concurrency,
+        poll_interval_s=settings.delivery_poll_interval_s,
+    )
+
+    async def on_stop() -> None:
+        await worker.stop(grace_s=min(settings.webhook_timeout_s, 5.0))
+        if http_client is None:
+            await client.aclose()
+
+    app = create_app(
+        runtime,
+        title="wijkbus notify",
+        service_dir=HERE,
+        description="Subscriptions and CloudEvents webhook deliveries to partner back-offices.",
+        on_start=worker.start,
+        on_stop=on_stop,
+    )
+    app.state.partners = partners
+    app.state.clock = clock
+    app.state.worker = worker
+    app.state.subscriptions = Subscriptions(box=box, sender=sender, partners=partners, clock=clock)
+    app.include_router(api.router)
+    app.include_router(dashboard.router)
+    return app

@@ -1,0 +1,124 @@
+"""Notify's rules: which subscription wants an event, and what a delivery attempt's answer means.
+
+Pure: no I/O and no clock; callers pass in what the rules need.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any, Literal
+
+TEST_EVENT_TYPE = "nl.wijkaanpak.notify.test"
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Optional narrowing of a subscription: all that are set must match."""
+
+    partner: str | None = None
+    buurt_code: str | None = None
+    street_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """What matching needs to know of a subscription."""
+
+    id: str
+    types: tuple[str, ...]
+    filters: Filters = Filters()
+
+
+def matches(subscription: Subscription, event_type: str, data: Any) -> bool:
+    """Whether `subscription` wants an event of `event_type` carrying `data`."""
+    if not any(event_type.startswith(prefix) for prefix in subscription.types):
+        return False
+    f = subscription.filters
+    fields: Mapping[str, Any] = data if isinstance(data, Mapping) else {}
+    if f.partner is not None and f.partner not in (
+        fields.get("partner_id"),
+        fields.get("to_partner_id"),
+    ):
+        return False
+    if f.buurt_code is not None and fields.get("buurt_code") != f.buurt_code:
+        return False
+    return f.street_key is None or fields.get("street_key") == f.street_key
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff: the n-th retry waits factor × base^(n-1) seconds, capped."""
+
+    factor_s: float = 1.0
+    base: float = 2.0
+    cap_s: float = 300.0
+    max_attempts: int = 8
+    retry_after_cap_s: float = 3600.0
+
+    def delay(self, failed_attempts: int) -> timedelta:
+        """How long to wait after `failed_attempts` (>= 1) attempts failed in a row."""
+        exponent = max(failed_attempts - 1, 0)
+        try:
+            seconds = self.factor_s * self.base**exponent
+        except OverflowError:
+            seconds = self.cap_s
+        return timedelta(seconds=min(seconds, self.cap_s))
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    """What one HTTP attempt got: a status code, or an error when no answer came."""
+
+    status_code: int | None
+    latency_ms: int
+    error: str | None = None
+    retry_after: str | None = None
+
+
+Verdict = Literal["delivered", "retry", "dead", "gone"]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What happens to a delivery after an attempt."""
+
+    verdict: Verdict
+    next_attempt_at: datetime | None = None
+    reason: str | None = None
+
+
+def decide(result: AttemptResult, attempt: int, policy: RetryPolicy, now: datetime) -> Decision:
+    """2xx delivered; 410 ends the subscription; 429 waits Retry-After; else backoff, then dead."""
+    code = result.status_code
+    if code is not None and 200 <= code < 300:
+        return Decision("delivered")
+    if code == 410:
+        return Decision("gone", reason="the receiver answered 410 Gone")
+    reason = result.error or f"the receiver answered {code}"
+    if attempt >= policy.max_attempts:
+        return Decision("dead", reason=f"{reason} (after {attempt} attempts)")
+    wait = policy.delay(attempt)
+    if code == 429:
+        asked = retry_after(result.retry_after, now)
+        if asked is not None:
+            wait = min(asked, timedelta(seconds=policy.retry_after_cap_s))
+    return Decision("retry", next_attempt_at=now + wait, reason=reason)
+
+
+def retry_after(value: str | None, now: datetime) -> timedelta | None:
+    """A Retry-After header (seconds or an HTTP date) as a wait from `now`; None if unusable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return timedelta(seconds=int(value))
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(when - now, timedelta(0))

@@ -1,0 +1,259 @@
+"""asyncpg queries for notify's schema."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+import asyncpg
+
+from services.notify.domain import AttemptResult, Decision, Filters, Subscription
+
+_VIEW = (
+    "SELECT id, owner_partner_id, channel, callback_url, types, filter_partner,"
+    " filter_buurt_code, filter_street_key, status, status_reason, created_at FROM subscriptions"
+)
+
+
+@dataclass(frozen=True)
+class NewSubscription:
+    """A subscription as the API stores it (secrets already sealed)."""
+
+    id: UUID
+    owner_partner_id: str | None
+    channel: str
+    callback_url: str
+    authorization_enc: bytes
+    signing_secret_enc: bytes
+    types: Sequence[str]
+    filters: Filters
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class DueDelivery:
+    """The head of a subscription's queue, with what sending it needs."""
+
+    id: int
+    subscription_id: UUID
+    event_id: str
+    body: bytes
+    attempts: int
+    next_attempt_at: datetime
+    callback_url: str
+    authorization_enc: bytes
+    signing_secret_enc: bytes
+
+
+def _uuid(value: str) -> UUID | None:
+    try:
+        return UUID(value)
+    except ValueError:
+        return None
+
+
+async def insert_subscription(conn: asyncpg.Connection, s: NewSubscription) -> None:
+    """Store a subscription that passed its test delivery."""
+    await conn.execute(
+        "INSERT INTO subscriptions (id, owner_partner_id, channel, callback_url,"
+        " authorization_enc, signing_secret_enc, types, filter_partner, filter_buurt_code,"
+        " filter_street_key, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
+        s.id,
+        s.owner_partner_id,
+        s.channel,
+        s.callback_url,
+        s.authorization_enc,
+        s.signing_secret_enc,
+        list(s.types),
+        s.filters.partner,
+        s.filters.buurt_code,
+        s.filters.street_key,
+        s.created_at,
+    )
+
+
+async def subscription(
+    conn: asyncpg.Connection, subscription_id: str, owner: str | None
+) -> asyncpg.Record | None:
+    """One subscription that is not deleted; with `owner`, only if that partner owns it."""
+    key = _uuid(subscription_id)
+    if key is None:
+        return None
+    return await conn.fetchrow(
+        _VIEW + " WHERE id = $1 AND status <> 'deleted'"
+        " AND ($2::text IS NULL OR owner_partner_id = $2)",
+        key,
+        owner,
+    )
+
+
+async def subscriptions(conn: asyncpg.Connection, owner: str | None) -> list[asyncpg.Record]:
+    """Subscriptions that are not deleted; with `owner`, only that partner's."""
+    return list(
+        await conn.fetch(
+            _VIEW + " WHERE status <> 'deleted' AND ($1::text IS NULL OR owner_partner_id = $1)"
+            " ORDER BY created_at, id",
+            owner,
+        )
+    )
+
+
+async def end_subscription(
+    conn: asyncpg.Connection, subscription_id: UUID, status: str, reason: str, at: datetime
+) -> None:
+    """Deactivate or delete a subscription; its pending deliveries are cancelled with the reason."""
+    await conn.execute(
+        "UPDATE subscriptions SET status = $2, status_reason = $3, status_changed_at = $4"
+        " WHERE id = $1",
+        subscription_id,
+        status,
+        reason,
+        at,
+    )
+    await conn.execute(
+        "UPDATE deliveries SET status = 'cancelled', last_error = $2, finished_at = $3"
+        " WHERE subscription_id = $1 AND status = 'pending'",
+        subscription_id,
+        reason,
+        at,
+    )
+
+
+async def active_subscriptions(conn: asyncpg.Connection) -> list[Subscription]:
+    """Every active subscription, as matching needs it."""
+    rows = await conn.fetch(
+        "SELECT id, types, filter_partner, filter_buurt_code, filter_street_key"
+        " FROM subscriptions WHERE status = 'active'"
+    )
+    return [
+        Subscription(
+            id=str(r["id"]),
+            types=tuple(r["types"]),
+            filters=Filters(r["filter_partner"], r["filter_buurt_code"], r["filter_street_key"]),
+        )
+        for r in rows
+    ]
+
+
+async def add_deliveries(
+    conn: asyncpg.Connection,
+    subscription_ids: Sequence[str],
+    *,
+    source: str,
+    event_id: str,
+    event_type: str,
+    body: bytes,
+    at: datetime,
+) -> None:
+    """Queue one event for each subscription; an event already queued for one is left alone."""
+    await conn.executemany(
+        "INSERT INTO deliveries (subscription_id, event_source, event_id, event_type, body,"
+        " next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $6)"
+        " ON CONFLICT (subscription_id, event_source, event_id) DO NOTHING",
+        [(UUID(s), source, event_id, event_type, body, at) for s in subscription_ids],
+    )
+
+
+async def queue_heads(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    """Per subscription with work, when its oldest pending delivery is due (soonest first)."""
+    return list(
+        await conn.fetch(
+            "SELECT subscription_id, next_attempt_at FROM ("
+            " SELECT DISTINCT ON (subscription_id) subscription_id, next_attempt_at"
+            " FROM deliveries WHERE status = 'pending' ORDER BY subscription_id, id) heads"
+            " ORDER BY next_attempt_at"
+        )
+    )
+
+
+async def head(conn: asyncpg.Connection, subscription_id: UUID) -> DueDelivery | None:
+    """The subscription's oldest pending delivery (due or not), if it is still active."""
+    row = await conn.fetchrow(
+        "SELECT d.id, d.subscription_id, d.event_id, d.body, d.attempts, d.next_attempt_at,"
+        " s.callback_url, s.authorization_enc, s.signing_secret_enc"
+        " FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id"
+        " WHERE d.subscription_id = $1 AND d.status = 'pending' AND s.status = 'active'"
+        " ORDER BY d.id LIMIT 1",
+        subscription_id,
+    )
+    return DueDelivery(**dict(row)) if row else None
+
+
+async def record_attempt(
+    conn: asyncpg.Connection,
+    delivery: DueDelivery,
+    result: AttemptResult,
+    decision: Decision,
+    at: datetime,
+) -> None:
+    """Log the attempt and move the delivery on as `decision` says (inside one transaction)."""
+    attempt = delivery.attempts + 1
+    await conn.execute(
+        "INSERT INTO delivery_attempts (delivery_id, subscription_id, attempt, status_code,"
+        " latency_ms, error, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        delivery.id,
+        delivery.subscription_id,
+        attempt,
+        result.status_code,
+        result.latency_ms,
+        result.error,
+        at,
+    )
+    if decision.verdict == "gone":
+        await conn.execute(
+            "UPDATE deliveries SET status = 'cancelled', attempts = $2, last_error = $3,"
+            " finished_at = $4 WHERE id = $1",
+            delivery.id,
+            attempt,
+            decision.reason,
+            at,
+        )
+        await end_subscription(
+            conn, delivery.subscription_id, "deactivated", decision.reason or "410", at
+        )
+        return
+    status = {"delivered": "delivered", "dead": "dead"}.get(decision.verdict, "pending")
+    await conn.execute(
+        "UPDATE deliveries SET status = $2, attempts = $3, last_error = $4,"
+        " next_attempt_at = coalesce($5, next_attempt_at),"
+        " finished_at = CASE WHEN $2 = 'pending' THEN NULL ELSE $6::timestamptz END"
+        " WHERE id = $1",
+        delivery.id,
+        status,
+        attempt,
+        decision.reason,
+        decision.next_attempt_at,
+        at,
+    )
+
+
+async def dashboard(conn: asyncpg.Connection) -> dict[str, list[asyncpg.Record]]:
+    """What the operator dashboard shows: per subscription counts, attempts, dead letters."""
+    return {
+        "subscriptions": await conn.fetch(
+            "SELECT s.id, s.owner_partner_id, s.callback_url, s.types, s.status,"
+            " s.status_reason,"
+            " count(d.id) FILTER (WHERE d.status = 'delivered') AS delivered,"
+            " count(d.id) FILTER (WHERE d.status = 'pending' AND d.attempts = 0) AS pending,"
+            " count(d.id) FILTER (WHERE d.status = 'pending' AND d.attempts > 0) AS failing,"
+            " count(d.id) FILTER (WHERE d.status = 'dead') AS dead,"
+            " min(d.created_at) FILTER (WHERE d.status = 'pending') AS oldest_pending"
+            " FROM subscriptions s LEFT JOIN deliveries d ON d.subscription_id = s.id"
+            " WHERE s.status <> 'deleted' GROUP BY s.id ORDER BY s.created_at"
+        ),
+        "attempts": await conn.fetch(
+            "SELECT a.at, a.subscription_id, d.event_type, d.event_id, a.attempt, a.status_code,"
+            " a.latency_ms, a.error FROM delivery_attempts a"
+            " JOIN deliveries d ON d.id = a.delivery_id ORDER BY a.id DESC LIMIT 25"
+        ),
+        "dead": await conn.fetch(
+            "SELECT id, subscription_id, event_type, event_id, attempts, last_error, finished_at"
+            " FROM deliveries WHERE status = 'dead' ORDER BY finished_at DESC LIMIT 25"
+        ),
+        "dead_letters": await conn.fetch(
+            "SELECT id, consumer, topic, reason, attempts, created_at FROM dead_letters"
+            " ORDER BY id DESC LIMIT 20"
+        ),
+    }

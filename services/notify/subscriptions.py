@@ -1,0 +1,204 @@
+"""Managing subscriptions: what a request may ask for, the test delivery, and the views."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+import asyncpg
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from contracts.envelope import new_event, to_json_bytes
+from contracts.fields import PartnerId
+from contracts.signals import BuurtCode
+from services.notify import domain, store
+from services.notify.crypto import SecretBox, new_signing_secret
+from services.notify.webhook import WebhookSender
+from wijkbus.partners import PartnerRegistry
+
+NOTIFY_SOURCE = "urn:nld:wijkbus:notify"
+TypePrefix = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+HeaderValue = Annotated[str, StringConstraints(min_length=1, max_length=4096)]
+
+
+class FiltersIn(BaseModel):
+    """Optional filters; an event must match every one that is set."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    partner: PartnerId | None = None
+    buurt_code: BuurtCode | None = None
+    street_key: Annotated[str, StringConstraints(min_length=1, max_length=300)] | None = None
+
+
+class SubscriptionRequest(BaseModel):
+    """The body of POST /api/v1/subscriptions."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    channel: Literal["webhook", "email"]
+    callback_url: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+    authorization: HeaderValue = Field(
+        description="The Authorization header value notify sends, e.g. 'Bearer <token>'."
+        " Stored encrypted; never shown again."
+    )
+    types: list[TypePrefix] = Field(min_length=1, max_length=50)
+    filters: FiltersIn = FiltersIn()
+
+    @field_validator("channel")
+    @classmethod
+    def _supported(cls, value: str) -> str:
+        if value == "email":
+            raise ValueError("channel 'email' is not yet supported; use 'webhook'")
+        return value
+
+    @field_validator("callback_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("callback_url must be an http:// or https:// URL with a host")
+        if parts.username or parts.password:
+            raise ValueError("put credentials in 'authorization', not in callback_url")
+        return value
+
+    @field_validator("authorization")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        # A line break here would let a caller smuggle extra headers into our requests.
+        if any(c in value for c in "\r\n\0"):
+            raise ValueError("authorization must be a single line")
+        return value
+
+
+class SubscriptionTested(BaseModel):
+    """The data of the test delivery sent when a subscription is created."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    subscription_id: str
+    message: str
+
+
+@dataclass
+class Refused(Exception):
+    """The request cannot be carried out; becomes a problem+json answer."""
+
+    status: int
+    title: str
+    detail: str | None = None
+    errors: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Subscriptions:
+    """Creates (after a successful test delivery), lists, shows and deletes subscriptions."""
+
+    box: SecretBox
+    sender: WebhookSender
+    partners: PartnerRegistry
+    clock: Callable[[], datetime]
+
+    async def create(
+        self, pool: asyncpg.Pool, request: SubscriptionRequest, owner: str | None
+    ) -> dict[str, Any]:
+        """Check the callback with a test delivery, then store; the view plus the signing secret."""
+        filters = self._own_filters(request.filters, owner)
+        sub_id, secret, now = uuid.uuid4(), new_signing_secret(), self.clock()
+        test = new_event(
+            domain.TEST_EVENT_TYPE,
+            NOTIFY_SOURCE,
+            SubscriptionTested(
+                subscription_id=str(sub_id),
+                message="Testbericht: dit abonnement op wijkbus-gebeurtenissen wordt aangemaakt.",
+            ),
+            subject=str(sub_id),
+            time=now,
+        )
+        result = await self.sender.post(
+            request.callback_url, request.authorization, secret, to_json_bytes(test)
+        )
+        if result.status_code is None or not 200 <= result.status_code < 300:
+            raise Refused(
+                400,
+                "callback check failed",
+                detail=f"the test delivery to callback_url was not answered with 2xx: "
+                f"{result.error}",
+                errors=[{"field": "callback_url", "message": result.error or "no 2xx answer"}],
+            )
+        async with pool.acquire() as conn:
+            await store.insert_subscription(
+                conn,
+                store.NewSubscription(
+                    id=sub_id,
+                    owner_partner_id=owner,
+                    channel=request.channel,
+                    callback_url=request.callback_url,
+                    authorization_enc=self.box.seal(request.authorization, f"{sub_id}:auth"),
+                    signing_secret_enc=self.box.seal(secret, f"{sub_id}:signing"),
+                    types=request.types,
+                    filters=domain.Filters(filters.partner, filters.buurt_code, filters.street_key),
+                    created_at=now,
+                ),
+            )
+            row = await store.subscription(conn, str(sub_id), None)
+        assert row is not None
+        return {**view(row), "signing_secret": secret}
+
+    def _own_filters(self, filters: FiltersIn, owner: str | None) -> FiltersIn:
+        """The filters as stored: a partner hears only about itself, and only of known partners."""
+        if owner is not None:
+            if filters.partner not in (None, owner):
+                raise Refused(
+                    400,
+                    "invalid subscription",
+                    errors=[_error("filters.partner", "a partner may filter only on its own id")],
+                )
+            # Other partners' assignments are not a partner's business; an operator can
+            # subscribe on a partner's behalf when it should hear more.
+            return filters.model_copy(update={"partner": owner})
+        if filters.partner is not None and self.partners.get(filters.partner) is None:
+            raise Refused(
+                400,
+                "invalid subscription",
+                errors=[_error("filters.partner", f"no registered partner {filters.partner!r}")],
+            )
+        return filters
+
+    async def delete(self, pool: asyncpg.Pool, subscription_id: str, owner: str | None) -> bool:
+        """End a subscription (kept for the delivery log); False when the caller cannot see it."""
+        async with pool.acquire() as conn, conn.transaction():
+            row = await store.subscription(conn, subscription_id, owner)
+            if row is None:
+                return False
+            await store.end_subscription(
+                conn, row["id"], "deleted", "deleted through the API", self.clock()
+            )
+        return True
+
+
+def _error(field_name: str, message: str) -> dict[str, str]:
+    return {"field": field_name, "message": message}
+
+
+def view(row: asyncpg.Record) -> dict[str, Any]:
+    """A subscription as the API shows it: never its Authorization value or signing secret."""
+    return {
+        "id": str(row["id"]),
+        "channel": row["channel"],
+        "callback_url": row["callback_url"],
+        "types": list(row["types"]),
+        "filters": {
+            "partner": row["filter_partner"],
+            "buurt_code": row["filter_buurt_code"],
+            "street_key": row["filter_street_key"],
+        },
+        "owner": row["owner_partner_id"],
+        "status": row["status"],
+        "status_reason": row["status_reason"],
+        "created_at": row["created_at"].isoformat(),
+    }

@@ -1,0 +1,1 @@
+"""Notify's HTTP side: the subscriptions API and the operator dashboard."""

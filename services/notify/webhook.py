@@ -1,0 +1,69 @@
+"""One webhook POST as CONTRACT.md describes it, measured and summarised as an AttemptResult."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+
+from contracts.envelope import CONTENT_TYPE
+from services.notify.crypto import sign
+from services.notify.domain import AttemptResult
+
+USER_AGENT = "wijkbus-notify/1"
+_EXCERPT_BYTES = 300
+
+
+class WebhookSender:
+    """Posts CloudEvents to subscribers; never raises for what the receiver does."""
+
+    def __init__(self, client: httpx.AsyncClient, timeout_s: float) -> None:
+        self.client = client
+        self.timeout_s = timeout_s
+
+    async def post(
+        self, url: str, authorization: str, signing_secret: str, body: bytes
+    ) -> AttemptResult:
+        """POST `body` signed with `signing_secret`; the answer, or why there was none."""
+        headers = {
+            "Content-Type": CONTENT_TYPE,
+            "Authorization": authorization,
+            "wijkbus-signature": sign(signing_secret.encode(), body),
+            "User-Agent": USER_AGENT,
+        }
+        started = time.perf_counter()
+        try:
+            # httpx times each phase; this bounds the whole exchange, slow-drip answers included.
+            async with (
+                asyncio.timeout(self.timeout_s),
+                self.client.stream(
+                    "POST", url, content=body, headers=headers, timeout=self.timeout_s
+                ) as response,
+            ):
+                excerpt = await _excerpt(response)
+        except (TimeoutError, httpx.TimeoutException):
+            return AttemptResult(None, _ms(started), error=f"no answer within {self.timeout_s:g} s")
+        except httpx.HTTPError as exc:
+            return AttemptResult(None, _ms(started), error=f"{type(exc).__name__}: {exc}"[:500])
+        code = response.status_code
+        error = None if 200 <= code < 300 else f"HTTP {code}" + (f": {excerpt}" if excerpt else "")
+        return AttemptResult(
+            code, _ms(started), error=error, retry_after=response.headers.get("retry-after")
+        )
+
+
+async def _excerpt(response: httpx.Response) -> str:
+    """The start of the answer's body, for telling an operator what the receiver said."""
+    chunks, size = [], 0
+    async for chunk in response.aiter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= _EXCERPT_BYTES:
+            break
+    text = b"".join(chunks)[:_EXCERPT_BYTES].decode(errors="replace")
+    return " ".join(text.split())
+
+
+def _ms(started: float) -> int:
+    return round((time.perf_counter() - started) * 1000)

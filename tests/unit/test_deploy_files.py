@@ -1,0 +1,385 @@
+"""The deployment files (compose, Dockerfile, k8s, Prometheus, Grafana) agree with the code.
+
+No Docker engine here, so these tests parse the files: every service, port and env var they name
+must exist in the code, and the files must agree with each other.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import json
+import re
+import shlex
+from functools import cache
+from ipaddress import ip_address
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from pydantic import AliasChoices
+
+from wijkbus.partners import PartnerRegistryError, load_partners
+from wijkbus.settings import ServiceSettings
+
+REPO = Path(__file__).resolve().parents[2]
+DOCKERFILE = "deploy/Dockerfile"
+SETTINGS = {
+    "intake": "IntakeSettings",
+    "routing": "RoutingSettings",
+    "budget": "BudgetSettings",
+    "notify": "NotifySettings",
+}
+SOURCE_DIRS = ("contracts", "services", "wijkbus")
+Env = dict[str, str]
+
+
+@cache
+def compose() -> dict[str, Any]:
+    """docker-compose.yml, anchors and merge keys resolved."""
+    return yaml.safe_load((REPO / "docker-compose.yml").read_text())
+
+
+def app_services() -> dict[str, dict[str, Any]]:
+    """The compose services built from deploy/Dockerfile."""
+    return {
+        name: svc
+        for name, svc in compose()["services"].items()
+        if isinstance(svc.get("build"), dict) and svc["build"].get("dockerfile") == DOCKERFILE
+    }
+
+
+def settings_cls(service: str) -> type[ServiceSettings]:
+    """The service's settings class (fails, naming it, while it does not exist yet)."""
+    try:
+        cls = getattr(importlib.import_module(f"services.{service}.app"), SETTINGS[service], None)
+    except ImportError as exc:
+        cls, why = None, f"services/{service}/app.py cannot be imported: {exc}"
+    else:
+        why = f"services.{service}.app has no {SETTINGS[service]}"
+    if cls is None:
+        pytest.fail(f"{service}: {why}")
+    return cls
+
+
+def default_port(service: str) -> int:
+    """The port the service's settings class defaults to."""
+    return int(settings_cls(service).model_fields["port"].default)
+
+
+def compose_env(svc: dict[str, Any]) -> Env:
+    """A compose service's environment as a dict (map or list syntax)."""
+    env = svc.get("environment") or {}
+    if isinstance(env, list):
+        env = dict(item.split("=", 1) if "=" in item else (item, "") for item in env)
+    return {k: "" if v is None else str(v) for k, v in env.items()}
+
+
+def compose_ports(svc: dict[str, Any]) -> list[tuple[int, int]]:
+    """(published, container) pairs of a compose service, short or long syntax."""
+    pairs = []
+    for port in svc.get("ports", []):
+        if isinstance(port, dict):
+            pairs.append((int(port.get("published", port["target"])), int(port["target"])))
+            continue
+        parts = str(port).split("/")[0].split(":")
+        pairs.append((int(parts[-2] if len(parts) > 1 else parts[-1]), int(parts[-1])))
+    return pairs
+
+
+@cache
+def source_text() -> str:
+    """All Python source of the packages the services are made of."""
+    return "\n".join(p.read_text() for d in SOURCE_DIRS for p in sorted((REPO / d).rglob("*.py")))
+
+
+def loads_partner_registry(service: str) -> bool:
+    """Whether the service builds a partner registry (and so needs every signing secret)."""
+    return any(
+        "load_partners(" in p.read_text() for p in (REPO / "services" / service).rglob("*.py")
+    )
+
+
+def field_env_names(cls: type[ServiceSettings], field: str) -> set[str]:
+    """The env var names pydantic-settings reads a field from."""
+    info = cls.model_fields[field]
+    alias = info.validation_alias
+    if isinstance(alias, AliasChoices):
+        return {c for c in alias.choices if isinstance(c, str) and c.isupper()}
+    if isinstance(alias, str):
+        return {alias.upper()}
+    return {(cls.model_config.get("env_prefix", "") + field).upper()}
+
+
+def why_unread(service: str, name: str) -> str | None:
+    """None if the service reads env var `name`, else why it does not."""
+    cls = settings_cls(service)
+    if any(name in field_env_names(cls, f) for f in cls.model_fields):
+        return None
+    prefix = cls.model_config.get("env_prefix", "")
+    if prefix and name.startswith(prefix):
+        return f"{cls.__name__} has no field {name[len(prefix) :].lower()!r} (prefix {prefix})"
+    if other := [s for s in SETTINGS if s != service and name.startswith(f"{s.upper()}_")]:
+        return f"it is a setting of {other[0]}, not of {service}"
+    if re.fullmatch(r"PARTNER_[A-Z0-9_]+_SECRET", name):
+        if loads_partner_registry(service):
+            return None
+        return f"{service} never loads the partner registry, so it must not hold partner secrets"
+    if re.search(rf"\b{re.escape(name)}\b", source_text()):
+        return None
+    return f"no settings field reads it and {'/, '.join(SOURCE_DIRS)}/ never mention it"
+
+
+def env_problems(where: str, service: str, env: Env) -> list[str]:
+    """Env vars of `service` the code never reads, and required settings left unset."""
+    problems = [
+        f"{where}: {service} sets {n}, but {why}" for n in env if (why := why_unread(service, n))
+    ]
+    cls = settings_cls(service)
+    for field, info in cls.model_fields.items():
+        if info.is_required() and not field_env_names(cls, field) & env.keys():
+            names = "/".join(sorted(field_env_names(cls, field)))
+            problems.append(f"{where}: {service} needs {names} ({cls.__name__}.{field})")
+    return problems
+
+
+def in_repo(value: str) -> Path | None:
+    """The repository file behind a path inside the image (WORKDIR /app), if it is one."""
+    workdir = dockerfile_instructions("WORKDIR")[-1].rstrip("/")
+    return REPO / value[len(workdir) + 1 :] if value.startswith(workdir + "/") else None
+
+
+@cache
+def dockerfile() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) of deploy/Dockerfile, continuation lines joined."""
+    text = re.sub(r"\\\n", " ", (REPO / DOCKERFILE).read_text())
+    lines = [
+        ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("#")
+    ]
+    return [(ln.split(None, 1)[0].upper(), ln.split(None, 1)[1]) for ln in lines]
+
+
+def dockerfile_instructions(kind: str) -> list[str]:
+    """The arguments of every `kind` instruction."""
+    return [args for instr, args in dockerfile() if instr == kind]
+
+
+def copied_sources() -> set[str]:
+    """What the Dockerfile copies from the build context, as repository paths."""
+    sources: set[str] = set()
+    for args in dockerfile_instructions("COPY"):
+        parts = json.loads(args) if args.startswith("[") else shlex.split(args)
+        parts = [p for p in parts if not p.startswith("--")]
+        sources.update(p.rstrip("/") for p in parts[:-1])
+    return sources
+
+
+def imported_local_packages() -> set[str]:
+    """Top-level repository packages the services import, directly or through each other."""
+    todo, seen = ["services"], {"services"}
+    while todo:
+        for path in (REPO / todo.pop()).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+                if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    names = [node.module]
+                for top in {n.split(".")[0] for n in names} - seen:
+                    if (REPO / top / "__init__.py").exists() or (REPO / f"{top}.py").exists():
+                        seen.add(top)
+                        todo.append(top)
+    return seen
+
+
+@cache
+def k8s() -> dict[tuple[str, str], dict[str, Any]]:
+    """Every manifest under deploy/k8s, by (kind, name)."""
+    docs = {}
+    for path in sorted((REPO / "deploy" / "k8s").glob("*.yaml")):
+        for doc in yaml.safe_load_all(path.read_text()):
+            if doc and doc.get("kind") != "Kustomization":
+                docs[(doc["kind"], doc["metadata"]["name"])] = doc
+    return docs
+
+
+def k8s_env(service: str, container: dict[str, Any]) -> Env:
+    """The env a k8s container gets: envFrom ConfigMaps/Secrets, then literal env."""
+    env: Env = {}
+    for source in container.get("envFrom", []):
+        kind, ref = (
+            ("ConfigMap", "configMapRef") if "configMapRef" in source else ("Secret", "secretRef")
+        )
+        doc = k8s().get((kind, source[ref]["name"]))
+        assert doc, f"k8s {service}: envFrom names {kind} {source[ref]['name']!r}, defined nowhere"
+        env.update(
+            {k: str(v) for k, v in {**doc.get("data", {}), **doc.get("stringData", {})}.items()}
+        )
+    env.update({e["name"]: str(e.get("value", "")) for e in container.get("env", [])})
+    return env
+
+
+def test_compose_runs_exactly_the_four_services_from_their_modules() -> None:
+    """The compose app services are the four `python -m services.<name>` modules."""
+    services = app_services()
+    assert set(services) == set(SETTINGS), (
+        f"compose app services {sorted(services)} != {sorted(SETTINGS)}"
+    )
+    for name, svc in services.items():
+        command = svc.get("command")
+        command = shlex.split(command) if isinstance(command, str) else command
+        assert command == ["python", "-m", f"services.{name}"], f"compose {name}: command {command}"
+        assert (REPO / "services" / name / "__main__.py").exists(), (
+            f"compose {name}: no services/{name}/__main__.py"
+        )
+        for dep in ("kafka", "postgres"):
+            cond = (svc.get("depends_on") or {}).get(dep, {}).get("condition")
+            assert cond == "service_healthy", (
+                f"compose {name}: depends_on {dep} is not service_healthy"
+            )
+            assert "healthcheck" in compose()["services"][dep], f"compose {dep}: no healthcheck"
+
+
+@pytest.mark.parametrize("service", sorted(SETTINGS))
+def test_compose_ports_are_the_settings_defaults(service: str) -> None:
+    """Published and container port, and <SVC>_PORT, equal the settings class default."""
+    port, svc = default_port(service), app_services()[service]
+    env = compose_env(svc)
+    assert compose_ports(svc) == [(port, port)], (
+        f"compose {service}: ports {svc.get('ports')} != {port}"
+    )
+    assert env.get(f"{service.upper()}_PORT") == str(port), (
+        f"compose {service}: {service.upper()}_PORT != {port}"
+    )
+    host = env.get(f"{service.upper()}_HOST", "127.0.0.1")
+    assert ip_address(host).is_unspecified, (
+        f"compose {service}: {service.upper()}_HOST={host} listens inside the container only"
+    )
+
+
+@pytest.mark.parametrize("service", sorted(SETTINGS))
+def test_compose_env_vars_are_read_by_the_code(service: str) -> None:
+    """Every env var compose sets is read by the service; every required setting is set."""
+    problems = env_problems("compose", service, compose_env(app_services()[service]))
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("service", sorted(SETTINGS))
+def test_compose_files_exist_and_partner_registry_loads(service: str) -> None:
+    """Path settings point at files in the repo; a service that loads the registry can load it."""
+    svc, env = app_services()[service], compose_env(app_services()[service])
+    for volume in svc.get("volumes", []):
+        host = str(volume).split(":")[0]
+        assert (REPO / host).exists(), f"compose {service}: mounts {host}, which does not exist"
+    for name, value in env.items():
+        path = in_repo(value)
+        assert path is None or path.is_file(), f"compose {service}: {name}={value}: no {path}"
+    if loads_partner_registry(service):
+        try:
+            load_partners(in_repo(env["WIJKBUS_PARTNERS"]), env=env)  # type: ignore[arg-type]
+        except PartnerRegistryError as exc:
+            pytest.fail(f"compose {service}: the registry does not load with its env: {exc}")
+
+
+def test_dockerfile_builds_one_image_for_every_service() -> None:
+    """The Dockerfile copies every package the services import and installs with constraints."""
+    copied = copied_sources()
+    missing = imported_local_packages() - copied
+    assert not missing, f"{DOCKERFILE} does not copy {sorted(missing)}, which the services import"
+    assert {"pyproject.toml", "constraints.txt"} <= copied, f"{DOCKERFILE} must copy both"
+    assert any("pip install -c constraints.txt ." in run for run in dockerfile_instructions("RUN"))
+    assert dockerfile_instructions("FROM") == ["python:3.11-slim"]
+    user = dockerfile_instructions("USER")[-1].split(":")[0]
+    assert user not in ("root", "0"), f"{DOCKERFILE}: runs as {user}"
+    assert json.loads(dockerfile_instructions("CMD")[-1]) == ["python", "-m", "services.intake"]
+    health = dockerfile_instructions("HEALTHCHECK")[-1]
+    assert "/healthz" in health
+    for service in SETTINGS:
+        assert f"{service.upper()}_PORT" in health, f"{DOCKERFILE}: HEALTHCHECK ignores {service}"
+    ignore = [ln.strip() for ln in (REPO / ".dockerignore").read_text().splitlines()]
+    if "*" in ignore:
+        for src in copied:
+            assert f"!{src}" in ignore or f"!{src}/" in ignore, f".dockerignore excludes {src}"
+
+
+def test_k8s_kustomization_lists_every_manifest() -> None:
+    """kustomization.yaml names every manifest in deploy/k8s, and nothing else."""
+    k8s_dir = REPO / "deploy" / "k8s"
+    listed = set(yaml.safe_load((k8s_dir / "kustomization.yaml").read_text())["resources"])
+    present = {p.name for p in k8s_dir.glob("*.yaml")} - {"kustomization.yaml"}
+    assert listed == present, f"kustomization resources {sorted(listed)} != files {sorted(present)}"
+
+
+@pytest.mark.parametrize("service", sorted(SETTINGS))
+def test_k8s_matches_compose_and_code(service: str) -> None:
+    """Deployment and Service use the settings port, the probes, and compose's env var names."""
+    port, where = default_port(service), f"k8s {service}"
+    deployment, svc = k8s().get(("Deployment", service)), k8s().get(("Service", service))
+    assert deployment and svc, f"{where}: needs a Deployment and a Service named {service}"
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    named = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert list(named.values()) == [port], (
+        f"{where}: containerPort {list(named.values())} != {port}"
+    )
+    assert container["command"] == ["python", "-m", f"services.{service}"], f"{where}: command"
+    for probe, path in (("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")):
+        get = container[probe]["httpGet"]
+        assert get["path"] == path, f"{where}: {probe} path {get['path']} != {path}"
+        assert named.get(get["port"], get["port"]) == port, f"{where}: {probe} port {get['port']}"
+    for p in svc["spec"]["ports"]:
+        assert p["port"] == port, f"{where}: Service port {p['port']} != {port}"
+        assert named.get(p["targetPort"], p["targetPort"]) == port, f"{where}: Service targetPort"
+    env, from_compose = k8s_env(service, container), compose_env(app_services()[service])
+    assert set(env) == set(from_compose), (
+        f"{where}: env differs from compose: only k8s {sorted(set(env) - set(from_compose))}, "
+        f"only compose {sorted(set(from_compose) - set(env))}"
+    )
+    for name, value in env.items():
+        if name in (f"{service.upper()}_HOST", f"{service.upper()}_PORT") or in_repo(value):
+            assert value == from_compose[name], (
+                f"{where}: {name}={value!r}, compose has {from_compose[name]!r}"
+            )
+    problems = env_problems("k8s", service, env)
+    assert not problems, "\n".join(problems)
+
+
+def test_prometheus_scrapes_the_compose_services() -> None:
+    """deploy/prometheus.yml scrapes exactly the four compose services on their ports."""
+    config = yaml.safe_load((REPO / "deploy" / "prometheus.yml").read_text())
+    targets = {
+        t
+        for job in config["scrape_configs"]
+        if job.get("metrics_path", "/metrics") == "/metrics"
+        for sc in job.get("static_configs", [])
+        for t in sc["targets"]
+    }
+    expected = {f"{name}:{compose_ports(svc)[0][1]}" for name, svc in app_services().items()}
+    assert targets == expected, (
+        f"prometheus: unknown targets {sorted(targets - expected)}, "
+        f"missing {sorted(expected - targets)}"
+    )
+    prometheus = compose()["services"]["prometheus"]
+    assert "monitoring" in prometheus.get("profiles", []), (
+        "compose prometheus: not in profile monitoring"
+    )
+    assert any(v.startswith("./deploy/prometheus.yml:") for v in prometheus["volumes"])
+
+
+def test_grafana_dashboard_queries_metrics_the_code_exports() -> None:
+    """Every wijkbus_* metric the Grafana dashboard queries is defined in the code."""
+    grafana = REPO / "deploy" / "grafana"
+    uids = {
+        ds["uid"]
+        for p in (grafana / "provisioning" / "datasources").glob("*.yaml")
+        for ds in yaml.safe_load(p.read_text())["datasources"]
+    }
+    for path in sorted((grafana / "dashboards").glob("*.json")):
+        dashboard = json.loads(path.read_text())
+        for panel in dashboard["panels"]:
+            assert panel["datasource"]["uid"] in uids, (
+                f"{path.name}: {panel['title']}: unknown datasource"
+            )
+            for target in panel["targets"]:
+                for metric in re.findall(r"\bwijkbus_[a-z_]+", target["expr"]):
+                    assert metric in source_text(), (
+                        f"{path.name}: {panel['title']}: no metric {metric}"
+                    )

@@ -1,0 +1,86 @@
+"""Realistic partner traffic for demos, tests and benchmarks (Dutch streets, real buurt codes)."""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from collections.abc import Iterator
+
+from wijkbus.devstack import DEMO_PARTNERS, DemoCredentials, secret_env_name
+from wijkbus.partners import Partner, PartnerRegistry, api_key_hash
+
+# Streets of Groningen's De Hoogte, Korrewegwijk and Oosterparkwijk with their CBS buurt codes.
+STREETS = [
+    ("Asingastraat", "BU00140107"),
+    ("Bedumerweg", "BU00140107"),
+    ("Eikenlaan", "BU00140107"),
+    ("Hoogte", "BU00140107"),
+    ("Gorechtkade", "BU00140108"),
+    ("Korreweg", "BU00140110"),
+    ("Kerklaan", "BU00140110"),
+    ("Oosterparkstraat", "BU00140114"),
+    ("Vinkhuizenstraat", "BU00140115"),
+    ("Damsterdiep", "BU00140114"),
+    ("Iepenlaan", "BU00140107"),
+    ("Van Houtenlaan", "BU00140110"),
+]
+SUBCATEGORIES = {
+    "overlast": ["geluid", "jongeren", "buren"],
+    "vernieling": ["bushokje", "auto", "portiek"],
+    "vervuiling": ["afval", "grofvuil", "hondenpoep"],
+}
+
+
+def demo_partner_registry() -> tuple[PartnerRegistry, DemoCredentials]:
+    """The demo partners with fresh random keys, as an in-memory registry."""
+    creds = DemoCredentials(
+        operator_token=uuid.uuid4().hex,
+        notify_secret_key=uuid.uuid4().hex,
+        api_keys={p["id"]: "wb_" + uuid.uuid4().hex for p in DEMO_PARTNERS},
+        signing_secrets={p["id"]: uuid.uuid4().hex for p in DEMO_PARTNERS},
+    )
+    partners = [
+        Partner(
+            **p,
+            api_key_sha256=api_key_hash(creds.api_keys[p["id"]]),
+            signing_secret_env=secret_env_name(p["id"]),
+        )
+        for p in DEMO_PARTNERS
+    ]
+    secrets = {pid: s.encode() for pid, s in creds.signing_secrets.items()}
+    return PartnerRegistry(partners, secrets), creds
+
+
+def realistic_signals(source: str, count: int, *, seed: int = 0) -> Iterator[bytes]:
+    """`count` valid overlast/vernieling/vervuiling CloudEvents from `source`, as partner JSON."""
+    rng = random.Random(seed)
+    run = uuid.UUID(int=rng.getrandbits(128)).hex[:8]
+    for n in range(count):
+        categorie = rng.choice(list(SUBCATEGORIES))
+        street, buurt = rng.choice(STREETS)
+        minute = rng.randrange(0, 60 * 24 * 30)
+        observed = (
+            f"2026-11-{1 + minute // 1440:02d}T{minute // 60 % 24:02d}:{minute % 60:02d}:00+01:00"
+        )
+        event = {
+            "specversion": "1.0",
+            "id": f"SIM-{run}-{n:07d}",
+            "source": source,
+            "type": f"nl.wijkaanpak.signaal.{categorie}",
+            "time": observed,
+            "datacontenttype": "application/json",
+            "data": {
+                "observed_at": observed,
+                "location": {
+                    "street": street,
+                    "house_number": str(rng.randint(1, 120)),
+                    "city": "Groningen",
+                    "buurt_code": buurt,
+                },
+                "severity": rng.choice(["laag", "normaal", "normaal", "hoog"]),
+                "subcategory": rng.choice(SUBCATEGORIES[categorie]),
+                "description": "Gemeld via de simulator",
+            },
+        }
+        yield json.dumps(event, separators=(",", ":")).encode()
