@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import signal
 import time
 from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from wijkbus import db, devstack
 from wijkbus.infra import start_backend
+from wijkbus.logging import configure_logging
 
 app = typer.Typer(help="wijkbus: the neighbourhood event bus.", no_args_is_help=True)
 console = Console()
@@ -38,6 +39,7 @@ def migrate(database_url: str = typer.Option(..., envvar="DATABASE_URL")) -> Non
 @app.command()
 def dev(workdir: Path = typer.Option(Path(".wijkbus"), help="where data and logs live")) -> None:
     """Start broker, database and the four services; Ctrl-C stops everything (`make run`)."""
+    configure_logging("wijkbus", "console", level=logging.WARNING)
     workdir = workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     console.print("[bold]wijkbus[/]: starting broker and database…")
@@ -65,23 +67,24 @@ def dev(workdir: Path = typer.Option(Path(".wijkbus"), help="where data and logs
 
 
 def _print_stack(stack: devstack.ServiceProcesses, backend: str, workdir: Path) -> None:
-    table = Table(title="wijkbus is running", show_lines=False)
-    table.add_column("service")
-    table.add_column("dashboard")
-    table.add_column("API docs")
+    console.print("[bold green]wijkbus is running[/]")
     for name in devstack.SERVICES:
         base = stack.url(name)
-        table.add_row(name, base + "/dashboard", base + "/api/v1/docs")
-    console.print(table)
-    console.print(f"backend:         {backend}")
+        console.print(
+            f"  {name:<8} dashboard {base}/dashboard   API {base}/api/v1/docs", soft_wrap=True
+        )
+    console.print(f"backend:         {backend}", soft_wrap=True)
     console.print(f"broker:          {stack.bootstrap}")
-    console.print(f"database:        {stack.database_url}")
+    console.print(f"database:        {stack.database_url}", soft_wrap=True)
     console.print(
         f"operator login:  token [bold]{stack.creds.operator_token}[/] "
-        "(paste it into any dashboard's login form)"
+        "(paste it into a dashboard's login form)",
+        soft_wrap=True,
     )
-    console.print(f"demo partners:   {workdir / 'stack.json'} (API keys and signing secrets)")
-    console.print(f"logs:            {workdir / 'logs'}")
+    console.print(
+        f"demo partners:   {workdir / 'stack.json'} (API keys, signing secrets)", soft_wrap=True
+    )
+    console.print(f"logs:            {workdir / 'logs'}", soft_wrap=True)
     console.print("Ctrl-C stops everything.")
 
 

@@ -53,8 +53,8 @@ class ServiceRuntime:
     async def start(self) -> None:
         """Connect, migrate, start the relay and then the consumers."""
         s = self.settings
-        await db.migrate_url(s.database_url, s.schema, self.migrations)
-        self._pool = await db.create_pool(s.database_url, s.schema, max_size=s.pool_max_size)
+        await db.migrate_url(s.database_url, s.db_schema, self.migrations)
+        self._pool = await db.create_pool(s.database_url, s.db_schema, max_size=s.pool_max_size)
         self.producer = AIOKafkaProducer(
             bootstrap_servers=s.kafka_bootstrap_servers,
             acks="all",
@@ -65,7 +65,7 @@ class ServiceRuntime:
         self.relay = OutboxRelay(
             self._pool,
             self.producer,
-            schema=s.schema,
+            schema=s.db_schema,
             poll_interval_s=s.relay_poll_interval_s,
             batch_size=s.relay_batch_size,
         )

@@ -39,6 +39,6 @@ class ServiceSettings(BaseSettings):
     pool_max_size: int = 10
 
     @property
-    def schema(self) -> str:
+    def db_schema(self) -> str:
         """The PostgreSQL schema this service owns (named after it)."""
         return self.service_name

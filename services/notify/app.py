@@ -82,7 +82,7 @@ def build(
     runtime.subscribe_events("events", list(settings.event_topics), Fanout(clock).on_event)
     worker = DeliveryWorker(
         database_url=settings.database_url,
-        schema=settings.schema,
+        schema=settings.db_schema,
         box=box,
         sender=sender,
         policy=settings.retry_policy(),

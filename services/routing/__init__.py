@@ -1,0 +1,1 @@
+"""Routing: who responds first, SLA tracking and per-street incident counts."""

@@ -1,0 +1,221 @@
+"""Routing's rules: which partner responds first, by the wijkteam's agreed rule set.
+
+Pure: no I/O and no clock; the handler passes in the rule set, the signal and the time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from contracts.events import ResponderAssigned, SignalAccepted
+from contracts.signals import Categorie, Severity
+
+_RULES = ConfigDict(frozen=True, extra="forbid")
+BuurtCode = Annotated[str, Field(pattern=r"^BU[0-9A-Za-z]{8}$")]
+WijkCode = Annotated[str, Field(pattern=r"^WK[0-9A-Za-z]{6}$")]
+Hours = Annotated[float, Field(gt=0, le=24 * 365)]
+
+
+def _scalar_text(value: Any) -> Any:
+    # YAML reads `version: 3` as an int and `version: 2026-11-01` as a date; both name a version.
+    if isinstance(value, bool):
+        return value
+    return str(value) if isinstance(value, int | float) or hasattr(value, "isoformat") else value
+
+
+class RuleSetError(ValueError):
+    """A rule set that cannot be used; `problems` lists every reason."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("routing rule set refused: " + "; ".join(problems))
+        self.problems = problems
+
+
+class Match(BaseModel):
+    """What a signal must have for a rule to apply: every key given must match one of its values."""
+
+    model_config = _RULES
+
+    categorie: tuple[Categorie, ...] | None = Field(None, min_length=1)
+    buurt: tuple[BuurtCode, ...] | None = Field(None, min_length=1)
+    wijk: tuple[WijkCode, ...] | None = Field(None, min_length=1)
+    severity: tuple[Severity, ...] | None = Field(None, min_length=1)
+
+    def matches(self, signal: SignalAccepted) -> bool:
+        """Whether `signal` meets every condition of this match."""
+        buurt = signal.buurt_code
+        return (
+            _allows(self.categorie, signal.categorie)
+            and _allows(self.severity, signal.severity)
+            and _allows(self.buurt, buurt)
+            and _allows(self.wijk, wijk_of(buurt) if buurt else None)
+        )
+
+
+class Escalation(BaseModel):
+    """The next partner in a rule's chain, and how long it gets to acknowledge."""
+
+    model_config = _RULES
+
+    partner: str
+    acknowledge_within_hours: Hours
+
+
+class Rule(BaseModel):
+    """One agreement: signals that match go to `responder` first."""
+
+    model_config = _RULES
+
+    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+    match: Match | None = None
+    default: bool = False
+    responder: str
+    acknowledge_within_hours: Hours
+    escalation: tuple[Escalation, ...] = ()
+
+    def applies_to(self, signal: SignalAccepted) -> bool:
+        """Whether this rule chooses the responder for `signal`."""
+        return self.default or (self.match is not None and self.match.matches(signal))
+
+
+class RuleSet(BaseModel):
+    """A municipality's routing rules, in order; the last one is the default."""
+
+    model_config = _RULES
+
+    version: Annotated[str, BeforeValidator(_scalar_text), Field(min_length=1, max_length=64)]
+    municipality: Annotated[str, Field(min_length=1)]
+    rules: tuple[Rule, ...]
+    text: str = Field("", exclude=True, repr=False)
+
+    def rule(self, rule_id: str) -> Rule:
+        """The rule with this id."""
+        return next(r for r in self.rules if r.id == rule_id)
+
+
+def wijk_of(buurt_code: str) -> str:
+    """The wijk a buurt lies in: BU+gggg+ww+bb lies in WK+gggg+ww."""
+    return "WK" + buurt_code[2:8]
+
+
+def _allows(allowed: Collection[Any] | None, value: Any) -> bool:
+    return allowed is None or value in allowed
+
+
+def parse_rules(text: str, known_partners: Collection[str]) -> RuleSet:
+    """Read and check a rule set; raises RuleSetError listing every problem found."""
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise RuleSetError([f"not valid YAML: {' '.join(str(exc).split())}"]) from exc
+    if not isinstance(raw, dict):
+        raise RuleSetError(["expected a mapping with version, municipality and rules"])
+    entries = raw.get("rules")
+    problems: list[str] = []
+    if not isinstance(entries, list) or not entries:
+        problems.append("rules: required, a list of at least one rule")
+        entries = []
+    header: RuleSet | None = None
+    try:
+        header = RuleSet.model_validate({**raw, "rules": (), "text": text})
+    except ValidationError as exc:
+        problems += _describe_all(exc)
+    # Each rule is checked on its own so one broken rule does not hide the others' problems.
+    rules: list[tuple[int, Rule]] = []
+    for index, entry in enumerate(entries):
+        try:
+            rules.append((index, Rule.model_validate(entry)))
+        except ValidationError as exc:
+            problems += _describe_all(exc, f"rules[{index}]")
+    problems += _check_rules(rules, set(known_partners))
+    problems += _check_default(entries)
+    if problems or header is None:
+        raise RuleSetError(problems)
+    return header.model_copy(update={"rules": tuple(rule for _, rule in rules)})
+
+
+def _describe_all(exc: ValidationError, where: str = "") -> list[str]:
+    errors = exc.errors()
+    # pydantic also calls a list "too short" when its only item was invalid: say it once.
+    return [
+        _describe(e, where)
+        for e in errors
+        if not (
+            e["type"] == "too_short"
+            and any(o["loc"][: len(e["loc"])] == e["loc"] and o is not e for o in errors)
+        )
+    ]
+
+
+def _describe(error: Any, where: str) -> str:
+    for part in error["loc"]:
+        where += f"[{part}]" if isinstance(part, int) else (f".{part}" if where else str(part))
+    if error["type"] == "extra_forbidden":
+        return f"{where}: unknown field"
+    if error["type"] == "missing":
+        return f"{where}: required field is missing"
+    return f"{where}: {error['msg']}"
+
+
+def _check_rules(rules: list[tuple[int, Rule]], partners: set[str]) -> list[str]:
+    problems: list[str] = []
+    seen: set[str] = set()
+    for index, rule in rules:
+        name = f"rules[{index}] ({rule.id})"
+        if rule.id in seen:
+            problems.append(f"{name}: duplicate rule id")
+        seen.add(rule.id)
+        chain = [("responder", rule.responder)]
+        chain += [(f"escalation[{n}].partner", e.partner) for n, e in enumerate(rule.escalation)]
+        problems += [
+            f"{name}: {field} {partner!r} is not a registered partner"
+            for field, partner in chain
+            if partner not in partners
+        ]
+        if rule.default and rule.match is not None:
+            problems.append(f"{name}: the default rule must not have a match block")
+        if not rule.default and (rule.match is None or not rule.match.model_fields_set):
+            problems.append(f"{name}: a rule needs a match block (only the default matches all)")
+    return problems
+
+
+def _check_default(entries: list[Any]) -> list[str]:
+    defaults = [
+        i for i, e in enumerate(entries) if isinstance(e, dict) and e.get("default") is True
+    ]
+    if not defaults:
+        return ["no default rule: the last rule must have `default: true` and no match block"]
+    if len(defaults) > 1:
+        return [f"more than one default rule: {', '.join(f'rules[{i}]' for i in defaults)}"]
+    if defaults[0] != len(entries) - 1:
+        return [
+            f"rules[{defaults[0]}]: the default rule must be the last rule; "
+            "rules after it could never match"
+        ]
+    return []
+
+
+def choose_rule(ruleset: RuleSet, signal: SignalAccepted) -> Rule:
+    """The first rule that applies to `signal` (the default when no other does)."""
+    return next(rule for rule in ruleset.rules if rule.applies_to(signal))
+
+
+def assign(ruleset: RuleSet, signal: SignalAccepted, now: datetime) -> ResponderAssigned:
+    """Assign `signal` to the first responder of the rule that chooses it, with its deadline."""
+    rule = choose_rule(ruleset, signal)
+    return ResponderAssigned(
+        signal_id=signal.signal_id,
+        partner_id=rule.responder,
+        categorie=signal.categorie,
+        street_key=signal.street_key,
+        buurt_code=signal.buurt_code,
+        rule_id=rule.id,
+        ruleset_version=ruleset.version,
+        acknowledge_by=now + timedelta(hours=rule.acknowledge_within_hours),
+        assigned_at=now,
+    )

@@ -1,0 +1,1 @@
+"""Routing's HTTP side: the operator API and the dashboard."""
