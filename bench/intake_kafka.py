@@ -143,3 +143,14 @@ async def run(backend: Backend, count: int) -> Result:
     raw = await raw_pass_through(backend.bootstrap, values)
     intake = await intake_end_to_end(backend, registry, values)
     return Result(count, intake, raw)
+
+
+async def main(backend: Backend, quick: bool) -> list[str]:
+    """The printable result of this benchmark."""
+    result = await run(backend, 2_000 if quick else 20_000)
+    return [
+        f"intake over Kafka, {result.count} signals (partner topic -> stored -> signals.accepted)",
+        f"  raw aiokafka pass-through : {result.raw_per_s:10.0f} records/s",
+        f"  intake end to end         : {result.intake_per_s:10.0f} records/s",
+        f"  ratio                     : {result.ratio:10.3f}",
+    ]

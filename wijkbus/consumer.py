@@ -167,6 +167,8 @@ class ConsumerKit:
 
 
 def _reason(exc: BaseException) -> str:
+    if isinstance(exc, PermanentError):
+        return str(exc)[:2000]
     if isinstance(exc, ValidationError):
         return "invalid: " + "; ".join(
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
@@ -198,8 +200,8 @@ def subscribe_events(
     async def work(conn: asyncpg.Connection, delivery: Delivery) -> None:
         try:
             event = parse_event(delivery.value)
-        except ValueError as exc:
-            raise PermanentError(f"not a CloudEvent: {exc}") from exc
+        except ValidationError as exc:
+            raise PermanentError("not a CloudEvent: " + _reason(exc)) from exc
         with bound(event_id=event.id, trace_id=_trace_id(event)):
             if await inbox.claim(conn, consumer, f"{event.source}|{event.id}"):
                 await handle(conn, event)

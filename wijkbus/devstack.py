@@ -144,8 +144,9 @@ class ServiceProcesses:
                 "PYTHONUNBUFFERED": "1",
             }
         )
-        for pid, secret in self.creds.signing_secrets.items():
-            env[secret_env_name(pid)] = secret
+        if name == "intake":  # the only service that verifies partner signatures
+            for pid, secret in self.creds.signing_secrets.items():
+                env[secret_env_name(pid)] = secret
         return env
 
     def start(self, name: str) -> None:

@@ -79,8 +79,13 @@ def verify_signature(secret: bytes, body: bytes, header: str | None) -> bool:
     return header is not None and hmac.compare_digest(sign(secret, body), header.strip())
 
 
-def load_partners(path: Path, env: Mapping[str, str] | None = None) -> PartnerRegistry:
-    """Read and check the registry file; any problem stops the service with a clear message."""
+def load_partners(
+    path: Path, env: Mapping[str, str] | None = None, *, with_secrets: bool = True
+) -> PartnerRegistry:
+    """Read and check the registry file; any problem stops the service with a clear message.
+
+    Only intake verifies signatures; other services pass `with_secrets=False` and never see them.
+    """
     env = os.environ if env is None else env
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -104,7 +109,7 @@ def load_partners(path: Path, env: Mapping[str, str] | None = None) -> PartnerRe
                 problems.append(f"partner {p.id}: duplicate {attr}")
             seen.add(getattr(p, attr))
     secrets: dict[str, bytes] = {}
-    for p in partners:
+    for p in partners if with_secrets else []:
         secret = env.get(p.signing_secret_env, "")
         if not secret:
             problems.append(

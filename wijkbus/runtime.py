@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +20,16 @@ from wijkbus.settings import ServiceSettings
 class ServiceRuntime:
     """Owns a service's connections; built in the composition root, started by the app lifespan."""
 
-    def __init__(self, settings: ServiceSettings, migrations: Path) -> None:
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        migrations: Path,
+        *,
+        before_consume: Callable[[asyncpg.Connection], Awaitable[None]] | None = None,
+    ) -> None:
         self.settings = settings
         self.migrations = migrations
+        self._before_consume = before_consume
         self.broker = KafkaBroker(settings.kafka_bootstrap_servers, logger=None)
         self.consumers = consumer.ConsumerKit(
             service=settings.service_name,
@@ -51,10 +59,14 @@ class ServiceRuntime:
         consumer.subscribe_raw(self.broker, self.consumers, name, topics, handle)
 
     async def start(self) -> None:
-        """Connect, migrate, start the relay and then the consumers."""
+        """Migrate, connect, run the `before_consume` hook, start the relay, then the consumers."""
         s = self.settings
         await db.migrate_url(s.database_url, s.db_schema, self.migrations)
         self._pool = await db.create_pool(s.database_url, s.db_schema, max_size=s.pool_max_size)
+        if self._before_consume is not None:
+            # E.g. record the rule set in force before the first message is handled by it.
+            async with self._pool.acquire() as conn, conn.transaction():
+                await self._before_consume(conn)
         self.producer = AIOKafkaProducer(
             bootstrap_servers=s.kafka_bootstrap_servers,
             acks="all",

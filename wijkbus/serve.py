@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 import uvicorn
 from fastapi import FastAPI
 
-from wijkbus.logging import configure_logging
+from wijkbus.logging import configure_logging, get_logger
 from wijkbus.settings import ServiceSettings
 
 
@@ -31,7 +31,13 @@ def main_for(settings_cls: type[ServiceSettings], build) -> None:  # type: ignor
     """Build settings in main (never at import), then the app, then serve it."""
     settings = settings_cls()
     configure_logging(settings.service_name, settings.log_format)
-    serve(settings, build(settings))
+    try:
+        app = build(settings)
+    except (ValueError, OSError) as exc:
+        # build() does no I/O but reading config files: a failure here is a configuration error.
+        get_logger(__name__).error("refusing to start", reason=str(exc))
+        raise SystemExit(f"{settings.service_name} refuses to start: {exc}") from None
+    serve(settings, app)
 
 
 @asynccontextmanager

@@ -71,7 +71,7 @@ def build(
     if partners is None:
         if settings.partners_file is None:
             raise SystemExit("notify needs a partner registry: set WIJKBUS_PARTNERS")
-        partners = load_partners(settings.partners_file)
+        partners = load_partners(settings.partners_file, with_secrets=False)
     if not settings.secret_key.get_secret_value():
         raise SystemExit("notify needs NOTIFY_SECRET_KEY to encrypt subscriber tokens")
     box = SecretBox(settings.secret_key.get_secret_value())

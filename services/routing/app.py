@@ -6,17 +6,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-import asyncpg
 from fastapi import FastAPI
 from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
 from contracts import topics
-from services.routing import store
 from services.routing.domain import RuleSet, RuleSetError, parse_rules
 from services.routing.handlers import Routing
 from services.routing.web import api, dashboard
-from wijkbus import db
 from wijkbus.http import create_app
 from wijkbus.logging import get_logger
 from wijkbus.partners import PartnerRegistry, PartnerRegistryError, load_partners
@@ -51,34 +48,6 @@ def load_rules(path: Path, partners: PartnerRegistry) -> RuleSet:
         raise SystemExit(f"routing refuses to start: {path}: {exc}") from exc
 
 
-class RoutingRuntime(ServiceRuntime):
-    """The kit's runtime, recording the rule set in force before any consumer starts."""
-
-    def __init__(
-        self,
-        settings: ServiceSettings,
-        migrations: Path,
-        ruleset: RuleSet,
-        clock: Callable[[], datetime],
-    ) -> None:
-        super().__init__(settings, migrations)
-        self.ruleset = ruleset
-        self.clock = clock
-
-    async def start(self) -> None:
-        """Migrate and store the rule set first, so no signal is routed by unrecorded rules."""
-        s = self.settings
-        await db.migrate_url(s.database_url, s.db_schema, self.migrations)
-        conn = await asyncpg.connect(s.database_url, server_settings={"search_path": s.db_schema})
-        try:
-            async with conn.transaction():
-                new = await store.save_ruleset(conn, self.ruleset, self.clock())
-        finally:
-            await conn.close()
-        log.info("rules in force", version=self.ruleset.version, new=new)
-        await super().start()
-
-
 def build(
     settings: RoutingSettings,
     *,
@@ -90,13 +59,13 @@ def build(
         if settings.partners_file is None:
             raise SystemExit("routing needs a partner registry: set WIJKBUS_PARTNERS")
         try:
-            partners = load_partners(settings.partners_file)
+            partners = load_partners(settings.partners_file, with_secrets=False)
         except PartnerRegistryError as exc:
             raise SystemExit(f"routing refuses to start: {exc}") from exc
     if settings.rules_file is None:
         raise SystemExit("routing needs its rule set: set ROUTING_RULES")
     routing = Routing(ruleset=load_rules(settings.rules_file, partners), clock=clock)
-    runtime = RoutingRuntime(settings, HERE / "migrations", routing.ruleset, clock)
+    runtime = ServiceRuntime(settings, HERE / "migrations", before_consume=routing.record_ruleset)
     runtime.subscribe_events("signals", [topics.SIGNALS_ACCEPTED], routing.on_signal_event)
     runtime.subscribe_events("feedback", [topics.SIGNALS_FEEDBACK], routing.on_feedback_event)
 

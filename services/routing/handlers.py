@@ -43,6 +43,11 @@ class Routing:
     ruleset: domain.RuleSet
     clock: Clock
 
+    async def record_ruleset(self, conn: asyncpg.Connection) -> None:
+        """Store the rule set in force (once per version) before any signal is routed by it."""
+        new = await store.save_ruleset(conn, self.ruleset, self.clock())
+        log.info("rules in force", version=self.ruleset.version, new=new)
+
     async def on_signal_event(self, conn: asyncpg.Connection, event: CloudEvent) -> None:
         """signals.accepted: assign a responder, count the incident, announce the assignment."""
         _expect(event, SIGNAL_ACCEPTED_TYPE)

@@ -95,9 +95,16 @@ def source_text() -> str:
 
 
 def loads_partner_registry(service: str) -> bool:
-    """Whether the service builds a partner registry (and so needs every signing secret)."""
+    """Whether the service builds a partner registry."""
     return any(
         "load_partners(" in p.read_text() for p in (REPO / "services" / service).rglob("*.py")
+    )
+
+
+def needs_signing_secrets(service: str) -> bool:
+    """Whether the service loads the registry with its signing secrets (only intake should)."""
+    return loads_partner_registry(service) and not any(
+        "with_secrets=False" in p.read_text() for p in (REPO / "services" / service).rglob("*.py")
     )
 
 
@@ -123,9 +130,9 @@ def why_unread(service: str, name: str) -> str | None:
     if other := [s for s in SETTINGS if s != service and name.startswith(f"{s.upper()}_")]:
         return f"it is a setting of {other[0]}, not of {service}"
     if re.fullmatch(r"PARTNER_[A-Z0-9_]+_SECRET", name):
-        if loads_partner_registry(service):
+        if needs_signing_secrets(service):
             return None
-        return f"{service} never loads the partner registry, so it must not hold partner secrets"
+        return f"{service} never verifies partner signatures, so it must not hold their secrets"
     if re.search(rf"\b{re.escape(name)}\b", source_text()):
         return None
     return f"no settings field reads it and {'/, '.join(SOURCE_DIRS)}/ never mention it"
@@ -275,7 +282,11 @@ def test_compose_files_exist_and_partner_registry_loads(service: str) -> None:
         assert path is None or path.is_file(), f"compose {service}: {name}={value}: no {path}"
     if loads_partner_registry(service):
         try:
-            load_partners(in_repo(env["WIJKBUS_PARTNERS"]), env=env)  # type: ignore[arg-type]
+            load_partners(
+                in_repo(env["WIJKBUS_PARTNERS"]),  # type: ignore[arg-type]
+                env=env,
+                with_secrets=needs_signing_secrets(service),
+            )
         except PartnerRegistryError as exc:
             pytest.fail(f"compose {service}: the registry does not load with its env: {exc}")
 
