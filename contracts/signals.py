@@ -29,7 +29,7 @@ POSTCODE_PATTERN = r"^[1-9][0-9]{3}[A-Z]{2}$"
 OPENBARERUIMTE_PATTERN = r"^[0-9]{4}30[0-9]{10}$"
 BUURT_CODE_PATTERN = r"^BU[0-9A-Za-z]{8}$"
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-PHONE_PATTERN = r"^\+?[0-9][0-9 ()-]{5,24}$"
+PHONE_PATTERN = r"^(\+?[0-9]|\([0-9])[0-9 ()-]{5,24}$"
 
 
 class Categorie(StrEnum):
@@ -126,8 +126,8 @@ Phone = Annotated[
         patterned(
             PHONE_PATTERN,
             "phone_format",
-            "phone must be 6 to 25 digits, optionally starting with + and using spaces, "
-            "'-', '(' or ')' (e.g. +31 50 123 4567)",
+            "phone must be 6 to 25 characters: digits, spaces, '-', '(' or ')', optionally "
+            "starting with + (e.g. +31 50 123 4567 or (050) 123 4567)",
         )
     ),
     pattern_schema(PHONE_PATTERN),

@@ -25,6 +25,10 @@ def _checked_partner_id(partner_id: str) -> str:
     return partner_id
 
 
+#: faststream pattern for every partner's events topic (`{partner}` is the partner id).
+PARTNER_EVENTS_PATTERN = "partners.{partner}.events"
+
+
 def partner_events(partner_id: str) -> str:
     """Topic a partner writes its CloudEvents to."""
     return f"partners.{_checked_partner_id(partner_id)}.events"

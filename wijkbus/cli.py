@@ -110,3 +110,16 @@ def _wait_for_stop(stack: devstack.ServiceProcesses) -> None:
 def main() -> None:
     """Entry point of the `wijkbus` command."""
     app()
+
+
+def _register_subcommands() -> None:
+    from wijkbus import partner_cli
+
+    app.add_typer(partner_cli.app, name="partner")
+
+    from services.budget import cli as budget_cli
+
+    app.add_typer(budget_cli.app, name="budget")
+
+
+_register_subcommands()

@@ -73,14 +73,30 @@ class ConsumerKit:
     backoff_s: float = 0.2
     session_timeout_ms: int = 6000
     max_batch: int = 500
+    group_prefix: str = ""
     attempts: dict[str, int] = field(default_factory=dict)
 
     async def run_batch(self, consumer: str, deliveries: list[Delivery], work: RawHandler) -> bool:
-        """Handle a fetched batch in one transaction; True when its offsets may be committed.
+        """Handle a fetched batch; True when all its offsets may be committed.
 
-        The fast path handles the whole batch in one transaction. If any record fails, that
-        transaction rolls back and the batch is handled again one record at a time, so one bad
-        record never holds back (or takes down) the good ones around it.
+        Records of different partitions are independent (order only holds within a partition),
+        so each partition's share is handled concurrently in a transaction of its own.
+        """
+        by_partition: dict[tuple[str, int], list[Delivery]] = {}
+        for delivery in deliveries:
+            by_partition.setdefault((delivery.topic, delivery.partition), []).append(delivery)
+        results = await asyncio.gather(
+            *(self._run_partition(consumer, share, work) for share in by_partition.values())
+        )
+        return all(results)
+
+    async def _run_partition(
+        self, consumer: str, deliveries: list[Delivery], work: RawHandler
+    ) -> bool:
+        """One partition's records in one transaction; on any failure, one record at a time.
+
+        The fallback means one bad record never holds back (or takes down) the good ones around
+        it: they are committed on their own, and the bad one is retried or dead-lettered.
         """
         if len(deliveries) > 1:
             try:
@@ -177,7 +193,13 @@ def _reason(exc: BaseException) -> str:
 
 
 def subscribe_raw(
-    broker: KafkaBroker, kit: ConsumerKit, consumer: str, topic_names: list[str], handle: RawHandler
+    broker: KafkaBroker,
+    kit: ConsumerKit,
+    consumer: str,
+    topic_names: list[str],
+    handle: RawHandler,
+    *,
+    pattern: str | None = None,
 ) -> None:
     """Register `handle` for raw records; the inbox key is the record's `record_id`."""
 
@@ -185,7 +207,7 @@ def subscribe_raw(
         if await inbox.claim(conn, consumer, delivery.record_id):
             await handle(conn, delivery)
 
-    _register(broker, kit, consumer, topic_names, work)
+    _register(broker, kit, consumer, topic_names, work, pattern=pattern)
 
 
 def subscribe_events(
@@ -215,13 +237,20 @@ def _trace_id(event: CloudEvent) -> str | None:
 
 
 def _register(
-    broker: KafkaBroker, kit: ConsumerKit, consumer: str, topic_names: list[str], work: RawHandler
+    broker: KafkaBroker,
+    kit: ConsumerKit,
+    consumer: str,
+    topic_names: list[str],
+    work: RawHandler,
+    *,
+    pattern: str | None = None,
 ) -> None:
     @broker.subscriber(
         *topic_names,
+        pattern=pattern,
         batch=True,
         max_records=kit.max_batch,
-        group_id=f"{kit.service}.{consumer}",
+        group_id=f"{kit.group_prefix or kit.service}.{consumer}",
         ack_policy=AckPolicy.MANUAL,
         auto_offset_reset="earliest",
         session_timeout_ms=kit.session_timeout_ms,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import hmac
 import os
@@ -13,6 +15,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from contracts.signals import Categorie
+from wijkbus.logging import get_logger
+
+log = get_logger(__name__)
 
 Role = Literal["gemeente", "politie", "woningcorporatie", "welzijn", "handhaving"]
 
@@ -43,6 +48,14 @@ class PartnerRegistry:
         self.partners = {p.id: p for p in partners}
         self._secrets = dict(secrets)
         self._by_key_hash = {p.api_key_sha256: p for p in partners}
+
+    def replace_with(self, other: PartnerRegistry) -> None:
+        """Take over another registry's partners in place, so every holder sees the new set."""
+        self.partners, self._secrets, self._by_key_hash = (
+            other.partners,
+            other._secrets,
+            other._by_key_hash,
+        )
 
     def __iter__(self):  # type: ignore[no-untyped-def]
         return iter(self.partners.values())
@@ -123,3 +136,63 @@ def load_partners(
 
 def _entry_id(entry: object) -> str:
     return str(entry.get("id", "?")) if isinstance(entry, dict) else "?"
+
+
+class RegistryWatcher:
+    """Reloads the registry file when it changes; a broken new file keeps the old registry."""
+
+    def __init__(
+        self,
+        registry: PartnerRegistry,
+        path: Path,
+        *,
+        with_secrets: bool = True,
+        interval_s: float = 5.0,
+    ) -> None:
+        self.registry, self.path = registry, path
+        self._with_secrets, self._interval = with_secrets, interval_s
+        self._mtime = self._stat()
+        self._task: asyncio.Task[None] | None = None
+        self.last_error: str | None = None
+
+    def _stat(self) -> float | None:
+        try:
+            return self.path.stat().st_mtime
+        except OSError:
+            return None
+
+    def reload(self) -> bool:
+        """Read the file again now; True when the registry changed, False when it was refused."""
+        try:
+            fresh = load_partners(self.path, with_secrets=self._with_secrets)
+        except PartnerRegistryError as exc:
+            self.last_error = str(exc)
+            log.error("partner registry reload refused; the old registry stays", reason=str(exc))
+            return False
+        before = set(self.registry.partners)
+        self.registry.replace_with(fresh)
+        self.last_error = None
+        log.info(
+            "partner registry reloaded",
+            added=sorted(set(fresh.partners) - before),
+            removed=sorted(before - set(fresh.partners)),
+        )
+        return True
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            if (mtime := self._stat()) != self._mtime:
+                self._mtime = mtime
+                self.reload()
+
+    def start(self) -> None:
+        """Poll the file's modification time in the background."""
+        self._task = asyncio.create_task(self._watch(), name="partner-registry-watcher")
+
+    async def stop(self) -> None:
+        """Stop polling."""
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task

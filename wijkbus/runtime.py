@@ -30,7 +30,12 @@ class ServiceRuntime:
         self.settings = settings
         self.migrations = migrations
         self._before_consume = before_consume
-        self.broker = KafkaBroker(settings.kafka_bootstrap_servers, logger=None)
+        # A short metadata age lets pattern subscriptions see new topics within seconds.
+        self.broker = KafkaBroker(
+            settings.kafka_bootstrap_servers,
+            logger=None,
+            metadata_max_age_ms=settings.metadata_max_age_ms,
+        )
         self.consumers = consumer.ConsumerKit(
             service=settings.service_name,
             pool=lambda: self.pool,
@@ -38,6 +43,7 @@ class ServiceRuntime:
             backoff_s=settings.retry_backoff_s,
             session_timeout_ms=settings.consumer_session_timeout_ms,
             max_batch=settings.consumer_max_batch,
+            group_prefix=settings.group_prefix,
         )
         self._pool: asyncpg.Pool | None = None
         self.producer: AIOKafkaProducer | None = None
@@ -54,9 +60,25 @@ class ServiceRuntime:
         """Consume CloudEvents from `topics` with exactly-once effects."""
         consumer.subscribe_events(self.broker, self.consumers, name, topics, handle)
 
-    def subscribe_raw(self, name: str, topics: list[str], handle: consumer.RawHandler) -> None:
-        """Consume raw records from `topics` with exactly-once effects."""
-        consumer.subscribe_raw(self.broker, self.consumers, name, topics, handle)
+    def subscribe_raw(
+        self,
+        name: str,
+        topics: list[str],
+        handle: consumer.RawHandler,
+        *,
+        pattern: str | None = None,
+    ) -> None:
+        """Consume raw records from `topics` (or every topic matching `pattern`), exactly once."""
+        consumer.subscribe_raw(self.broker, self.consumers, name, topics, handle, pattern=pattern)
+
+    def document_publisher(self, topic: str, schema: type, description: str) -> None:
+        """Describe a topic this service publishes (through its outbox) in its AsyncAPI document."""
+        self.broker.publisher(
+            topic,
+            title=f"{self.settings.service_name} -> {topic}",
+            schema=schema,
+            description=description,
+        )
 
     async def start(self) -> None:
         """Migrate, connect, run the `before_consume` hook, start the relay, then the consumers."""

@@ -36,6 +36,11 @@ class ServiceSettings(BaseSettings):
     relay_batch_size: int = 500
     consumer_session_timeout_ms: int = 6000
     consumer_max_batch: int = 500
+    metadata_max_age_ms: int = 10_000
+    # Consumer groups are named <group_prefix or service>.<consumer>; tests use their own prefix
+    # so an app never waits for a stopped predecessor's session to expire.
+    group_prefix: str = ""
+    registry_reload_s: float = 5.0
     pool_max_size: int = 10
 
     @property

@@ -6,6 +6,7 @@ import json
 import random
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 from wijkbus.devstack import DEMO_PARTNERS, DemoCredentials, secret_env_name
 from wijkbus.partners import Partner, PartnerRegistry, api_key_hash
@@ -84,3 +85,85 @@ def realistic_signals(source: str, count: int, *, seed: int = 0) -> Iterator[byt
             },
         }
         yield json.dumps(event, separators=(",", ":")).encode()
+
+
+SCENARIOS = ("gemengd", "de-hoogte", "veenendaal")
+
+
+def scenario_events(scenario: str, source: str, count: int, *, seed: int = 0) -> Iterator[bytes]:
+    """Partner CloudEvents for a named scenario.
+
+    - `gemengd`: overlast, vernieling and vervuiling anywhere in the Netherlands (faker nl_NL);
+    - `de-hoogte`: a cluster of overlast in one street of Groningen's De Hoogte (a wijkhub case);
+    - `veenendaal`: a housing corporation reporting vandalism and rent arrears (with a person,
+      fictitious, from faker) in Veenendaal.
+    """
+    if scenario not in SCENARIOS:
+        raise ValueError(f"unknown scenario {scenario!r}; choose one of {', '.join(SCENARIOS)}")
+    from faker import Faker  # imported here: only the simulator needs it
+
+    fake = Faker("nl_NL")
+    fake.seed_instance(seed)
+    rng = random.Random(seed)
+    run = uuid.UUID(int=rng.getrandbits(128)).hex[:8]
+    for n in range(count):
+        categorie, location, person = _scenario_signal(scenario, fake, rng)
+        minute = rng.randrange(0, 60 * 24 * 28)
+        observed = (
+            f"2026-11-{1 + minute // 1440:02d}T{minute // 60 % 24:02d}:{minute % 60:02d}:00+01:00"
+        )
+        data: dict[str, object] = {
+            "observed_at": observed,
+            "location": location,
+            "severity": rng.choice(["laag", "normaal", "normaal", "hoog"]),
+            "subcategory": rng.choice(SUBCATEGORIES.get(categorie, ["betalingsachterstand"])),
+        }
+        if person:
+            data["person"] = person
+        event = {
+            "specversion": "1.0",
+            "id": f"{scenario.upper()}-{run}-{n:07d}",
+            "source": source,
+            "type": f"nl.wijkaanpak.signaal.{categorie}",
+            "time": observed,
+            "datacontenttype": "application/json",
+            "data": data,
+        }
+        yield json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _scenario_signal(
+    scenario: str, f: Any, rng: random.Random
+) -> tuple[str, dict[str, Any], dict[str, Any] | None]:
+    if scenario == "de-hoogte":
+        location = {
+            "street": "Asingastraat",
+            "house_number": str(rng.randint(1, 80)),
+            "postcode": "9714 AB",
+            "city": "Groningen",
+            "buurt_code": "BU00140107",
+        }
+        return "overlast", location, None
+    if scenario == "veenendaal":
+        location = {
+            "street": f.street_name(),
+            "house_number": f.building_number(),
+            "city": "Veenendaal",
+        }
+        if rng.random() < 0.3:
+            person = {
+                "name": f.name(),
+                "phone": f.phone_number(),
+                "email": f.email(),
+                "arrears_cents": rng.randint(20_000, 400_000),
+                "arrears_since": f"2026-{rng.randint(1, 10):02d}-01",
+            }
+            return "huurachterstand", location, person
+        return "vernieling", location, None
+    location = {
+        "street": f.street_name(),
+        "house_number": f.building_number(),
+        "postcode": f.postcode(),
+        "city": f.city(),
+    }
+    return rng.choice(list(SUBCATEGORIES)), location, None

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
 import asyncpg
+
+from services.budget.domain import Election, Outcome, Project
 
 
 async def dashboard(conn: asyncpg.Connection) -> dict[str, list[asyncpg.Record]]:
@@ -18,3 +25,162 @@ async def dashboard(conn: asyncpg.Connection) -> dict[str, list[asyncpg.Record]]
             " ORDER BY created_at DESC LIMIT 20"
         ),
     }
+
+
+@dataclass(frozen=True)
+class RoundImport:
+    """A round as it is imported: where it came from, its rules and its election."""
+
+    round_id: str
+    title: str
+    rule: str
+    vote_type: str
+    currency: str
+    min_length: int | None
+    max_length: int | None
+    max_sum_cost: int | None
+    source: str
+    source_sha256: str
+    meta: Mapping[str, str]
+    titles: Mapping[str, str]
+    voter_ids: tuple[str, ...]
+    election: Election
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import did: created the round, or found the very same round already there."""
+
+    created: bool
+    projects: int
+    ballots: int
+
+
+class RoundConflictError(Exception):
+    """A round with this id exists but came from a different file."""
+
+
+class UnknownRoundError(LookupError):
+    """No round with this id."""
+
+
+async def import_round(conn: asyncpg.Connection, r: RoundImport) -> ImportResult:
+    """Store a round, its projects and ballots in one transaction; a re-import changes nothing."""
+    e = r.election
+    async with conn.transaction():
+        inserted = await conn.fetchval(
+            "INSERT INTO rounds (round_id, title, budget, currency, rule, vote_type, min_length,"
+            " max_length, max_sum_cost, fill_leftover, source, source_sha256, meta)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb)"
+            " ON CONFLICT (round_id) DO NOTHING RETURNING round_id",
+            r.round_id, r.title, e.budget, r.currency, r.rule, r.vote_type, r.min_length,
+            r.max_length, r.max_sum_cost, e.fill_leftover, r.source, r.source_sha256,
+            json.dumps(dict(r.meta)),
+        )  # fmt: skip
+        if inserted is None:
+            existing = await conn.fetchval(
+                "SELECT source_sha256 FROM rounds WHERE round_id = $1", r.round_id
+            )
+            if existing != r.source_sha256:
+                raise RoundConflictError(f"round {r.round_id} was imported from another file")
+            return ImportResult(False, len(e.projects), len(e.ballots))
+        await conn.copy_records_to_table(
+            "round_category_caps",
+            records=[(r.round_id, c, cap) for c, cap in e.category_caps.items()],
+            columns=["round_id", "category", "cap"],
+        )
+        await conn.copy_records_to_table(
+            "round_projects",
+            records=[
+                (
+                    r.round_id,
+                    p.project_id,
+                    r.titles.get(p.project_id, ""),
+                    p.cost,
+                    sorted(p.categories),
+                )
+                for p in e.projects
+            ],
+            columns=["round_id", "project_id", "title", "cost", "categories"],
+        )
+        await conn.copy_records_to_table(
+            "round_ballots",
+            records=[(r.round_id, v) for v in r.voter_ids],
+            columns=["round_id", "voter_id"],
+        )
+        await conn.copy_records_to_table(
+            "round_approvals",
+            records=[
+                (r.round_id, voter, project_id)
+                for voter, ballot in zip(r.voter_ids, e.ballots, strict=True)
+                for project_id in sorted(ballot)
+            ],
+            columns=["round_id", "voter_id", "project_id"],
+        )
+    return ImportResult(True, len(e.projects), len(e.ballots))
+
+
+async def load_round(conn: asyncpg.Connection, round_id: str) -> tuple[str, Election]:
+    """The round's rule and its election, as the domain decides it."""
+    row = await conn.fetchrow(
+        "SELECT budget, rule, fill_leftover FROM rounds WHERE round_id = $1", round_id
+    )
+    if row is None:
+        raise UnknownRoundError(f"no round {round_id}")
+    caps = await conn.fetch(
+        "SELECT category, cap FROM round_category_caps WHERE round_id = $1", round_id
+    )
+    projects = await conn.fetch(
+        "SELECT project_id, cost, categories FROM round_projects WHERE round_id = $1"
+        " ORDER BY project_id",
+        round_id,
+    )
+    ballots = await conn.fetch(
+        "SELECT b.voter_id, coalesce(array_agg(a.project_id)"
+        " FILTER (WHERE a.project_id IS NOT NULL), '{}') AS approved"
+        " FROM round_ballots b LEFT JOIN round_approvals a USING (round_id, voter_id)"
+        " WHERE b.round_id = $1 GROUP BY b.voter_id ORDER BY b.voter_id",
+        round_id,
+    )
+    election = Election(
+        budget=row["budget"],
+        projects=tuple(
+            Project(p["project_id"], p["cost"], frozenset(p["categories"])) for p in projects
+        ),
+        ballots=tuple(frozenset(b["approved"]) for b in ballots),
+        category_caps=MappingProxyType({c["category"]: c["cap"] for c in caps}),
+        fill_leftover=row["fill_leftover"],
+    )
+    return row["rule"], election
+
+
+async def save_outcome(conn: asyncpg.Connection, round_id: str, outcome: Outcome) -> None:
+    """Replace the round's decision with this outcome (votes, winners in order, reasons)."""
+    rank = {project_id: i + 1 for i, project_id in enumerate(outcome.selected)}
+    async with conn.transaction():
+        await conn.execute("DELETE FROM round_decisions WHERE round_id = $1", round_id)
+        await conn.execute(
+            "INSERT INTO round_decisions (round_id, rule, spent) VALUES ($1, $2, $3)",
+            round_id,
+            outcome.rule,
+            outcome.spent,
+        )
+        await conn.executemany(
+            "INSERT INTO round_results"
+            " (round_id, project_id, votes, selected, selection_rank, reason)"
+            " VALUES ($1, $2, $3, $4, $5, $6)",
+            [
+                (round_id, r.project_id, r.votes, r.selected, rank.get(r.project_id), r.reason)
+                for r in outcome.results
+            ],
+        )
+
+
+async def round_results(conn: asyncpg.Connection, round_id: str) -> list[asyncpg.Record]:
+    """The stored result lines of a round, winners first in the order they were chosen."""
+    return await conn.fetch(
+        "SELECT r.project_id, p.title, p.cost, r.votes, r.selected, r.selection_rank, r.reason"
+        " FROM round_results r JOIN round_projects p USING (round_id, project_id)"
+        " WHERE r.round_id = $1 ORDER BY r.selection_rank NULLS LAST, r.votes DESC, r.project_id",
+        round_id,
+    )

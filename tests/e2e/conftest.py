@@ -11,8 +11,8 @@ import pytest
 from fastapi import FastAPI, Request, Response
 
 from tests.support import running_app
-from wijkbus.devstack import DemoCredentials, ServiceProcesses, write_partner_registry
-from wijkbus.infra import Backend
+from wijkbus.devstack import SERVICES, DemoCredentials, ServiceProcesses, write_partner_registry
+from wijkbus.infra import Backend, free_port
 
 
 @pytest.fixture(scope="module")
@@ -23,8 +23,9 @@ def stack(backend: Backend, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     database_url = backend.create_database(name)
     creds = DemoCredentials.load_or_create(workdir / "secrets.json")
     partners = write_partner_registry(workdir / "partners.yaml", creds)
+    ports = {service: free_port() for service in SERVICES}  # never the dev stack's ports
     processes = ServiceProcesses(
-        Path(workdir), backend.bootstrap, database_url, creds, partners, ports={}
+        Path(workdir), backend.bootstrap, database_url, creds, partners, ports=ports
     )
     processes.start_all()
     try:

@@ -20,6 +20,7 @@ from tests.support import (
     produce,
     running_app,
     signal_event,
+    unique,
 )
 from wijkbus.devstack import DEMO_PARTNERS, DemoCredentials
 from wijkbus.partners import sign
@@ -64,6 +65,7 @@ async def gateway(fresh_database: str, kafka_bootstrap: str) -> AsyncIterator[Ga
         operator_token=creds.operator_token,
         rate_per_s=50,
         rate_burst=600,
+        group_prefix=unique("intake"),
     )
     async with (
         running_app(build(settings, partners=registry)) as url,

@@ -1,0 +1,183 @@
+"""A pure parser for pabulib `.pb` files (sections META, PROJECTS, VOTES; `;`-separated, quoted)."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+
+from services.budget.domain import Election, Project
+
+SECTIONS = ("meta", "projects", "votes")
+APPROVAL_TYPES = ("approval", "choose-1")
+
+
+class PabulibError(ValueError):
+    """The file is not a pabulib file we can read (the message says where and why)."""
+
+
+@dataclass(frozen=True)
+class PbProject:
+    """One row of PROJECTS: its id, cost, categories and every other column as text."""
+
+    project_id: str
+    cost: int
+    name: str
+    categories: tuple[str, ...]
+    fields: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class PbVote:
+    """One row of VOTES: the voter and the projects on their approval ballot, in file order."""
+
+    voter_id: str
+    approved: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PbFile:
+    """A whole pabulib election: META as text, the projects and the approval ballots."""
+
+    meta: Mapping[str, str]
+    projects: tuple[PbProject, ...]
+    votes: tuple[PbVote, ...]
+
+    @property
+    def budget(self) -> int:
+        """The budget (META `budget`)."""
+        return _int(self.meta["budget"], "budget")
+
+    @property
+    def vote_type(self) -> str:
+        """The ballot type (META `vote_type`), e.g. approval or choose-1."""
+        return self.meta.get("vote_type", "")
+
+    @property
+    def rule(self) -> str:
+        """The rule the municipality used (META `rule`), e.g. greedy or equalshares/add1."""
+        return self.meta.get("rule", "")
+
+    @property
+    def min_length(self) -> int | None:
+        """The fewest projects a ballot must approve, if the file says."""
+        return _opt_int(self.meta, "min_length")
+
+    @property
+    def max_length(self) -> int | None:
+        """The most projects a ballot may approve, if the file says."""
+        return _opt_int(self.meta, "max_length")
+
+    @property
+    def max_sum_cost(self) -> int | None:
+        """The most a ballot's approved projects may cost together, if the file says."""
+        return _opt_int(self.meta, "max_sum_cost")
+
+    @property
+    def leftover_budget(self) -> str | None:
+        """How leftover budget is spent (META `leftover_budget`), if the file says."""
+        return self.meta.get("leftover_budget") or None
+
+    @property
+    def budget_per_category(self) -> Mapping[str, int]:
+        """Per category, the most its selected projects may cost (META `categories` order)."""
+        raw = self.meta.get("budget_per_category")
+        if not raw:
+            return MappingProxyType({})
+        names = [c.strip() for c in self.meta.get("categories", "").split(",") if c.strip()]
+        caps = [_int(c, "budget_per_category") for c in raw.split(",")]
+        if len(names) != len(caps):
+            raise PabulibError(f"{len(caps)} category budgets for {len(names)} categories")
+        return MappingProxyType(dict(zip(names, caps, strict=True)))
+
+
+def parse_path(path: Path) -> PbFile:
+    """Parse a `.pb` file from disk (UTF-8, with or without a byte-order mark)."""
+    return parse_text(path.read_text(encoding="utf-8-sig"))
+
+
+def parse_text(text: str) -> PbFile:
+    """Parse the text of a `.pb` file."""
+    rows: dict[str, list[dict[str, str]]] = {s: [] for s in SECTIONS}
+    section, header = "", list[str]()
+    reader = csv.reader(text.splitlines(), delimiter=";")
+    for row in reader:
+        if not row or (len(row) == 1 and not row[0].strip()):
+            continue
+        if row[0].strip().lower() in SECTIONS:
+            section = row[0].strip().lower()
+            header = [h.strip() for h in next(reader, [])]
+            continue
+        if not section:
+            raise PabulibError(f"line {reader.line_num}: data before any section")
+        if len(row) != len(header):
+            raise PabulibError(
+                f"line {reader.line_num}: {len(row)} fields for {len(header)} columns"
+            )
+        rows[section].append({k: v.strip() for k, v in zip(header, row, strict=True)})
+    meta = MappingProxyType({r["key"]: r["value"] for r in rows["meta"]})
+    if "budget" not in meta:
+        raise PabulibError("META has no budget")
+    projects = tuple(_project(r) for r in rows["projects"])
+    votes = tuple(_vote(r, meta.get("vote_type", "")) for r in rows["votes"])
+    _check_references(projects, votes)
+    return PbFile(meta=meta, projects=projects, votes=votes)
+
+
+def to_election(pb: PbFile) -> Election:
+    """The domain view of the file: projects, approval ballots, category caps, leftover filling."""
+    return Election(
+        budget=pb.budget,
+        projects=tuple(Project(p.project_id, p.cost, frozenset(p.categories)) for p in pb.projects),
+        ballots=tuple(frozenset(v.approved) for v in pb.votes),
+        category_caps=pb.budget_per_category,
+        fill_leftover=pb.leftover_budget is not None,
+    )
+
+
+def _project(row: dict[str, str]) -> PbProject:
+    raw_categories = row.get("category") or row.get("categories") or ""
+    categories = tuple(
+        c.strip() for c in raw_categories.split(",") if c.strip() and c.strip().lower() != "none"
+    )
+    return PbProject(
+        project_id=row["project_id"],
+        cost=_int(row["cost"], f"cost of project {row['project_id']}"),
+        name=row.get("name", ""),
+        categories=categories,
+        fields=MappingProxyType(dict(row)),
+    )
+
+
+def _vote(row: dict[str, str], vote_type: str) -> PbVote:
+    if vote_type not in APPROVAL_TYPES:
+        raise PabulibError(f"vote_type {vote_type!r} is not an approval ballot")
+    approved = tuple(p.strip() for p in row.get("vote", "").split(",") if p.strip())
+    return PbVote(voter_id=row["voter_id"], approved=approved)
+
+
+def _check_references(projects: tuple[PbProject, ...], votes: tuple[PbVote, ...]) -> None:
+    ids = {p.project_id for p in projects}
+    if len(ids) != len(projects):
+        raise PabulibError("a project id occurs twice in PROJECTS")
+    voters = {v.voter_id for v in votes}
+    if len(voters) != len(votes):
+        raise PabulibError("a voter id occurs twice in VOTES")
+    for vote in votes:
+        unknown = set(vote.approved) - ids
+        if unknown:
+            raise PabulibError(f"voter {vote.voter_id} approves unknown projects {sorted(unknown)}")
+
+
+def _int(text: str, what: str) -> int:
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise PabulibError(f"{what}: {text!r} is not a whole number") from None
+
+
+def _opt_int(meta: Mapping[str, str], key: str) -> int | None:
+    value = meta.get(key)
+    return _int(value, key) if value else None
