@@ -12,12 +12,13 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from wijkbus import db, devstack
+from wijkbus import db, devstack, erase_cli
 from wijkbus.infra import start_backend
 from wijkbus.logging import configure_logging
 
 app = typer.Typer(help="wijkbus: the neighbourhood event bus.", no_args_is_help=True)
 console = Console()
+app.command()(erase_cli.erase)
 SERVICE_DIRS = {
     name: devstack.REPO / "services" / name / "migrations" for name in devstack.SERVICES
 }

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -61,6 +62,7 @@ class Delivery:
 
 EventHandler = Callable[[asyncpg.Connection, CloudEvent], Awaitable[None]]
 RawHandler = Callable[[asyncpg.Connection, Delivery], Awaitable[None]]
+BatchHandler = Callable[[asyncpg.Connection, list[Delivery]], Awaitable[None]]
 
 
 @dataclass
@@ -74,9 +76,16 @@ class ConsumerKit:
     session_timeout_ms: int = 6000
     max_batch: int = 500
     group_prefix: str = ""
+    redacted: set[str] = field(default_factory=set)
     attempts: dict[str, int] = field(default_factory=dict)
 
-    async def run_batch(self, consumer: str, deliveries: list[Delivery], work: RawHandler) -> bool:
+    async def run_batch(
+        self,
+        consumer: str,
+        deliveries: list[Delivery],
+        work: RawHandler,
+        work_many: BatchHandler | None = None,
+    ) -> bool:
         """Handle a fetched batch; True when all its offsets may be committed.
 
         Records of different partitions are independent (order only holds within a partition),
@@ -86,12 +95,19 @@ class ConsumerKit:
         for delivery in deliveries:
             by_partition.setdefault((delivery.topic, delivery.partition), []).append(delivery)
         results = await asyncio.gather(
-            *(self._run_partition(consumer, share, work) for share in by_partition.values())
+            *(
+                self._run_partition(consumer, share, work, work_many)
+                for share in by_partition.values()
+            )
         )
         return all(results)
 
     async def _run_partition(
-        self, consumer: str, deliveries: list[Delivery], work: RawHandler
+        self,
+        consumer: str,
+        deliveries: list[Delivery],
+        work: RawHandler,
+        work_many: BatchHandler | None,
     ) -> bool:
         """One partition's records in one transaction; on any failure, one record at a time.
 
@@ -101,8 +117,11 @@ class ConsumerKit:
         if len(deliveries) > 1:
             try:
                 async with self.pool().acquire() as conn, conn.transaction():
-                    for delivery in deliveries:
-                        await work(conn, delivery)
+                    if work_many is not None:
+                        await work_many(conn, deliveries)
+                    else:
+                        for delivery in deliveries:
+                            await work(conn, delivery)
             except Exception as exc:
                 log.info(
                     "batch failed, handling records one by one",
@@ -151,6 +170,12 @@ class ConsumerKit:
     ) -> None:
         log.error("dead letter", consumer=consumer, position=delivery.position, reason=reason)
         metrics.DEAD_LETTERS.labels(self.service, consumer).inc()
+        value = delivery.value
+        if consumer in self.redacted:
+            # Partner input may carry personal data in clear: keep its fingerprint, not its body.
+            value = json.dumps(
+                {"redacted": True, "bytes": len(value), "sha256": hashlib.sha256(value).hexdigest()}
+            ).encode()
         async with self.pool().acquire() as conn, conn.transaction():
             inserted = await conn.fetchval(
                 "INSERT INTO dead_letters"
@@ -162,7 +187,7 @@ class ConsumerKit:
                 delivery.partition,
                 delivery.offset,
                 delivery.key,
-                delivery.value,
+                value,
                 reason,
                 attempts,
             )
@@ -172,7 +197,7 @@ class ConsumerKit:
                     outbox.OutgoingMessage(
                         topic=topics.dead_letters(self.service),
                         key=delivery.key.decode(errors="replace") if delivery.key else None,
-                        value=delivery.value,
+                        value=value,
                         headers=(
                             ("wijkbus-consumer", consumer),
                             ("wijkbus-origin", delivery.position),
@@ -200,14 +225,35 @@ def subscribe_raw(
     handle: RawHandler,
     *,
     pattern: str | None = None,
+    handle_many: BatchHandler | None = None,
+    redact_dead_letters: bool = False,
 ) -> None:
-    """Register `handle` for raw records; the inbox key is the record's `record_id`."""
+    """Register `handle` for raw records; the inbox key is the record's `record_id`.
+
+    With `handle_many`, a batch is claimed in the inbox and handled in one call (the fast path);
+    `handle` still takes the records one by one when a batch fails.
+    """
+
+    if redact_dead_letters:
+        kit.redacted.add(consumer)
 
     async def work(conn: asyncpg.Connection, delivery: Delivery) -> None:
         if await inbox.claim(conn, consumer, delivery.record_id):
             await handle(conn, delivery)
 
-    _register(broker, kit, consumer, topic_names, work, pattern=pattern)
+    async def work_many(conn: asyncpg.Connection, deliveries: list[Delivery]) -> None:
+        new = await inbox.claim_many(conn, consumer, [d.record_id for d in deliveries])
+        await handle_many(conn, [d for d in deliveries if d.record_id in new])  # type: ignore[misc]
+
+    _register(
+        broker,
+        kit,
+        consumer,
+        topic_names,
+        work,
+        pattern=pattern,
+        work_many=work_many if handle_many else None,
+    )
 
 
 def subscribe_events(
@@ -244,6 +290,7 @@ def _register(
     work: RawHandler,
     *,
     pattern: str | None = None,
+    work_many: BatchHandler | None = None,
 ) -> None:
     @broker.subscriber(
         *topic_names,
@@ -271,7 +318,7 @@ def _register(
             for r in records
         ]
         # A partial success is safe to redeliver whole: the inbox skips what was done.
-        if await kit.run_batch(consumer, deliveries, work):
+        if await kit.run_batch(consumer, deliveries, work, work_many):
             await msg.ack()
         else:
             await msg.nack()

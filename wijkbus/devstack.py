@@ -18,6 +18,7 @@ import yaml
 
 from wijkbus.infra import free_port
 from wijkbus.partners import api_key_hash
+from wijkbus.vault import new_master_key
 
 SERVICES = ("intake", "routing", "budget", "notify")
 DEFAULT_PORTS = {"intake": 8001, "routing": 8002, "budget": 8003, "notify": 8004}
@@ -72,12 +73,18 @@ class DemoCredentials:
     notify_secret_key: str
     api_keys: dict[str, str]
     signing_secrets: dict[str, str]
+    # Defaulted so that a secrets.json from before the vault still loads (and gets one added).
+    vault_key: str = field(default_factory=new_master_key)
 
     @classmethod
     def load_or_create(cls, path: Path) -> DemoCredentials:
         """Read the credentials file, or make new random credentials and write it (mode 600)."""
         if path.exists():
-            return cls(**json.loads(path.read_text()))
+            stored = json.loads(path.read_text())
+            loaded = cls(**stored)
+            if "vault_key" not in stored:
+                path.write_text(json.dumps(loaded.__dict__, indent=2))
+            return loaded
         creds = cls(
             operator_token=secrets.token_urlsafe(24),
             notify_secret_key=secrets.token_urlsafe(32),
@@ -147,6 +154,7 @@ class ServiceProcesses:
         if name == "intake":  # the only service that verifies partner signatures
             for pid, secret in self.creds.signing_secrets.items():
                 env[secret_env_name(pid)] = secret
+            env["INTAKE_VAULT_KEY"] = self.creds.vault_key
         return env
 
     def start(self, name: str) -> None:

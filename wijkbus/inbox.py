@@ -13,3 +13,14 @@ async def claim(conn: asyncpg.Connection, consumer: str, message_id: str) -> boo
         message_id,
     )
     return bool(status == "INSERT 0 1")
+
+
+async def claim_many(conn: asyncpg.Connection, consumer: str, message_ids: list[str]) -> set[str]:
+    """Record a batch of messages as handled; return the ids that were new (one round trip)."""
+    rows = await conn.fetch(
+        "INSERT INTO inbox (consumer, message_id) SELECT $1, unnest($2::text[])"
+        " ON CONFLICT DO NOTHING RETURNING message_id",
+        consumer,
+        message_ids,
+    )
+    return {r["message_id"] for r in rows}

@@ -67,9 +67,20 @@ class ServiceRuntime:
         handle: consumer.RawHandler,
         *,
         pattern: str | None = None,
+        handle_many: consumer.BatchHandler | None = None,
+        redact_dead_letters: bool = False,
     ) -> None:
         """Consume raw records from `topics` (or every topic matching `pattern`), exactly once."""
-        consumer.subscribe_raw(self.broker, self.consumers, name, topics, handle, pattern=pattern)
+        consumer.subscribe_raw(
+            self.broker,
+            self.consumers,
+            name,
+            topics,
+            handle,
+            pattern=pattern,
+            handle_many=handle_many,
+            redact_dead_letters=redact_dead_letters,
+        )
 
     def document_publisher(self, topic: str, schema: type, description: str) -> None:
         """Describe a topic this service publishes (through its outbox) in its AsyncAPI document."""

@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI
+from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from contracts import topics
+from contracts.events import FeedbackReceived, SignalAccepted
+from contracts.receipts import ReceiptData
+from services.intake import bulk
 from services.intake.handlers import Intake
-from services.intake.web import api, dashboard
+from services.intake.web import api, dashboard, person
 from wijkbus.http import create_app
-from wijkbus.partners import PartnerRegistry, load_partners
+from wijkbus.logging import get_logger
+from wijkbus.partners import PartnerRegistry, RegistryWatcher, load_partners
 from wijkbus.ratelimit import TokenBuckets
 from wijkbus.runtime import ServiceRuntime
 from wijkbus.settings import ServiceSettings
+from wijkbus.vault import Vault
 
 HERE = Path(__file__).parent
 
@@ -30,6 +37,9 @@ class IntakeSettings(ServiceSettings):
     port: int = 8001
     rate_per_s: float = 500.0
     rate_burst: float = 5000.0
+    # INTAKE_VAULT_KEY: the master key of the personal-data vault (wijkbus.vault.new_master_key).
+    # Unset: a throwaway key (dev and tests); set but empty or malformed: refuse to start.
+    vault_key: SecretStr | None = None
 
 
 def build(
@@ -37,25 +47,76 @@ def build(
     *,
     partners: PartnerRegistry | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    vault: Vault | None = None,
 ) -> FastAPI:
-    """Build the intake app; tests may pass their own registry and clock."""
+    """Build the intake app; tests may pass their own registry, clock and vault."""
+    watcher = None
     if partners is None:
         if settings.partners_file is None:
             raise SystemExit("intake needs a partner registry: set WIJKBUS_PARTNERS")
         partners = load_partners(settings.partners_file)
+        watcher = RegistryWatcher(
+            partners, settings.partners_file, interval_s=settings.registry_reload_s
+        )
     runtime = ServiceRuntime(settings, HERE / "migrations")
-    intake = Intake(partners=partners, clock=clock)
+    intake = Intake(partners=partners, clock=clock, vault=vault or _vault(settings))
+    # A pattern, not a list: a partner added to the registry is consumed without a restart.
     runtime.subscribe_raw(
-        "partner-events", [topics.partner_events(p.id) for p in partners], intake.on_partner_record
+        "partner-events",
+        [],
+        intake.on_partner_record,
+        pattern=topics.PARTNER_EVENTS_PATTERN,
+        handle_many=partial(bulk.on_partner_records, intake),
+        redact_dead_letters=True,  # partner records may hold a person in clear
     )
     runtime.subscribe_events("assignments", [topics.ROUTING_EVENTS], intake.on_routing_event)
+    runtime.document_publisher(
+        topics.SIGNALS_ACCEPTED,
+        SignalAccepted,
+        "Accepted signals, street level only; key: street key.",
+    )
+    runtime.document_publisher(
+        topics.SIGNALS_FEEDBACK,
+        FeedbackReceived,
+        "opgepakt / afgehandeld from the assigned partner; key: signal id.",
+    )
+    for partner in partners:
+        runtime.document_publisher(
+            topics.partner_receipts(partner.id),
+            ReceiptData,
+            "geaccepteerd / duplicaat / geweigerd per event.",
+        )
     app = create_app(
         runtime,
         title="wijkbus intake",
         service_dir=HERE,
         description="The partner gateway: CloudEvents in over Kafka and HTTP, receipts out.",
+        on_start=_start(watcher),
+        on_stop=watcher.stop if watcher else None,
     )
+    app.state.registry_watcher = watcher
     app.state.intake = intake
     app.include_router(api.router(TokenBuckets(settings.rate_per_s, settings.rate_burst)))
+    app.include_router(person.router)
     app.include_router(dashboard.router)
     return app
+
+
+def _start(watcher: RegistryWatcher | None) -> Callable[[], Awaitable[None]] | None:
+    if watcher is None:
+        return None
+
+    async def start() -> None:
+        watcher.start()
+
+    return start
+
+
+def _vault(settings: IntakeSettings) -> Vault:
+    if settings.vault_key is not None:
+        return Vault.from_setting(settings.vault_key.get_secret_value())
+    # Fails safe, not open: without a configured key sealed persons die with the process.
+    get_logger(__name__).warning(
+        "INTAKE_VAULT_KEY is not set: sealing personal data under a throwaway key"
+    )
+    return Vault.ephemeral()

@@ -102,3 +102,12 @@ def _judge_feedback(partner: Partner, target: SignalState | None) -> Verdict:
 def event_time(checked: ValidatedEvent, received_at: datetime) -> datetime:
     """The event's `time`, or the moment intake received it when the partner left it out."""
     return checked.event.time or received_at
+
+
+def may_read_person(partner: Partner, signal: SignalState | None) -> bool:
+    """Only a partner allowed to read personal data and assigned the signal may read its person."""
+    return (
+        signal is not None
+        and partner.may_read_personal_data
+        and signal.assigned_partner_id == partner.id
+    )

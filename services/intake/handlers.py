@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import asyncpg
@@ -36,6 +36,7 @@ from services.intake import domain, store
 from wijkbus.consumer import Delivery
 from wijkbus.outbox import cloud_event_message, enqueue
 from wijkbus.partners import Partner, PartnerRegistry, verify_signature
+from wijkbus.vault import Vault, seal_person
 
 INTAKE_SOURCE = "urn:nld:wijkbus:intake"
 Clock = Callable[[], datetime]
@@ -43,10 +44,11 @@ Clock = Callable[[], datetime]
 
 @dataclass(frozen=True)
 class Intake:
-    """What intake's handlers need: the partner registry and a clock."""
+    """What intake's handlers need: the partner registry, a clock and the personal-data vault."""
 
     partners: PartnerRegistry
     clock: Clock
+    vault: Vault = field(default_factory=Vault.ephemeral)
 
     async def submit(
         self, conn: asyncpg.Connection, partner: Partner, raw: bytes, channel: str
@@ -116,6 +118,13 @@ class Intake:
         trace = {"traceparent": _traceparent(checked.event)}
         if checked.signal is not None and checked.categorie is not None:
             signal, location = checked.signal, checked.signal.location
+            subject_ref = None
+            if signal.person is not None:
+                # Sealed before anything is stored or published: only the vault holds the person.
+                person = signal.person.model_dump(mode="json", exclude_none=True)
+                subject_ref = await seal_person(
+                    conn, self.vault, verdict.signal_id, person, received_at
+                )
             accepted = SignalAccepted(
                 signal_id=verdict.signal_id,
                 partner_id=partner.id,
@@ -131,7 +140,9 @@ class Intake:
                 city=location.city,
                 buurt_code=location.buurt_code,
                 openbareruimte_id=location.openbareruimte_id,
-                has_person=signal.person is not None,
+                has_person=subject_ref is not None,
+                subject_ref=subject_ref,
+                dataref=person_dataref(verdict.signal_id) if subject_ref else None,
             )
             await store.insert_signal(conn, accepted)
             out = new_event(
@@ -141,6 +152,7 @@ class Intake:
                 id=verdict.signal_id,
                 subject=verdict.signal_id,
                 time=received_at,
+                dataref=accepted.dataref,
                 extensions=trace,
             )
             await enqueue(
@@ -198,6 +210,11 @@ class Intake:
             await store.set_status(conn, str((event.data or {}).get("signal_id")), "afgehandeld")
 
 
+def person_dataref(signal_id: str) -> str:
+    """Where an allowed partner fetches a signal's sealed person (the event's `dataref`)."""
+    return f"/api/v1/signals/{signal_id}/person"
+
+
 async def _record(
     conn: asyncpg.Connection,
     partner: Partner,
@@ -247,4 +264,4 @@ def _traceparent(event: CloudEvent) -> str:
     return f"00-{uuid.uuid4().hex}-{uuid.uuid4().hex[:16]}-01"
 
 
-__all__ = ["INTAKE_SOURCE", "FieldError", "Intake"]
+__all__ = ["INTAKE_SOURCE", "FieldError", "Intake", "person_dataref"]

@@ -158,3 +158,16 @@ async def dashboard(conn: asyncpg.Connection) -> dict[str, list[asyncpg.Record]]
             " ORDER BY id DESC LIMIT 20"
         ),
     }
+
+
+async def record_person_read(
+    conn: asyncpg.Connection, partner_id: str | None, signal_id: str, outcome: str, at: datetime
+) -> None:
+    """Audit one attempt to read a sealed person (never the person itself)."""
+    await conn.execute(
+        "INSERT INTO vault_reads (partner_id, signal_id, outcome, at) VALUES ($1, $2, $3, $4)",
+        partner_id,
+        signal_id[:100],
+        outcome,
+        at,
+    )

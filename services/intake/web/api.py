@@ -6,11 +6,12 @@ import json
 import math
 from typing import Any
 
+import asyncpg
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 
-from contracts.envelope import BATCH_CONTENT_TYPE, CONTENT_TYPE, MAX_EVENT_BYTES
-from services.intake import store
+from contracts.envelope import BATCH_CONTENT_TYPE, CONTENT_TYPE, MAX_EVENT_BYTES, CloudEvent
+from services.intake import bulk, store
 from services.intake.domain import Verdict
 from services.intake.handlers import Intake
 from wijkbus import auth
@@ -33,15 +34,12 @@ TITLES = {
     409: "conflicting duplicate",
     401: "unauthenticated",
 }
+_EVENT_SCHEMA = CloudEvent.model_json_schema()
 _EVENT_BODY = {
     "content": {
-        CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/CloudEvent"}},
+        CONTENT_TYPE: {"schema": _EVENT_SCHEMA},
         BATCH_CONTENT_TYPE: {
-            "schema": {
-                "type": "array",
-                "maxItems": MAX_BATCH,
-                "items": {"$ref": "#/components/schemas/CloudEvent"},
-            }
+            "schema": {"type": "array", "maxItems": MAX_BATCH, "items": _EVENT_SCHEMA}
         },
     },
     "required": True,
@@ -99,12 +97,15 @@ def router(buckets: TokenBuckets) -> APIRouter:
             return events
         if wait := buckets.take(partner.id, len(events)):
             return _too_many(wait)
-        results = []
-        async with request.app.state.runtime.pool.acquire() as conn:
-            for raw in events:
-                async with conn.transaction():
-                    results.append(_batch_answer(await intake.submit(conn, partner, raw, "http")))
-        return JSONResponse(results, status_code=202)
+        return JSONResponse(
+            [
+                _batch_answer(v)
+                for v in await _submit_batch(
+                    request.app.state.runtime.pool, intake, partner, events
+                )
+            ],
+            status_code=202,
+        )
 
     @api.get("/signals/{signal_id}")
     async def get_signal(signal_id: str, request: Request) -> dict[str, Any]:
@@ -121,6 +122,23 @@ def router(buckets: TokenBuckets) -> APIRouter:
         return {k: (str(v) if k == "signal_id" else v) for k, v in dict(row).items()}
 
     return api
+
+
+async def _submit_batch(
+    pool: asyncpg.Pool, intake: Intake, partner: Partner, events: list[bytes]
+) -> list[Verdict]:
+    """The whole batch in one transaction; if that fails, event by event, so none fails the rest."""
+    submissions = [bulk.Submission(partner, raw, "http") for raw in events]
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            return await bulk.submit_many(intake, conn, submissions)
+    except asyncpg.PostgresError:
+        verdicts = []
+        async with pool.acquire() as conn:
+            for raw in events:
+                async with conn.transaction():
+                    verdicts.append(await intake.submit(conn, partner, raw, "http"))
+        return verdicts
 
 
 async def _read_limited(request: Request, limit: int) -> bytes | None:
