@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint unit integration e2e bench schemas clean
+.PHONY: install run test lint unit integration e2e bench schemas clean browser
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,7 +16,7 @@ install: $(STAMP)
 run: install
 	$(PY) -m wijkbus dev
 
-test: install lint
+test: install lint browser
 	$(PY) -m pytest -q tests
 
 lint: install
@@ -30,8 +30,12 @@ unit: install
 integration: install
 	$(PY) -m pytest -q tests/integration
 
-e2e: install
+e2e: install browser
 	$(PY) -m pytest -q tests/e2e
+
+# Debian's Chromium for the dashboard tests in tests/e2e (never a browser download).
+browser:
+	command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium)
 
 bench: install
 	$(PY) -m bench

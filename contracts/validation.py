@@ -95,7 +95,28 @@ def load_json(raw: bytes) -> tuple[Any, list[FieldError]]:
         return None, [_body_error(f"body is not valid JSON: {exc}")]
     except (ValueError, RecursionError) as exc:
         return None, [_body_error(f"body is not valid JSON: {exc or 'nested too deeply'}")]
+    if "\\u0000" in text and (where := _nul_path(value, ())) is not None:
+        # PostgreSQL text cannot hold NUL, and no partner means one: refuse it precisely.
+        return None, [FieldError(field=where, message="text must not contain NUL (\\u0000)")]
     return value, []
+
+
+def _nul_path(value: Any, path: tuple[str, ...]) -> str | None:
+    """The dotted path of the first string (or object key) holding a NUL character, if any."""
+    if isinstance(value, str):
+        return ".".join(path) if "\x00" in value else None
+    items: Any = ()
+    if isinstance(value, dict):
+        for key in value:
+            if "\x00" in key:
+                return ".".join((*path, key.replace("\x00", "\\u0000")))
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    for key, item in items:
+        if (found := _nul_path(item, (*path, str(key)))) is not None:
+            return found
+    return None
 
 
 def _body_error(message: str) -> FieldError:

@@ -70,6 +70,8 @@ def _check(raw: bytes) -> None:
     result = validate_partner_event(raw)
     if isinstance(result, ValidatedEvent):
         assert result.event.type.startswith("nl.wijkaanpak.signaal.")
+        # Whatever is accepted can be stored: PostgreSQL text holds no NUL character.
+        assert "\x00" not in json.dumps(json.loads(raw), ensure_ascii=False)
     else:
         assert result and all(isinstance(e, FieldError) and e.message for e in result)
 
@@ -95,3 +97,18 @@ def test_any_json_gives_an_event_or_errors(value: Any) -> None:
 @given(st.binary(max_size=300))
 def test_any_bytes_give_an_event_or_errors(raw: bytes) -> None:
     _check(raw)
+
+
+def test_nul_anywhere_is_refused_with_its_path() -> None:
+    event = {
+        "specversion": "1.0",
+        "id": "a\x00b",
+        "source": SOURCE,
+        "type": "nl.wijkaanpak.signaal.overlast",
+        "data": {"location": {"street": "Korreweg", "city": "Groningen"}},
+    }
+    [error] = validate_partner_event(json.dumps(event).encode())  # type: ignore[misc]
+    assert error.field == "id" and "NUL" in error.message
+    event["id"], event["data"]["location"]["street"] = "ok", "Korre\x00weg"
+    [error] = validate_partner_event(json.dumps(event).encode())  # type: ignore[misc]
+    assert error.field == "data.location.street"
