@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
+import random
+import sys
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -200,3 +206,55 @@ async def _outbox_drained(stack: ServiceProcesses) -> bool:
 
 async def _async(value: Any) -> Any:
     return value
+
+
+async def _cli(*args: str) -> tuple[int, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "wijkbus",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    out, _ = await proc.communicate()
+    return proc.returncode or 0, out.decode()
+
+
+async def test_partner_cli_sends_and_simulates_against_the_running_stack(
+    stack: ServiceProcesses, tmp_path: Path
+) -> None:
+    stack_file = tmp_path / "stack.json"
+    stack_file.write_text(json.dumps(stack.describe()))
+    street, _ = a_street()
+    event_file = tmp_path / "event.json"
+    event_file.write_text(json.dumps(signal_event(SOURCE[CORP], street=street)))
+    code, out = await _cli(
+        "partner", "send", "--as", CORP, "--stack", str(stack_file), str(event_file)
+    )
+    assert code == 0, out
+    assert "nl.wijkaanpak.ontvangst.geaccepteerd" in out
+
+    hoogte = street_key(Location(street="Asingastraat", city="Groningen"))
+    before = await street_count(stack, hoogte)
+    code, out = await _cli(
+        "partner",
+        "simulate",
+        "--scenario",
+        "de-hoogte",
+        "--count",
+        "30",
+        "--rate",
+        "0/s",
+        "--seed",
+        str(random.randrange(10**6)),
+        "--stack",
+        str(stack_file),
+    )
+    assert code == 0, out
+
+    async def counted() -> bool:
+        return await street_count(stack, hoogte) == before + 30
+
+    await eventually(counted, what="30 simulated overlast signals counted in De Hoogte")

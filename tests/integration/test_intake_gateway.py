@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
+from uuid import uuid4
 
 import asyncpg
 import httpx
 import pytest
 
 from contracts import topics
+from contracts.envelope import new_event, to_json_bytes
+from contracts.events import ROUTING_ASSIGNED_TYPE, ResponderAssigned
 from services.intake.app import IntakeSettings, build
 from tests.support import (
     consume_json,
@@ -254,3 +258,62 @@ async def test_a_partner_cannot_publish_on_another_partners_topic(gateway: Gatew
     receipts = await _receipts_for(gateway, "politie-groningen", {event["id"]})
     assert receipts[0]["type"] == "nl.wijkaanpak.ontvangst.geweigerd"
     assert await gateway.fetchval("SELECT count(*) FROM intake.signals") == 0
+
+
+async def _assign(gateway: Gateway, signal_id: str, partner: str) -> None:
+    """Play routing: publish a routing.assigned event, as the routing service would."""
+    assigned = ResponderAssigned(
+        signal_id=signal_id,
+        partner_id=partner,
+        categorie="overlast",
+        street_key="naam:groningen:asingastraat",
+        buurt_code=None,
+        rule_id="test",
+        ruleset_version="t",
+        acknowledge_by=None,
+        assigned_at=datetime.now(UTC),
+    )
+    event = new_event(ROUTING_ASSIGNED_TYPE, "urn:test:routing", assigned, id=unique("as"))
+    await produce(gateway.bootstrap, topics.ROUTING_EVENTS, to_json_bytes(event))
+
+
+def _feedback(partner: str, signal_id: str, kind: str = "opgepakt") -> dict[str, Any]:
+    data: dict[str, Any] = {"signal_id": signal_id, "note": "we gaan erheen"}
+    if kind == "afgehandeld":
+        data["outcome"] = "opgelost"
+    return {
+        "specversion": "1.0",
+        "id": unique("fb"),
+        "source": SOURCE[partner],
+        "type": f"nl.wijkaanpak.signaal.{kind}",
+        "data": data,
+    }
+
+
+async def test_feedback_only_from_the_assigned_partner(gateway: Gateway) -> None:
+    signal_id = (await gateway.post(signal_event(SOURCE[CORP]))).json()["signal_id"]
+    police = "politie-groningen"
+    early = await gateway.post(_feedback(police, signal_id), partner=police)
+    assert early.status_code == 403, "nobody is assigned yet"
+    await _assign(gateway, signal_id, police)
+
+    async def acknowledged() -> httpx.Response | None:
+        answer = await gateway.post(_feedback(police, signal_id), partner=police)
+        return answer if answer.status_code == 202 else None
+
+    assert (await eventually(acknowledged, what="feedback accepted")).json()["status"] == (
+        "accepted"
+    )
+    sender = await gateway.post(_feedback(CORP, signal_id))
+    assert sender.status_code == 403
+    assert sender.json()["errors"][0]["field"] == "data.signal_id"
+    unknown = await gateway.post(_feedback(police, str(uuid4())), partner=police)
+    assert unknown.status_code == 400
+    done = await gateway.post(_feedback(police, signal_id, "afgehandeld"), partner=police)
+    assert done.status_code == 202
+    kinds = await gateway.fetchval(
+        "SELECT count(*) FROM intake.outbox WHERE topic = $1", topics.SIGNALS_FEEDBACK
+    )
+    assert kinds == 2
+    status = await gateway.http.get(f"/api/v1/signals/{signal_id}", headers=gateway.auth(police))
+    assert status.json()["status"] == "afgehandeld"
