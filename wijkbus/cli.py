@@ -1,11 +1,13 @@
-"""The `wijkbus` command line: the dev stack, migrations, and (later) partner and audit tools."""
+"""The `wijkbus` command line: the dev stack, migrations, partner tools, erasure and budget."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
+import os
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -110,7 +112,18 @@ def _wait_for_stop(stack: devstack.ServiceProcesses) -> None:
 
 def main() -> None:
     """Entry point of the `wijkbus` command."""
+    _default_to_running_stack(sys.argv[1:2])
     app()
+
+
+def _default_to_running_stack(command: list[str]) -> None:
+    """Tools (erase, budget, migrate) use the `make run` stack's database unless told otherwise.
+
+    Not for `dev` itself: there, DATABASE_URL means "use this server instead of your own".
+    """
+    stack_file = Path(".wijkbus/stack.json")
+    if command != ["dev"] and "DATABASE_URL" not in os.environ and stack_file.exists():
+        os.environ["DATABASE_URL"] = json.loads(stack_file.read_text())["database_url"]
 
 
 def _register_subcommands() -> None:
