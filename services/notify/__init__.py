@@ -1,1 +1,1 @@
-"""Notify: subscriptions and CloudEvents webhook deliveries."""
+"""Notify: subscriptions, CloudEvents webhooks, Dutch e-mail and live feeds."""

@@ -8,15 +8,18 @@ from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from contracts import topics
 from services.notify.crypto import SecretBox
 from services.notify.domain import RetryPolicy
+from services.notify.feed import FeedBroadcaster
 from services.notify.handlers import Fanout
+from services.notify.mail import MailRenderer, MailSender
+from services.notify.retention import Retention
 from services.notify.subscriptions import Subscriptions
-from services.notify.web import api, dashboard
+from services.notify.web import api, dashboard, deliveries, live
 from services.notify.webhook import WebhookSender
 from services.notify.worker import DeliveryWorker
 from wijkbus.http import create_app
@@ -43,11 +46,34 @@ class NotifySettings(ServiceSettings):
     retry_after_cap_s: float = 3600.0
     delivery_concurrency: int = 16
     delivery_poll_interval_s: float = 1.0
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    smtp_sender: str = "wijkbus <noreply@wijkbus.local>"
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout_s: float = 10.0
+    attempt_retention_days: int = Field(default=30, ge=1)
+    retention_interval_s: float = 3600.0
+    feed_max_s: float = 300.0
+    feed_heartbeat_s: float = 15.0
     event_topics: tuple[str, ...] = (
         topics.ROUTING_EVENTS,
         topics.STREETS_EVENTS,
         topics.BUDGET_EVENTS,
     )
+
+    def mail_sender(self) -> MailSender:
+        """The SMTP client for e-mail subscriptions."""
+        return MailSender(
+            host=self.smtp_host,
+            port=self.smtp_port,
+            sender=self.smtp_sender,
+            starttls=self.smtp_starttls,
+            username=self.smtp_username,
+            password=self.smtp_password.get_secret_value() if self.smtp_password else None,
+            timeout_s=self.smtp_timeout_s,
+        )
 
     def retry_policy(self) -> RetryPolicy:
         """The backoff and give-up rules for webhook deliveries."""
@@ -85,14 +111,31 @@ def build(
         schema=settings.db_schema,
         box=box,
         sender=sender,
+        mailer=settings.mail_sender(),
+        renderer=MailRenderer(),
         policy=settings.retry_policy(),
         clock=clock,
         concurrency=settings.delivery_concurrency,
         poll_interval_s=settings.delivery_poll_interval_s,
     )
 
+    feed = FeedBroadcaster(settings.database_url, settings.db_schema)
+    retention = Retention(
+        lambda: runtime.pool,
+        days=settings.attempt_retention_days,
+        interval_s=settings.retention_interval_s,
+        clock=clock,
+    )
+
+    async def on_start() -> None:
+        await feed.start()
+        await worker.start()
+        await retention.start()
+
     async def on_stop() -> None:
+        await retention.stop()
         await worker.stop(grace_s=min(settings.webhook_timeout_s, 5.0))
+        await feed.stop()
         if http_client is None:
             await client.aclose()
 
@@ -100,14 +143,19 @@ def build(
         runtime,
         title="wijkbus notify",
         service_dir=HERE,
-        description="Subscriptions and CloudEvents webhook deliveries to partner back-offices.",
-        on_start=worker.start,
+        description="Subscriptions: CloudEvents webhooks to partner back-offices, Dutch e-mail,"
+        " live feeds (server-sent events) and dead-delivery retries.",
+        on_start=on_start,
         on_stop=on_stop,
     )
     app.state.partners = partners
     app.state.clock = clock
     app.state.worker = worker
+    app.state.feed = feed
+    app.state.retention = retention
     app.state.subscriptions = Subscriptions(box=box, sender=sender, partners=partners, clock=clock)
     app.include_router(api.router)
     app.include_router(dashboard.router)
+    app.include_router(deliveries.router)
+    app.include_router(live.router)
     return app

@@ -9,7 +9,7 @@ from datetime import datetime
 import asyncpg
 
 from contracts.envelope import CloudEvent, to_json_bytes
-from services.notify import domain, store
+from services.notify import domain, feed, store
 
 Clock = Callable[[], datetime]
 
@@ -21,7 +21,8 @@ class Fanout:
     clock: Clock
 
     async def on_event(self, conn: asyncpg.Connection, event: CloudEvent) -> None:
-        """Queue `event` for every active subscription whose types and filters match it."""
+        """Queue `event` for every subscription that wants it; announce it to the live feeds."""
+        await feed.announce(conn, event)
         wanted = [
             s.id
             for s in await store.active_subscriptions(conn)

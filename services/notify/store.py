@@ -12,7 +12,7 @@ import asyncpg
 from services.notify.domain import AttemptResult, Decision, Filters, Subscription
 
 _VIEW = (
-    "SELECT id, owner_partner_id, channel, callback_url, types, filter_partner,"
+    "SELECT id, owner_partner_id, channel, callback_url, email_address, types, filter_partner,"
     " filter_buurt_code, filter_street_key, status, status_reason, created_at FROM subscriptions"
 )
 
@@ -24,9 +24,10 @@ class NewSubscription:
     id: UUID
     owner_partner_id: str | None
     channel: str
-    callback_url: str
-    authorization_enc: bytes
-    signing_secret_enc: bytes
+    callback_url: str | None
+    email_address: str | None
+    authorization_enc: bytes | None
+    signing_secret_enc: bytes | None
     types: Sequence[str]
     filters: Filters
     created_at: datetime
@@ -42,9 +43,12 @@ class DueDelivery:
     body: bytes
     attempts: int
     next_attempt_at: datetime
-    callback_url: str
-    authorization_enc: bytes
-    signing_secret_enc: bytes
+    channel: str
+    callback_url: str | None
+    email_address: str | None
+    authorization_enc: bytes | None
+    signing_secret_enc: bytes | None
+    event_type: str
 
 
 def _uuid(value: str) -> UUID | None:
@@ -57,13 +61,14 @@ def _uuid(value: str) -> UUID | None:
 async def insert_subscription(conn: asyncpg.Connection, s: NewSubscription) -> None:
     """Store a subscription that passed its test delivery."""
     await conn.execute(
-        "INSERT INTO subscriptions (id, owner_partner_id, channel, callback_url,"
+        "INSERT INTO subscriptions (id, owner_partner_id, channel, callback_url, email_address,"
         " authorization_enc, signing_secret_enc, types, filter_partner, filter_buurt_code,"
-        " filter_street_key, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
+        " filter_street_key, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)",
         s.id,
         s.owner_partner_id,
         s.channel,
         s.callback_url,
+        s.email_address,
         s.authorization_enc,
         s.signing_secret_enc,
         list(s.types),
@@ -172,8 +177,8 @@ async def head(conn: asyncpg.Connection, subscription_id: UUID) -> DueDelivery |
     """The subscription's oldest pending delivery (due or not), if it is still active."""
     row = await conn.fetchrow(
         "SELECT d.id, d.subscription_id, d.event_id, d.body, d.attempts, d.next_attempt_at,"
-        " s.callback_url, s.authorization_enc, s.signing_secret_enc"
-        " FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id"
+        " s.channel, s.callback_url, s.email_address, s.authorization_enc, s.signing_secret_enc,"
+        " d.event_type FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id"
         " WHERE d.subscription_id = $1 AND d.status = 'pending' AND s.status = 'active'"
         " ORDER BY d.id LIMIT 1",
         subscription_id,
@@ -188,8 +193,52 @@ async def record_attempt(
     decision: Decision,
     at: datetime,
 ) -> None:
-    """Log the attempt and move the delivery on as `decision` says (inside one transaction)."""
+    """Log the attempt and move the delivery on as `decision` says, atomically."""
     attempt = delivery.attempts + 1
+    if decision.verdict == "gone":
+        async with conn.transaction():
+            await _log_attempt(conn, delivery, attempt, result, at)
+            await conn.execute(
+                "UPDATE deliveries SET status = 'cancelled', attempts = $2, last_error = $3,"
+                " finished_at = $4 WHERE id = $1",
+                delivery.id,
+                attempt,
+                decision.reason,
+                at,
+            )
+            await end_subscription(
+                conn, delivery.subscription_id, "deactivated", decision.reason or "410", at
+            )
+        return
+    status = {"delivered": "delivered", "dead": "dead"}.get(decision.verdict, "pending")
+    # One statement (one round trip, atomic on its own): the log row and the delivery's new state.
+    await conn.execute(
+        "WITH logged AS (INSERT INTO delivery_attempts (delivery_id, subscription_id, attempt,"
+        " status_code, latency_ms, error, at) VALUES ($1, $7, $3, $8, $9, $10, $6))"
+        " UPDATE deliveries SET status = $2, attempts = $3, last_error = $4,"
+        " next_attempt_at = coalesce($5, next_attempt_at),"
+        " finished_at = CASE WHEN $2 = 'pending' THEN NULL ELSE $6::timestamptz END"
+        " WHERE id = $1",
+        delivery.id,
+        status,
+        attempt,
+        decision.reason,
+        decision.next_attempt_at,
+        at,
+        delivery.subscription_id,
+        result.status_code,
+        result.latency_ms,
+        result.error,
+    )
+
+
+async def _log_attempt(
+    conn: asyncpg.Connection,
+    delivery: DueDelivery,
+    attempt: int,
+    result: AttemptResult,
+    at: datetime,
+) -> None:
     await conn.execute(
         "INSERT INTO delivery_attempts (delivery_id, subscription_id, attempt, status_code,"
         " latency_ms, error, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -201,39 +250,15 @@ async def record_attempt(
         result.error,
         at,
     )
-    if decision.verdict == "gone":
-        await conn.execute(
-            "UPDATE deliveries SET status = 'cancelled', attempts = $2, last_error = $3,"
-            " finished_at = $4 WHERE id = $1",
-            delivery.id,
-            attempt,
-            decision.reason,
-            at,
-        )
-        await end_subscription(
-            conn, delivery.subscription_id, "deactivated", decision.reason or "410", at
-        )
-        return
-    status = {"delivered": "delivered", "dead": "dead"}.get(decision.verdict, "pending")
-    await conn.execute(
-        "UPDATE deliveries SET status = $2, attempts = $3, last_error = $4,"
-        " next_attempt_at = coalesce($5, next_attempt_at),"
-        " finished_at = CASE WHEN $2 = 'pending' THEN NULL ELSE $6::timestamptz END"
-        " WHERE id = $1",
-        delivery.id,
-        status,
-        attempt,
-        decision.reason,
-        decision.next_attempt_at,
-        at,
-    )
 
 
 async def dashboard(conn: asyncpg.Connection) -> dict[str, list[asyncpg.Record]]:
     """What the operator dashboard shows: per subscription counts, attempts, dead letters."""
     return {
         "subscriptions": await conn.fetch(
-            "SELECT s.id, s.owner_partner_id, s.callback_url, s.types, s.status,"
+            "SELECT s.id, s.owner_partner_id, s.channel,"
+            " coalesce(s.callback_url, 'mailto:' || s.email_address) AS callback_url,"
+            " s.types, s.status,"
             " s.status_reason,"
             " count(d.id) FILTER (WHERE d.status = 'delivered') AS delivered,"
             " count(d.id) FILTER (WHERE d.status = 'pending' AND d.attempts = 0) AS pending,"
@@ -257,3 +282,42 @@ async def dashboard(conn: asyncpg.Connection) -> dict[str, list[asyncpg.Record]]
             " ORDER BY id DESC LIMIT 20"
         ),
     }
+
+
+async def dead_deliveries(conn: asyncpg.Connection, owner: str | None) -> list[asyncpg.Record]:
+    """Deliveries given up on; with `owner`, only those of that partner's subscriptions."""
+    return list(
+        await conn.fetch(
+            "SELECT d.id, d.subscription_id, d.event_type, d.event_id, d.attempts, d.last_error,"
+            " d.finished_at FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id"
+            " WHERE d.status = 'dead' AND ($1::text IS NULL OR s.owner_partner_id = $1)"
+            " ORDER BY d.finished_at DESC, d.id DESC LIMIT 500",
+            owner,
+        )
+    )
+
+
+async def retry_dead(
+    conn: asyncpg.Connection, delivery_id: int, owner: str | None, at: datetime
+) -> str:
+    """Queue a dead delivery again, fresh attempt budget: 'queued', 'inactive' or 'unknown'."""
+    row = await conn.fetchrow(
+        "SELECT s.status FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id"
+        " WHERE d.id = $1 AND d.status = 'dead' AND ($2::text IS NULL OR s.owner_partner_id = $2)",
+        delivery_id,
+        owner,
+    )
+    if row is None:
+        return "unknown"
+    if row["status"] != "active":
+        return "inactive"
+    await conn.execute(
+        "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = $2,"
+        " finished_at = NULL, last_error = 'retried by an operator: ' || coalesce(last_error, '')"
+        " WHERE id = $1 AND status = 'dead'",
+        delivery_id,
+        at,
+    )
+    # The trigger wakes workers on INSERT only; a retried row must wake them too.
+    await conn.execute("SELECT pg_notify(current_schema() || '_deliveries', '')")
+    return "queued"

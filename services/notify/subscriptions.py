@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -10,7 +11,14 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import asyncpg
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 from contracts.envelope import new_event, to_json_bytes
 from contracts.fields import PartnerId
@@ -22,6 +30,7 @@ from wijkbus.partners import PartnerRegistry
 
 NOTIFY_SOURCE = "urn:nld:wijkbus:notify"
 TypePrefix = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+CallbackUrl = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 HeaderValue = Annotated[str, StringConstraints(min_length=1, max_length=4096)]
 
 
@@ -36,29 +45,34 @@ class FiltersIn(BaseModel):
 
 
 class SubscriptionRequest(BaseModel):
-    """The body of POST /api/v1/subscriptions."""
+    """The body of POST /api/v1/subscriptions: a webhook callback or an e-mail address."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     channel: Literal["webhook", "email"]
-    callback_url: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
-    authorization: HeaderValue = Field(
-        description="The Authorization header value notify sends, e.g. 'Bearer <token>'."
-        " Stored encrypted; never shown again."
+    callback_url: CallbackUrl | None = Field(
+        default=None, validate_default=True, description="Webhook only."
+    )
+    authorization: HeaderValue | None = Field(
+        default=None,
+        validate_default=True,
+        description="Webhook only: the Authorization header value notify sends, e.g."
+        " 'Bearer <token>'. Stored encrypted; never shown again.",
+    )
+    email: Annotated[str, StringConstraints(strip_whitespace=True, max_length=254)] | None = Field(
+        default=None,
+        validate_default=True,
+        description="E-mail only: the (team) mailbox that receives the Dutch notifications.",
     )
     types: list[TypePrefix] = Field(min_length=1, max_length=50)
     filters: FiltersIn = FiltersIn()
 
-    @field_validator("channel")
-    @classmethod
-    def _supported(cls, value: str) -> str:
-        if value == "email":
-            raise ValueError("channel 'email' is not yet supported; use 'webhook'")
-        return value
-
     @field_validator("callback_url")
     @classmethod
-    def _http_url(cls, value: str) -> str:
+    def _http_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if not _wants(info, "webhook", value, "callback_url"):
+            return None
+        assert value is not None
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("callback_url must be an http:// or https:// URL with a host")
@@ -68,11 +82,39 @@ class SubscriptionRequest(BaseModel):
 
     @field_validator("authorization")
     @classmethod
-    def _one_line(cls, value: str) -> str:
+    def _one_line(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if not _wants(info, "webhook", value, "authorization"):
+            return None
+        assert value is not None
         # A line break here would let a caller smuggle extra headers into our requests.
         if any(c in value for c in "\r\n\0"):
             raise ValueError("authorization must be a single line")
         return value
+
+    @field_validator("email")
+    @classmethod
+    def _address(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if not _wants(info, "email", value, "email"):
+            return None
+        assert value is not None
+        if not _EMAIL.fullmatch(value):
+            raise ValueError("email must be one plain address such as team@example.nl")
+        return value
+
+
+_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)+")
+
+
+def _wants(info: ValidationInfo, channel: str, value: object, name: str) -> bool:
+    """Whether the request's channel uses field `name`: required there, forbidden elsewhere."""
+    chosen = info.data.get("channel")
+    if chosen is None:  # the channel itself is invalid; that error is reported already
+        return value is not None
+    if chosen == channel and value is None:
+        raise ValueError(f"{name} is required for channel {channel!r}")
+    if chosen != channel and value is not None:
+        raise ValueError(f"{name} is not used by channel {chosen!r}")
+    return chosen == channel
 
 
 class SubscriptionTested(BaseModel):
@@ -106,30 +148,14 @@ class Subscriptions:
     async def create(
         self, pool: asyncpg.Pool, request: SubscriptionRequest, owner: str | None
     ) -> dict[str, Any]:
-        """Check the callback with a test delivery, then store; the view plus the signing secret."""
+        """Check a webhook with a test delivery, then store; the view (+ signing secret)."""
         filters = self._own_filters(request.filters, owner)
-        sub_id, secret, now = uuid.uuid4(), new_signing_secret(), self.clock()
-        test = new_event(
-            domain.TEST_EVENT_TYPE,
-            NOTIFY_SOURCE,
-            SubscriptionTested(
-                subscription_id=str(sub_id),
-                message="Testbericht: dit abonnement op wijkbus-gebeurtenissen wordt aangemaakt.",
-            ),
-            subject=str(sub_id),
-            time=now,
-        )
-        result = await self.sender.post(
-            request.callback_url, request.authorization, secret, to_json_bytes(test)
-        )
-        if result.status_code is None or not 200 <= result.status_code < 300:
-            raise Refused(
-                400,
-                "callback check failed",
-                detail=f"the test delivery to callback_url was not answered with 2xx: "
-                f"{result.error}",
-                errors=[{"field": "callback_url", "message": result.error or "no 2xx answer"}],
-            )
+        sub_id, now = uuid.uuid4(), self.clock()
+        secret = None
+        if request.channel == "webhook":
+            assert request.callback_url is not None and request.authorization is not None
+            secret = new_signing_secret()
+            await self._test_delivery(sub_id, request.callback_url, request.authorization, secret)
         async with pool.acquire() as conn:
             await store.insert_subscription(
                 conn,
@@ -138,8 +164,13 @@ class Subscriptions:
                     owner_partner_id=owner,
                     channel=request.channel,
                     callback_url=request.callback_url,
-                    authorization_enc=self.box.seal(request.authorization, f"{sub_id}:auth"),
-                    signing_secret_enc=self.box.seal(secret, f"{sub_id}:signing"),
+                    email_address=request.email,
+                    authorization_enc=None
+                    if request.authorization is None
+                    else self.box.seal(request.authorization, f"{sub_id}:auth"),
+                    signing_secret_enc=None
+                    if secret is None
+                    else self.box.seal(secret, f"{sub_id}:signing"),
                     types=request.types,
                     filters=domain.Filters(filters.partner, filters.buurt_code, filters.street_key),
                     created_at=now,
@@ -147,7 +178,31 @@ class Subscriptions:
             )
             row = await store.subscription(conn, str(sub_id), None)
         assert row is not None
-        return {**view(row), "signing_secret": secret}
+        return {**view(row), "signing_secret": secret} if secret else view(row)
+
+    async def _test_delivery(
+        self, sub_id: uuid.UUID, url: str, authorization: str, secret: str
+    ) -> None:
+        """POST a signed test event; Refused unless the callback answers 2xx."""
+        test = new_event(
+            domain.TEST_EVENT_TYPE,
+            NOTIFY_SOURCE,
+            SubscriptionTested(
+                subscription_id=str(sub_id),
+                message="Testbericht: dit abonnement op wijkbus-gebeurtenissen wordt aangemaakt.",
+            ),
+            subject=str(sub_id),
+            time=self.clock(),
+        )
+        result = await self.sender.post(url, authorization, secret, to_json_bytes(test))
+        if result.status_code is None or not 200 <= result.status_code < 300:
+            raise Refused(
+                400,
+                "callback check failed",
+                detail=f"the test delivery to callback_url was not answered with 2xx: "
+                f"{result.error}",
+                errors=[{"field": "callback_url", "message": result.error or "no 2xx answer"}],
+            )
 
     def _own_filters(self, filters: FiltersIn, owner: str | None) -> FiltersIn:
         """The filters as stored: a partner hears only about itself, and only of known partners."""
@@ -191,6 +246,7 @@ def view(row: asyncpg.Record) -> dict[str, Any]:
         "id": str(row["id"]),
         "channel": row["channel"],
         "callback_url": row["callback_url"],
+        "email": row["email_address"],
         "types": list(row["types"]),
         "filters": {
             "partner": row["filter_partner"],

@@ -21,6 +21,7 @@ from prometheus_client import Counter, Histogram
 
 from services.notify import domain, store
 from services.notify.crypto import SecretBox, SecretBoxError
+from services.notify.mail import MailRenderer, MailSender
 from services.notify.webhook import WebhookSender
 from wijkbus import db
 from wijkbus.logging import bound, get_logger
@@ -52,6 +53,8 @@ class DeliveryWorker:
         schema: str,
         box: SecretBox,
         sender: WebhookSender,
+        mailer: MailSender,
+        renderer: MailRenderer,
         policy: domain.RetryPolicy,
         clock: Callable[[], datetime],
         concurrency: int = 16,
@@ -61,6 +64,8 @@ class DeliveryWorker:
         self._schema = schema
         self._box = box
         self._sender = sender
+        self._mailer = mailer
+        self._renderer = renderer
         self._policy = policy
         self._clock = clock
         self._concurrency = concurrency
@@ -178,31 +183,47 @@ class DeliveryWorker:
             self._running.pop(sub_id, None)
             self._wake.set()
 
+    async def _attempt(self, delivery: store.DueDelivery) -> domain.AttemptResult:
+        """One try over the subscription's channel: a webhook POST or an e-mail."""
+        sub = delivery.subscription_id
+        if delivery.channel == "email":
+            assert delivery.email_address is not None
+            try:
+                mail = self._renderer.render(delivery.body)
+            except Exception as exc:  # a template that cannot render this event: retry, then dead
+                return domain.AttemptResult(None, 0, error=f"mail not rendered: {exc!r}"[:500])
+            return await self._mailer.send(
+                delivery.email_address,
+                mail,
+                key=f"{sub}|{delivery.event_id}",
+                event_id=delivery.event_id,
+            )
+        assert delivery.callback_url is not None
+        assert delivery.authorization_enc is not None and delivery.signing_secret_enc is not None
+        try:
+            authorization = self._box.open(delivery.authorization_enc, f"{sub}:auth")
+            secret = self._box.open(delivery.signing_secret_enc, f"{sub}:signing")
+        except SecretBoxError as exc:
+            return domain.AttemptResult(None, 0, error=f"{exc} (was NOTIFY_SECRET_KEY changed?)")
+        return await self._sender.post(delivery.callback_url, authorization, secret, delivery.body)
+
     async def _deliver(self, conn: asyncpg.Connection, delivery: store.DueDelivery) -> None:
         """One attempt at the head delivery, recorded with its consequence in one transaction."""
         sub = delivery.subscription_id
         attempt = delivery.attempts + 1
         with bound(event_id=delivery.event_id):
-            try:
-                authorization = self._box.open(delivery.authorization_enc, f"{sub}:auth")
-                secret = self._box.open(delivery.signing_secret_enc, f"{sub}:signing")
-            except SecretBoxError as exc:
-                result = domain.AttemptResult(
-                    None, 0, error=f"{exc} (was NOTIFY_SECRET_KEY changed?)"
-                )
+            result = await self._attempt(delivery)
+            if result.error and result.error.startswith(_UNREADABLE):
                 decision = domain.Decision("dead", reason=result.error)
             else:
-                result = await self._sender.post(
-                    delivery.callback_url, authorization, secret, delivery.body
-                )
                 decision = domain.decide(result, attempt, self._policy, self._clock())
-            async with conn.transaction():
-                await store.record_attempt(conn, delivery, result, decision, self._clock())
+            await store.record_attempt(conn, delivery, result, decision, self._clock())
             DELIVERY_ATTEMPTS.labels(decision.verdict).inc()
             DELIVERY_LATENCY.observe(result.latency_ms / 1000)
             if decision.verdict != "delivered":
                 log.warning(
-                    "webhook not delivered",
+                    "not delivered",
+                    channel=delivery.channel,
                     subscription_id=str(sub),
                     delivery_id=delivery.id,
                     attempt=attempt,
@@ -210,3 +231,7 @@ class DeliveryWorker:
                     verdict=decision.verdict,
                     error=result.error,
                 )
+
+
+# SecretBoxError's message: a subscription whose secrets no longer decrypt cannot be retried.
+_UNREADABLE = "stored secret"

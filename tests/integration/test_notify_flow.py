@@ -231,7 +231,7 @@ async def test_a_callback_that_fails_the_test_delivery_is_refused(
 
 async def test_an_invalid_subscription_lists_every_error(notify: Notify) -> None:
     response = await notify.subscribe(
-        "ftp://example.nl/hook", channel="email", types=[], filters={"buurt_code": "BU1"}
+        "ftp://example.nl/hook", channel="sms", types=[], filters={"buurt_code": "BU1"}
     )
     assert response.status_code == 400
     assert response.headers["content-type"] == "application/problem+json"

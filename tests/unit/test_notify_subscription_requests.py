@@ -50,8 +50,26 @@ def test_every_error_is_reported_together() -> None:
     }
 
 
-def test_email_is_reserved_for_later() -> None:
-    assert "not yet supported" in errors({**VALID, "channel": "email"})["channel"]
+def test_an_email_subscription_names_an_address_and_no_callback() -> None:
+    request = SubscriptionRequest.model_validate(
+        {"channel": "email", "email": "wijkteam@politie.example.nl", "types": ["nl."]}
+    )
+    assert request.email == "wijkteam@politie.example.nl"
+    assert request.callback_url is None and request.authorization is None
+
+
+def test_each_channel_requires_its_own_target_and_refuses_the_others() -> None:
+    found = errors({**VALID, "channel": "email"})
+    assert set(found) == {"callback_url", "authorization", "email"}
+    assert "required" in found["email"]
+    assert "not used" in found["callback_url"]
+    assert "email" in errors({**VALID, "email": "team@example.nl"})
+
+
+@pytest.mark.parametrize("address", ["geen-adres", "a@b", "x@example.nl, y@example.nl"])
+def test_an_email_address_must_be_one_plain_address(address: str) -> None:
+    found = errors({"channel": "email", "email": address, "types": ["nl."]})
+    assert set(found) == {"email"}
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from services.notify import store
+from services.notify.web.deliveries import form_token
 from wijkbus.auth import require_operator_page
 
 router = APIRouter()
@@ -34,6 +35,7 @@ async def dashboard(request: Request) -> HTMLResponse:
             "refresh": 10,
             "now": now,
             "backlog": sum(s["pending"] + s["failing"] for s in subs),
+            "csrf_token": form_token(request.app.state.settings.operator_token),
             **data,
         },
     )

@@ -1,0 +1,76 @@
+"""Delivery-log retention: attempts older than the configured number of days are deleted."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import asyncpg
+
+from wijkbus.logging import get_logger
+
+log = get_logger(__name__)
+_BATCH = 5000  # rows per statement, so a large backlog never holds one long lock
+
+
+async def delete_attempts_before(conn: asyncpg.Connection, cutoff: datetime) -> int:
+    """Delete delivery attempts logged before `cutoff`; how many were deleted."""
+    deleted = 0
+    while True:
+        result = await conn.execute(
+            "DELETE FROM delivery_attempts WHERE id IN ("
+            " SELECT id FROM delivery_attempts WHERE at < $1 LIMIT $2)",
+            cutoff,
+            _BATCH,
+        )
+        count = int(result.split()[-1])
+        deleted += count
+        if count < _BATCH:
+            return deleted
+
+
+class Retention:
+    """Runs `sweep()` every `interval_s` seconds from `start()` until `stop()`."""
+
+    def __init__(
+        self,
+        pool: Callable[[], asyncpg.Pool],
+        *,
+        days: int,
+        interval_s: float,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._pool, self._keep = pool, timedelta(days=days)
+        self._interval_s, self._clock = interval_s, clock
+        self._task: asyncio.Task[None] | None = None
+
+    async def sweep(self) -> int:
+        """Delete what is older than the retention period now (by the injected clock)."""
+        async with self._pool().acquire() as conn:
+            deleted = await delete_attempts_before(conn, self._clock() - self._keep)
+        if deleted:
+            log.info("delivery log trimmed", deleted=deleted, keep_days=self._keep.days)
+        return deleted
+
+    async def start(self) -> None:
+        """Start the periodic sweep (the first one right away)."""
+        self._task = asyncio.create_task(self._run(), name="notify-retention")
+
+    async def stop(self) -> None:
+        """Stop sweeping."""
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.sweep()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("delivery log retention failed, will retry", error=repr(exc))
+            await asyncio.sleep(self._interval_s)

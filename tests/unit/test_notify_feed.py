@@ -1,0 +1,47 @@
+"""What a live-feed announcement carries: the event, the partners it concerns, bounded size."""
+
+from __future__ import annotations
+
+import json
+
+from contracts.envelope import CloudEvent
+from contracts.events import ROUTING_ESCALATED_TYPE
+from services.notify.feed import _sse, announcement
+
+
+def escalation(reason: str) -> str:
+    event = CloudEvent(
+        specversion="1.0",
+        id="ev-1",
+        source="urn:nld:wijkbus:routing",
+        type=ROUTING_ESCALATED_TYPE,
+        subject="sig-1",
+        data={
+            "signal_id": "sig-1",
+            "from_partner_id": "woonstichting-noord",
+            "to_partner_id": "gemeente-groningen",
+            "reason": reason,
+        },
+    )
+    return announcement(event)
+
+
+def test_an_escalation_concerns_both_partners() -> None:
+    item = json.loads(escalation("te laat"))
+    assert item["partners"] == ["gemeente-groningen", "woonstichting-noord"]
+    assert item["data"]["reason"] == "te laat"
+    assert item["type"] == ROUTING_ESCALATED_TYPE
+
+
+def test_an_announcement_too_big_for_pg_notify_drops_its_data_but_keeps_the_partners() -> None:
+    payload = escalation("x" * 20_000)
+    assert len(payload.encode()) < 8000
+    item = json.loads(payload)
+    assert item["data"] is None
+    assert item["partners"] == ["gemeente-groningen", "woonstichting-noord"]
+
+
+def test_a_server_sent_event_cannot_be_split_by_a_line_break_in_the_id() -> None:
+    message = _sse({"id": "a\nevent: nep", "type": "t", "partners": []}).decode()
+    assert message.startswith("id: a event: nep\ndata: {")
+    assert message.endswith("\n\n") and message.count("\n") == 3
