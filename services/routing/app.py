@@ -12,6 +12,7 @@ from pydantic_settings import SettingsConfigDict
 
 from contracts import topics
 from services.routing.domain import RuleSet, RuleSetError, parse_rules
+from services.routing.escalation import Escalator
 from services.routing.handlers import Routing
 from services.routing.web import api, dashboard
 from wijkbus.http import create_app
@@ -34,6 +35,7 @@ class RoutingSettings(ServiceSettings):
     rules_file: Path | None = Field(
         None, validation_alias=AliasChoices("ROUTING_RULES", "rules_file")
     )
+    escalation_interval_s: float = Field(5.0, gt=0)
 
 
 def load_rules(path: Path, partners: PartnerRegistry) -> RuleSet:
@@ -64,8 +66,10 @@ def build(
             raise SystemExit(f"routing refuses to start: {exc}") from exc
     if settings.rules_file is None:
         raise SystemExit("routing needs its rule set: set ROUTING_RULES")
-    routing = Routing(ruleset=load_rules(settings.rules_file, partners), clock=clock)
+    partner_ids = tuple(p.id for p in partners)
+    routing = Routing(load_rules(settings.rules_file, partners), clock, partner_ids)
     runtime = ServiceRuntime(settings, HERE / "migrations", before_consume=routing.record_ruleset)
+    escalator = Escalator(lambda: runtime.pool, routing, settings.escalation_interval_s)
     runtime.subscribe_events("signals", [topics.SIGNALS_ACCEPTED], routing.on_signal_event)
     runtime.subscribe_events("feedback", [topics.SIGNALS_FEEDBACK], routing.on_feedback_event)
 
@@ -74,8 +78,11 @@ def build(
         title="wijkbus routing",
         service_dir=HERE,
         description="Who responds first, by the wijkteam's rules; SLA and street counts.",
+        on_start=escalator.start,
+        on_stop=escalator.stop,
     )
     app.state.routing = routing
+    app.state.escalator = escalator
     app.state.clock = clock
     app.include_router(api.router)
     app.include_router(dashboard.router)

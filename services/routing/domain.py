@@ -5,15 +5,32 @@ Pure: no I/O and no clock; the handler passes in the rule set, the signal and th
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from datetime import datetime, timedelta
+from collections.abc import Collection, Mapping
+from datetime import datetime
+from functools import cached_property
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from contracts.events import ResponderAssigned, SignalAccepted
 from contracts.signals import Categorie, Severity
+from services.routing.hours import (
+    HoursKind,
+    TimeWindow,
+    Weekday,
+    WorkingHours,
+    deadline,
+    weekday_of,
+)
 
 _RULES = ConfigDict(frozen=True, extra="forbid")
 BuurtCode = Annotated[str, Field(pattern=r"^BU[0-9A-Za-z]{8}$")]
@@ -36,25 +53,68 @@ class RuleSetError(ValueError):
         self.problems = problems
 
 
+class MinRecent(BaseModel):
+    """The street had at least `count` incidents (of these categories) in the last `days` days."""
+
+    model_config = _RULES
+
+    days: Annotated[int, Field(gt=0, le=366)]
+    count: Annotated[int, Field(gt=0)]
+    categorie: tuple[Categorie, ...] | None = Field(None, min_length=1)
+
+    @property
+    def window(self) -> RecentWindow:
+        """The count this condition needs from the street projection."""
+        return (self.days, self.categorie)
+
+
+# (days, categories or None for all): the key of a street's recent incident count.
+RecentWindow = tuple[int, tuple[Categorie, ...] | None]
+
+
 class Match(BaseModel):
     """What a signal must have for a rule to apply: every key given must match one of its values."""
 
     model_config = _RULES
 
     categorie: tuple[Categorie, ...] | None = Field(None, min_length=1)
+    subcategorie: tuple[Annotated[str, Field(min_length=1)], ...] | None = Field(None, min_length=1)
     buurt: tuple[BuurtCode, ...] | None = Field(None, min_length=1)
     wijk: tuple[WijkCode, ...] | None = Field(None, min_length=1)
     severity: tuple[Severity, ...] | None = Field(None, min_length=1)
+    weekday: tuple[Weekday, ...] | None = Field(None, min_length=1)
+    time_of_day: TimeWindow | None = None
+    min_recent: MinRecent | None = None
 
-    def matches(self, signal: SignalAccepted) -> bool:
-        """Whether `signal` meets every condition of this match."""
+    def matches(
+        self, signal: SignalAccepted, zone: ZoneInfo, recent: Mapping[RecentWindow, int]
+    ) -> bool:
+        """Whether `signal` meets every condition of this match.
+
+        Weekday and time of day are those at which intake accepted the signal, in the
+        municipality's time zone, so a replay routes it exactly as it was routed live.
+        """
         buurt = signal.buurt_code
+        sub = signal.subcategory.strip().lower() if signal.subcategory else None
+        at = signal.received_at.astimezone(zone)
         return (
             _allows(self.categorie, signal.categorie)
+            and _allows(self.subcategorie, sub)
             and _allows(self.severity, signal.severity)
             and _allows(self.buurt, buurt)
             and _allows(self.wijk, wijk_of(buurt) if buurt else None)
+            and _allows(self.weekday, weekday_of(at, zone))
+            and (self.time_of_day is None or self.time_of_day.contains(at.time()))
+            and (
+                self.min_recent is None
+                or recent.get(self.min_recent.window, 0) >= self.min_recent.count
+            )
         )
+
+    @field_validator("subcategorie")
+    @classmethod
+    def _lower(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        return tuple(v.strip().lower() for v in value) if value else value
 
 
 class Escalation(BaseModel):
@@ -76,11 +136,26 @@ class Rule(BaseModel):
     default: bool = False
     responder: str
     acknowledge_within_hours: Hours
+    hours: HoursKind = "kalenderuren"
     escalation: tuple[Escalation, ...] = ()
 
-    def applies_to(self, signal: SignalAccepted) -> bool:
+    def applies_to(
+        self, signal: SignalAccepted, zone: ZoneInfo, recent: Mapping[RecentWindow, int]
+    ) -> bool:
         """Whether this rule chooses the responder for `signal`."""
-        return self.default or (self.match is not None and self.match.matches(signal))
+        return self.default or (self.match is not None and self.match.matches(signal, zone, recent))
+
+
+class Threshold(BaseModel):
+    """`count` or more incidents of these categories in one street within `window_days`."""
+
+    model_config = _RULES
+
+    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+    categorie: tuple[Categorie, ...] = Field(min_length=1)
+    window_days: Annotated[int, Field(gt=0, le=366)]
+    count: Annotated[int, Field(gt=0)]
+    advice: Annotated[str, Field(min_length=1, max_length=500)]
 
 
 class RuleSet(BaseModel):
@@ -90,12 +165,38 @@ class RuleSet(BaseModel):
 
     version: Annotated[str, BeforeValidator(_scalar_text), Field(min_length=1, max_length=64)]
     municipality: Annotated[str, Field(min_length=1)]
+    timezone: str = "Europe/Amsterdam"
+    working_hours: WorkingHours = WorkingHours()
+    gebiedsmanager: str | None = None
     rules: tuple[Rule, ...]
+    thresholds: tuple[Threshold, ...] = ()
     text: str = Field("", exclude=True, repr=False)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @cached_property
+    def zone(self) -> ZoneInfo:
+        """The municipality's time zone."""
+        return ZoneInfo(self.timezone)
 
     def rule(self, rule_id: str) -> Rule:
         """The rule with this id."""
         return next(r for r in self.rules if r.id == rule_id)
+
+    def recent_windows(self) -> set[RecentWindow]:
+        """Every recent-incident count some rule's match asks for."""
+        return {r.match.min_recent.window for r in self.rules if r.match and r.match.min_recent}
+
+    def deadline(self, start: datetime, hours: float, kind: HoursKind) -> datetime:
+        """`hours` calendar or working hours after `start`, by this municipality's week."""
+        return deadline(start, hours, kind, self.working_hours, self.zone)
 
 
 def wijk_of(buurt_code: str) -> str:
@@ -134,6 +235,13 @@ def parse_rules(text: str, known_partners: Collection[str]) -> RuleSet:
             problems += _describe_all(exc, f"rules[{index}]")
     problems += _check_rules(rules, set(known_partners))
     problems += _check_default(entries)
+    if header is not None and header.gebiedsmanager not in (None, *known_partners):
+        problems.append(f"gebiedsmanager {header.gebiedsmanager!r} is not a registered partner")
+    if header is not None:
+        ids = [t.id for t in header.thresholds]
+        problems += [
+            f"thresholds: duplicate id {i!r}" for i in sorted(set(ids)) if ids.count(i) > 1
+        ]
     if problems or header is None:
         raise RuleSetError(problems)
     return header.model_copy(update={"rules": tuple(rule for _, rule in rules)})
@@ -200,14 +308,25 @@ def _check_default(entries: list[Any]) -> list[str]:
     return []
 
 
-def choose_rule(ruleset: RuleSet, signal: SignalAccepted) -> Rule:
-    """The first rule that applies to `signal` (the default when no other does)."""
-    return next(rule for rule in ruleset.rules if rule.applies_to(signal))
+def choose_rule(
+    ruleset: RuleSet, signal: SignalAccepted, recent: Mapping[RecentWindow, int] | None = None
+) -> Rule:
+    """The first rule that applies to `signal` (the default when no other does).
+
+    `recent` holds the street's incident counts for the windows of `ruleset.recent_windows()`.
+    """
+    counts = recent or {}
+    return next(r for r in ruleset.rules if r.applies_to(signal, ruleset.zone, counts))
 
 
-def assign(ruleset: RuleSet, signal: SignalAccepted, now: datetime) -> ResponderAssigned:
+def assign(
+    ruleset: RuleSet,
+    signal: SignalAccepted,
+    now: datetime,
+    recent: Mapping[RecentWindow, int] | None = None,
+) -> ResponderAssigned:
     """Assign `signal` to the first responder of the rule that chooses it, with its deadline."""
-    rule = choose_rule(ruleset, signal)
+    rule = choose_rule(ruleset, signal, recent)
     return ResponderAssigned(
         signal_id=signal.signal_id,
         partner_id=rule.responder,
@@ -216,6 +335,6 @@ def assign(ruleset: RuleSet, signal: SignalAccepted, now: datetime) -> Responder
         buurt_code=signal.buurt_code,
         rule_id=rule.id,
         ruleset_version=ruleset.version,
-        acknowledge_by=now + timedelta(hours=rule.acknowledge_within_hours),
+        acknowledge_by=ruleset.deadline(now, rule.acknowledge_within_hours, rule.hours),
         assigned_at=now,
     )

@@ -1,6 +1,6 @@
 """An assignment's life after routing chose the responder: opgepakt, afgehandeld, SLA.
 
-Pure: no I/O and no clock; issue 4's escalation timers belong here too.
+Pure: no I/O and no clock; the escalator passes in the time at which a deadline is judged.
 """
 
 from __future__ import annotations
@@ -9,7 +9,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from contracts.events import FeedbackReceived, SignalAcknowledged, SignalResolved
+from contracts.events import (
+    FeedbackReceived,
+    ResponderEscalated,
+    SignalAcknowledged,
+    SignalResolved,
+)
+from services.routing.domain import Escalation, RuleSet
+from services.routing.hours import HoursKind
 
 Status = Literal["toegewezen", "opgepakt", "afgehandeld"]
 SlaState = Literal["op tijd", "te laat"]
@@ -68,3 +75,46 @@ def sla_state(
     if acknowledge_by is None:
         return "op tijd"
     return "op tijd" if (acknowledged_at or now) <= acknowledge_by else "te laat"
+
+
+@dataclass(frozen=True)
+class Overdue:
+    """An assignment whose acknowledge_by passed without opgepakt, and its remaining chain."""
+
+    signal_id: str
+    partner_id: str
+    rule_id: str
+    step: int
+    chain: tuple[Escalation, ...]
+    hours: HoursKind
+
+
+@dataclass(frozen=True)
+class Escalated:
+    """The escalation of an overdue assignment, and the next deadline (None: no further timer)."""
+
+    event: ResponderEscalated
+    step: int
+    due_at: datetime | None
+
+
+def escalate(overdue: Overdue, ruleset: RuleSet, now: datetime) -> Escalated | None:
+    """Next partner in the chain; past its end the gebiedsmanager; None when nobody is left."""
+    if overdue.step < len(overdue.chain):
+        nxt = overdue.chain[overdue.step]
+        due = ruleset.deadline(now, nxt.acknowledge_within_hours, overdue.hours)
+        to, reason = nxt.partner, f"niet opgepakt; volgende in de keten van {overdue.rule_id}"
+    elif ruleset.gebiedsmanager and ruleset.gebiedsmanager != overdue.partner_id:
+        due, to = None, ruleset.gebiedsmanager
+        reason = f"niet opgepakt; keten van {overdue.rule_id} uitgeput, naar de gebiedsmanager"
+    else:
+        return None
+    event = ResponderEscalated(
+        signal_id=overdue.signal_id,
+        from_partner_id=overdue.partner_id,
+        to_partner_id=to,
+        reason=reason,
+        escalated_at=now,
+        acknowledge_by=due,
+    )
+    return Escalated(event, overdue.step + 1, due)

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from services.routing import store
 from services.routing.lifecycle import sla_state
+from services.routing.web.sparkline import sparkline
 from wijkbus.auth import require_operator_page
 
 router = APIRouter()
@@ -21,10 +22,14 @@ router = APIRouter()
     dependencies=[Depends(require_operator_page)],
 )
 async def dashboard(request: Request) -> HTMLResponse:
-    """Open assignments per partner with SLA state, busiest streets, the rules in force."""
-    async with request.app.state.runtime.pool.acquire() as conn:
-        data = await store.dashboard(conn)
+    """Open assignments per partner with SLA state, streets, alerts, the rules and history."""
     now = request.app.state.clock()
+    async with request.app.state.runtime.pool.acquire() as conn:
+        data = await store.dashboard(conn, now)
+    for street in data["streets"]:
+        street["sparkline"] = sparkline(
+            street["per_day"], f"{street['street']}: meldingen per dag, laatste 90 dagen"
+        )
     open_rows = [
         {**dict(r), "sla": sla_state(r["acknowledge_by"], r["acknowledged_at"], now)}
         for r in data.pop("open")

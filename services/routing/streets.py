@@ -1,0 +1,86 @@
+"""Street thresholds with hysteresis: when a street's recent incidents call for a wijkhub.
+
+Pure: the handler counts incidents at the evaluation time and passes the alert's state in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from contracts.events import StreetThresholdCrossed
+from services.routing.domain import RecentWindow, RuleSet, Threshold
+
+WINDOWS = (7, 30, 90)
+Change = Literal["crossed", "dropped", "unchanged"]
+
+
+@dataclass(frozen=True)
+class Street:
+    """A street as routing knows it."""
+
+    street_key: str
+    street: str
+    city: str
+    buurt_code: str | None
+
+
+@dataclass(frozen=True)
+class Windows:
+    """The counting windows one signal needs: the rules' min_recent windows, which end at its
+    observation, then the thresholds' windows, which end at the evaluation time."""
+
+    recent_windows: tuple[RecentWindow, ...]
+    threshold_days: tuple[int, ...]
+    bounds: list[tuple[datetime, datetime]]
+
+    @classmethod
+    def of(cls, ruleset: RuleSet, observed_at: datetime, now: datetime) -> Windows:
+        """The windows `ruleset` asks for, for a signal observed at `observed_at`."""
+        recent = tuple(sorted(ruleset.recent_windows(), key=str))
+        days = tuple(sorted({t.window_days for t in ruleset.thresholds}))
+        bounds = [(observed_at - timedelta(days=d), observed_at) for d, _ in recent]
+        bounds += [(now - timedelta(days=d), now) for d in days]
+        return cls(recent, days, bounds)
+
+    def recent(self, counted: list[dict[str, int]]) -> dict[RecentWindow, int]:
+        """The min_recent counts, from per-categorie counts in the order of `bounds`."""
+        return {
+            (days, cats): sum(n for c, n in counted[i].items() if cats is None or c in cats)
+            for i, (days, cats) in enumerate(self.recent_windows)
+        }
+
+    def by_days(self, counted: list[dict[str, int]]) -> dict[int, dict[str, int]]:
+        """The thresholds' per-categorie counts by window length."""
+        offset = len(self.recent_windows)
+        return {d: counted[offset + i] for i, d in enumerate(self.threshold_days)}
+
+
+def judge(threshold: Threshold, counts: dict[str, int], active: bool) -> Change:
+    """Crossed when the count reaches the threshold while not active; dropped when below.
+
+    "Dropped below" is decided at evaluation time: an evaluation that finds the street's
+    count in the window under the threshold re-arms the alert, and only then can it fire again.
+    """
+    total = sum(counts.get(c.value, 0) for c in threshold.categorie)
+    if total >= threshold.count:
+        return "unchanged" if active else "crossed"
+    return "dropped" if active else "unchanged"
+
+
+def crossed(
+    threshold: Threshold, street: Street, counts: dict[str, int], now: datetime
+) -> StreetThresholdCrossed:
+    """The event announcing that `street` crossed `threshold`, with the counts and advice."""
+    return StreetThresholdCrossed(
+        street_key=street.street_key,
+        street=street.street,
+        city=street.city,
+        buurt_code=street.buurt_code,
+        rule_id=threshold.id,
+        window_days=threshold.window_days,
+        counts={c.value: counts.get(c.value, 0) for c in threshold.categorie},
+        advice=threshold.advice,
+        crossed_at=now,
+    )
