@@ -10,7 +10,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.structs import OffsetAndMetadata
 from fastapi import FastAPI
 
 from wijkbus.infra import free_port
@@ -46,6 +47,37 @@ async def eventually(
 def unique(prefix: str = "t") -> str:
     """A random id, so tests never depend on each other."""
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+async def groups_at_end(bootstrap: str, service: str, consumers: dict[str, list[str]]) -> str:
+    """A group prefix of a test's own whose groups begin where the topics end now.
+
+    The broker is shared by the session: a new consumer group would otherwise read every record
+    earlier tests left on the same topics. Committing the current end offsets first lets a test
+    see exactly what it sends, from its first record on. `consumers` maps a consumer name (the
+    group is `<prefix>.<name>`) to its topics.
+    """
+    prefix = unique(service)
+    for consumer, topic_names in consumers.items():
+        positioner = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap, group_id=f"{prefix}.{consumer}", enable_auto_commit=False
+        )
+        await positioner.start()
+        try:
+            await positioner.topics()  # fetches the metadata partitions_for_topic reads
+            partitions = [
+                TopicPartition(topic, p)
+                for topic in topic_names
+                for p in sorted(positioner.partitions_for_topic(topic) or ())
+            ]
+            if not partitions:  # no such topic yet: earliest is where this test begins anyway
+                continue
+            positioner.assign(partitions)
+            ends = await positioner.end_offsets(partitions)
+            await positioner.commit({tp: OffsetAndMetadata(end, "") for tp, end in ends.items()})
+        finally:
+            await positioner.stop()
+    return prefix
 
 
 async def produce(

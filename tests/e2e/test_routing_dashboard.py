@@ -12,7 +12,7 @@ import pytest
 from playwright.async_api import async_playwright
 
 from services.routing.app import RoutingSettings, build
-from tests.integration.test_routing_flow import START, Clock, Router
+from tests.integration.test_routing_flow import START, Clock, Router, routing_groups
 from tests.support import demo_registry, running_app, unique
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -62,6 +62,7 @@ async def test_an_operator_sees_the_busiest_streets_alerts_and_rule_history(
         operator_token=creds.operator_token,
         rules_file=rules,
         escalation_interval_s=3600,
+        group_prefix=await routing_groups(kafka_bootstrap),
     )
     clock = Clock()
     operator = {"Authorization": f"Bearer {creds.operator_token}"}

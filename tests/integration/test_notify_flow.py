@@ -143,6 +143,8 @@ def settings_for(database_url: str, bootstrap: str, creds: DemoCredentials) -> N
         backoff_base=2.0,
         delivery_max_attempts=4,
         delivery_poll_interval_s=0.5,
+        # Consumer groups of this database's own: instances on it share them, other tests do not.
+        group_prefix=f"notify-{database_url.rsplit('/', 1)[-1]}",
     )
 
 

@@ -15,7 +15,7 @@ import pytest
 from fastapi import FastAPI
 
 from services.routing.app import RoutingSettings, build
-from tests.integration.test_routing_flow import START, Clock, Router
+from tests.integration.test_routing_flow import START, Clock, Router, routing_groups
 from tests.support import demo_registry, eventually, running_app, unique
 
 RULES = """\
@@ -48,6 +48,7 @@ async def setup(
     rules = tmp_path / "rules.yaml"
     rules.write_text(RULES)
     clock = Clock()
+    group = await routing_groups(kafka_bootstrap)  # shared by this test's instances
 
     def make(interval_s: float) -> FastAPI:
         settings = RoutingSettings(
@@ -56,6 +57,7 @@ async def setup(
             operator_token=creds.operator_token,
             rules_file=rules,
             escalation_interval_s=interval_s,
+            group_prefix=group,
         )
         return build(settings, partners=registry, clock=clock)
 

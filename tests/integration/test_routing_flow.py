@@ -31,7 +31,15 @@ from contracts.events import (
 from services.routing.app import RoutingSettings, build
 from services.routing.domain import parse_rules
 from services.routing.handlers import Routing
-from tests.support import consume_json, demo_registry, eventually, produce, running_app, unique
+from tests.support import (
+    consume_json,
+    demo_registry,
+    eventually,
+    groups_at_end,
+    produce,
+    running_app,
+    unique,
+)
 
 INTAKE = "urn:nld:wijkbus:intake"
 START = datetime(2026, 11, 20, 21, 0, tzinfo=UTC)
@@ -50,6 +58,17 @@ rules:
     responder: gemeente-groningen
     acknowledge_within_hours: 48
 """
+
+
+ROUTING_CONSUMERS = {
+    "signals": [topics.SIGNALS_ACCEPTED],
+    "feedback": [topics.SIGNALS_FEEDBACK],
+}
+
+
+async def routing_groups(bootstrap: str) -> str:
+    """Consumer groups of the test's own that begin at the topics' current end."""
+    return await groups_at_end(bootstrap, "routing", ROUTING_CONSUMERS)
 
 
 PARTNERS = ["gemeente-groningen", "politie-groningen", "woonstichting-noord", "wij-groningen"]
@@ -180,6 +199,7 @@ async def router(
         kafka_bootstrap_servers=kafka_bootstrap,
         operator_token=creds.operator_token,
         rules_file=rules,
+        group_prefix=await routing_groups(kafka_bootstrap),
     )
     clock = Clock()
     operator = {"Authorization": f"Bearer {creds.operator_token}"}

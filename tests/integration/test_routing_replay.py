@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from services.routing.app import RoutingSettings, build
-from tests.integration.test_routing_flow import START, Clock, Router
+from tests.integration.test_routing_flow import START, Clock, Router, routing_groups
 from tests.support import demo_registry, eventually, running_app, unique
 from wijkbus.infra import Backend
 
@@ -94,7 +94,11 @@ async def test_replaying_accepted_signals_into_an_empty_schema_gives_the_live_pr
         "rules_file": rules,
         "escalation_interval_s": 3600,
     }
-    live = RoutingSettings(database_url=fresh_database, **common)  # type: ignore[arg-type]
+    live = RoutingSettings(
+        database_url=fresh_database,
+        group_prefix=await routing_groups(kafka_bootstrap),
+        **common,  # type: ignore[arg-type]
+    )  # type: ignore[arg-type]
     replay_schema = f"routing_replay_{uuid.uuid4().hex[:8]}"  # also a new consumer group
     replay = RoutingSettings(
         database_url=replay_database,

@@ -12,7 +12,7 @@ import pytest
 from fastapi import FastAPI
 
 from services.routing.app import RoutingSettings, build
-from tests.integration.test_routing_flow import RULES, Clock, Router
+from tests.integration.test_routing_flow import RULES, Clock, Router, routing_groups
 from tests.support import demo_registry, running_app, unique
 
 V2 = (
@@ -34,6 +34,7 @@ async def setup(
     rules = tmp_path / "rules.yaml"
     rules.write_text(RULES)
     clock = Clock()
+    group = await routing_groups(kafka_bootstrap)
 
     def make() -> FastAPI:
         settings = RoutingSettings(
@@ -42,6 +43,7 @@ async def setup(
             operator_token=creds.operator_token,
             rules_file=rules,
             escalation_interval_s=3600,
+            group_prefix=group,
         )
         return build(settings, partners=registry, clock=clock)
 

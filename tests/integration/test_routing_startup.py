@@ -9,6 +9,7 @@ import pytest
 
 from services.routing import store
 from services.routing.app import RoutingSettings, build
+from tests.integration.test_routing_flow import routing_groups
 from tests.support import demo_registry, running_app
 from wijkbus.devstack import DemoCredentials, secret_env_name, write_partner_registry
 
@@ -76,7 +77,11 @@ async def test_a_version_is_kept_once_and_cannot_be_reused_for_other_rules(
     tmp_path: Path, fresh_database: str, kafka_bootstrap: str
 ) -> None:
     registry, _ = demo_registry()
-    servers = {"database_url": fresh_database, "kafka_bootstrap_servers": kafka_bootstrap}
+    servers = {
+        "database_url": fresh_database,
+        "kafka_bootstrap_servers": kafka_bootstrap,
+        "group_prefix": await routing_groups(kafka_bootstrap),
+    }
     for _ in range(2):  # a restart with the same rules keeps one row
         async with running_app(build(settings(tmp_path, RULES, **servers), partners=registry)):
             pass

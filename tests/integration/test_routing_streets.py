@@ -14,7 +14,7 @@ import pytest
 
 from contracts import topics
 from services.routing.app import RoutingSettings, build
-from tests.integration.test_routing_flow import START, Clock, Router
+from tests.integration.test_routing_flow import START, Clock, Router, routing_groups
 from tests.support import demo_registry, eventually, running_app, unique
 
 RULES = """\
@@ -47,6 +47,7 @@ async def router(
         operator_token=creds.operator_token,
         rules_file=rules,
         escalation_interval_s=3600,
+        group_prefix=await routing_groups(kafka_bootstrap),
     )
     clock = Clock()
     operator = {"Authorization": f"Bearer {creds.operator_token}"}
