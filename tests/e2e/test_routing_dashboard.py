@@ -98,12 +98,15 @@ async def test_an_operator_sees_the_busiest_streets_alerts_and_rule_history(
                 await page.click("button[type=submit]")
                 await page.wait_for_selector("#straten")
 
-                streets = await page.locator("#straten td.straat").all_inner_texts()
+                # Other tests share the broker: rank only this test's own streets.
+                shown = await page.locator("#straten td.straat").all_inner_texts()
+                streets = [s for s in shown if s.split(",")[0] in names]
                 assert streets == [f"{name}, Groningen" for name in names]
-                first_row = page.locator("#straten tbody tr").first
-                assert await first_row.locator("td.num").all_inner_texts() == ["4", "4"]
-                assert await page.locator("#straten svg.sparkline polyline").count() == 3
-                title = await page.locator("#straten svg.sparkline title").first.text_content()
+                rows = [page.locator("#straten tbody tr").filter(has_text=name) for name in names]
+                assert await rows[0].locator("td.num").all_inner_texts() == ["4", "4"]
+                for row in rows:
+                    assert await row.locator("svg.sparkline polyline").count() == 1
+                title = await rows[0].locator("svg.sparkline title").text_content()
                 assert title == f"{names[0]}: meldingen per dag, laatste 90 dagen"
 
                 alerts = await page.locator("#drempels tbody").inner_text()
