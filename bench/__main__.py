@@ -15,7 +15,14 @@ from pathlib import Path
 from wijkbus.infra import start_backend
 from wijkbus.logging import configure_logging
 
-BENCHES = ["intake_kafka", "intake_http", "budget_decide", "notify_latency", "routing_rebuild"]
+BENCHES = [
+    "intake_kafka",
+    "intake_http",
+    "budget_decide",
+    "budget_votes",
+    "notify_latency",
+    "routing_rebuild",
+]
 
 
 def main() -> None:

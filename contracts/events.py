@@ -138,3 +138,162 @@ EVENT_TYPES: dict[str, type[BaseModel]] = {
     **dict.fromkeys(RECEIPT_TYPES, ReceiptData),
 }
 """Every type string wijkbus publishes, mapped to the model of its `data`."""
+
+
+# --- The buurtbudget (services/budget) -------------------------------------------------------
+# No household, address, code or initiator contact travels in these events: support is counted,
+# never attributed. Kafka key: the initiative id (the year closing: municipality:year).
+
+INITIATIVE_PROPOSED_TYPE = "nl.wijkaanpak.budget.initiative-proposed"
+INITIATIVE_ADMITTED_TYPE = "nl.wijkaanpak.budget.initiative-admitted"
+INITIATIVE_DECLINED_TYPE = "nl.wijkaanpak.budget.initiative-declined"
+INITIATIVE_SUPPORTED_TYPE = "nl.wijkaanpak.budget.initiative-supported"
+INITIATIVE_SUPPORT_WITHDRAWN_TYPE = "nl.wijkaanpak.budget.initiative-support-withdrawn"
+INITIATIVE_FUNDED_TYPE = "nl.wijkaanpak.budget.initiative-funded"
+INITIATIVE_NOT_FUNDED_TYPE = "nl.wijkaanpak.budget.initiative-not-funded"
+INITIATIVE_WITHDRAWN_TYPE = "nl.wijkaanpak.budget.initiative-withdrawn"
+BALLOT_CAST_TYPE = "nl.wijkaanpak.budget.ballot-cast"
+BUDGET_YEAR_CLOSED_TYPE = "nl.wijkaanpak.budget.year-closed"
+
+FundingRule = Literal["pledge", "majority", "vote"]
+
+
+class InitiativeProposed(BaseModel):
+    """A resident proposed an initiative for their buurt (the contact stays sealed in budget)."""
+
+    model_config = _FROZEN
+
+    initiative_id: str
+    municipality: str
+    year: int
+    buurt_code: str
+    title: str
+    cost_cents: Annotated[int, Field(gt=0)]
+    funding_rule: FundingRule
+    proposed_at: UtcDatetime
+
+
+class InitiativeAdmitted(BaseModel):
+    """An operator admitted an initiative: open for support until its deadline."""
+
+    model_config = _FROZEN
+
+    initiative_id: str
+    buurt_code: str
+    deadline: UtcDatetime
+    admitted_at: UtcDatetime
+
+
+class InitiativeDeclined(BaseModel):
+    """An operator declined an initiative, with the reason."""
+
+    model_config = _FROZEN
+
+    initiative_id: str
+    buurt_code: str
+    reason: str
+    declined_at: UtcDatetime
+
+
+class InitiativeSupported(BaseModel):
+    """One more household supports (pledges to) an initiative; counts only, no household."""
+
+    model_config = _FROZEN
+
+    initiative_id: str
+    buurt_code: str
+    funding_rule: FundingRule
+    supporters: int
+    have: int
+    need: int
+    supported_at: UtcDatetime
+
+
+class InitiativeSupportWithdrawn(BaseModel):
+    """A household took its pledge back before the deadline; counts only."""
+
+    model_config = _FROZEN
+
+    initiative_id: str
+    buurt_code: str
+    supporters: int
+    withdrawn_at: UtcDatetime
+
+
+class InitiativeFunded(BaseModel):
+    """An initiative is funded by its rule (pledges cover the cost, or a majority supports it)."""
+
+    model_config = _FROZEN
+
+    initiative_id: str
+    buurt_code: str
+    funding_rule: FundingRule
+    cost_cents: int
+    supporters: int
+    reason: str
+    funded_at: UtcDatetime
+
+
+class InitiativeNotFunded(BaseModel):
+    """An initiative's deadline (or year) ended without enough support."""
+
+    model_config = _FROZEN
+
+    initiative_id: str
+    buurt_code: str
+    funding_rule: FundingRule
+    cost_cents: int
+    supporters: int
+    reason: str
+    decided_at: UtcDatetime
+
+
+class InitiativeWithdrawn(BaseModel):
+    """The initiator withdrew an initiative; pledges to it are released."""
+
+    model_config = _FROZEN
+
+    initiative_id: str
+    buurt_code: str
+    withdrawn_at: UtcDatetime
+
+
+class BallotCast(BaseModel):
+    """A ballot was cast in a vote round (neither the voter nor the choice is in the event)."""
+
+    model_config = _FROZEN
+
+    round_id: str
+    cast_at: UtcDatetime
+
+
+class BudgetYearClosed(BaseModel):
+    """A municipality closed a buurtbudget year: what was spent and what lapsed."""
+
+    model_config = _FROZEN
+
+    municipality: str
+    year: int
+    households: int
+    allowance_cents: int
+    total_cents: int
+    spent_cents: int
+    lapsed_cents: int
+    funded: int
+    not_funded: int
+    closed_at: UtcDatetime
+
+
+BUDGET_EVENT_TYPES: dict[str, type[BaseModel]] = {
+    INITIATIVE_PROPOSED_TYPE: InitiativeProposed,
+    INITIATIVE_ADMITTED_TYPE: InitiativeAdmitted,
+    INITIATIVE_DECLINED_TYPE: InitiativeDeclined,
+    INITIATIVE_SUPPORTED_TYPE: InitiativeSupported,
+    INITIATIVE_SUPPORT_WITHDRAWN_TYPE: InitiativeSupportWithdrawn,
+    INITIATIVE_FUNDED_TYPE: InitiativeFunded,
+    INITIATIVE_NOT_FUNDED_TYPE: InitiativeNotFunded,
+    INITIATIVE_WITHDRAWN_TYPE: InitiativeWithdrawn,
+    BALLOT_CAST_TYPE: BallotCast,
+    BUDGET_YEAR_CLOSED_TYPE: BudgetYearClosed,
+}
+"""The buurtbudget's event types (kept apart from EVENT_TYPES until their schemas are committed)."""

@@ -1,16 +1,26 @@
-"""Budget's composition root: settings → runtime → FastAPI app."""
+"""Budget's composition root: settings → runtime → core → FastAPI app."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from fastapi import FastAPI
+from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from services.budget.web import dashboard
+from contracts import topics
+from contracts.events import InitiativeSupported
+from services.budget.handlers import Budget
+from services.budget.settling import DeadlineSettler
+from services.budget.web import api, dashboard, resident
+from services.budget.web.guard import CodeGuard
 from wijkbus.http import create_app
+from wijkbus.logging import get_logger
 from wijkbus.runtime import ServiceRuntime
 from wijkbus.settings import ServiceSettings
+from wijkbus.vault import Vault
 
 HERE = Path(__file__).parent
 
@@ -23,16 +33,73 @@ class BudgetSettings(ServiceSettings):
     service_name: str = "budget"
     port: int = 8003
     allowance_cents: int = 1000
+    # BUDGET_VAULT_KEY seals initiator contacts (wijkbus.vault.new_master_key); unset: throwaway.
+    vault_key: SecretStr | None = None
+    # BUDGET_PSEUDONYM_KEY keys household pseudonyms; unset: a key kept in the database (dev).
+    pseudonym_key: SecretStr | None = None
+    # Wrong or used codes per client: a burst, then this many a minute (429 with Retry-After).
+    code_failures_burst: float = 10
+    code_failures_per_minute: float = 10
+    # How often initiatives past their deadline are settled (funded or not funded).
+    settle_interval_s: float = 60.0
 
 
-def build(settings: BudgetSettings) -> FastAPI:
-    """Build the budget app (its features arrive with issue 5)."""
+def build(
+    settings: BudgetSettings,
+    *,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    vault: Vault | None = None,
+) -> FastAPI:
+    """Build the budget app; tests may pass their own clock and vault."""
     runtime = ServiceRuntime(settings, HERE / "migrations")
+    runtime.document_publisher(
+        topics.BUDGET_EVENTS,
+        InitiativeSupported,
+        "Initiatives proposed, admitted, declined, supported, funded, not funded, withdrawn; "
+        "ballots cast; years closed. No household, address, code or contact. Key: initiative.",
+    )
+    key = settings.pseudonym_key.get_secret_value().encode() if settings.pseudonym_key else None
+    budget = Budget(clock=clock, vault=vault or _vault(settings), pseudonym_key=key)
+    settler: list[DeadlineSettler] = []
+
+    async def start() -> None:
+        settler.append(DeadlineSettler(budget, runtime.pool, settings.settle_interval_s))
+        settler[0].start()
+
+    async def stop() -> None:
+        for s in settler:
+            await s.stop()
+
     app = create_app(
         runtime,
         title="wijkbus buurtbudget",
         service_dir=HERE,
         description="The buurtbudget: households, allowances, initiatives, pledges and votes.",
+        on_start=start,
+        on_stop=stop,
     )
+    app.state.budget = budget
+    app.state.code_guard = CodeGuard(
+        settings.code_failures_per_minute, settings.code_failures_burst
+    )
+    app.state.templates.env.filters["euro"] = euro
+    app.include_router(api.public)
+    app.include_router(api.operator)
+    app.include_router(resident.router)
     app.include_router(dashboard.router)
     return app
+
+
+def euro(cents: int) -> str:
+    """Cents as Dutch money: € 1.234,50."""
+    whole = f"{abs(cents) // 100:,}".replace(",", ".")
+    return f"{'-' if cents < 0 else ''}€ {whole},{abs(cents) % 100:02d}"
+
+
+def _vault(settings: BudgetSettings) -> Vault:
+    if settings.vault_key is not None:
+        return Vault.from_setting(settings.vault_key.get_secret_value())
+    get_logger(__name__).warning(
+        "BUDGET_VAULT_KEY is not set: sealing initiator contacts under a throwaway key"
+    )
+    return Vault.ephemeral()

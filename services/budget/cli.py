@@ -1,25 +1,35 @@
-"""`wijkbus budget ...`: load real pabulib elections as rounds and decide them."""
+"""`wijkbus budget ...`: households, years, voting codes, and pabulib rounds."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import asyncpg
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from services.budget import store
+from services.budget import closing, register, store
 from services.budget.domain import Outcome, UnknownRuleError, decide
+from services.budget.domain.households import RegisterChanges, RegisterError, parse_register
+from services.budget.handlers import Budget
+from services.budget.letters import write_all
 from services.budget.pabulib import PabulibError, parse_text, to_election
 from wijkbus import db
+from wijkbus.vault import Vault
 
 HERE = Path(__file__).parent
 SCHEMA = "budget"
+T = TypeVar("T")
 
-app = typer.Typer(help="The buurtbudget: participatory-budgeting rounds.", no_args_is_help=True)
+app = typer.Typer(
+    help="The buurtbudget: households, years, codes and pabulib rounds.", no_args_is_help=True
+)
 console = Console()
 DATABASE_URL = typer.Option(..., "--database-url", envvar="DATABASE_URL", show_default=False)
 
@@ -115,3 +125,121 @@ def decide_command(
         table.add_row(r.project_id, str(r.cost), str(r.votes), r.reason)
     console.print(table)
     console.print(f"winnaars: {', '.join(outcome.selected) or 'geen'}")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def import_households_file(
+    database_url: str, path: Path, municipality: str
+) -> RegisterChanges:
+    """Import a household register CSV for a municipality (idempotent); return what changed."""
+    text = await asyncio.to_thread(path.read_text, encoding="utf-8-sig")
+    incoming = parse_register(text)
+    conn = await _connect(database_url)
+    try:
+        return await register.import_households(conn, municipality, incoming, _now())
+    finally:
+        await conn.close()
+
+
+@app.command("import-households")
+def import_households(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="the register CSV"),
+    municipality: str = typer.Option(..., help="the municipality the register belongs to"),
+    database_url: str = DATABASE_URL,
+) -> None:
+    """Load the household register (one household per address); re-runs report what changed."""
+    try:
+        changes = asyncio.run(import_households_file(database_url, file, municipality))
+    except RegisterError as exc:
+        for error in exc.errors:
+            console.print(f"[red]not imported:[/] {error}")
+        raise typer.Exit(1) from exc
+    console.print(
+        f"{municipality}: added {len(changes.added)}, changed {len(changes.changed)}, "
+        f"removed {len(changes.removed)}, unchanged {changes.unchanged}"
+    )
+
+
+async def _with_conn(database_url: str, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+    conn = await _connect(database_url)
+    try:
+        return await work(conn)
+    finally:
+        await conn.close()
+
+
+@app.command("open-year")
+def open_year(
+    year: int = typer.Option(..., help="the year, e.g. 2027"),
+    municipality: str = typer.Option(...),
+    allowance_cents: int | None = typer.Option(None, min=0, help="per household (default 1000)"),
+    rule: str | None = typer.Option(None, help="pledge, majority or vote"),
+    database_url: str = DATABASE_URL,
+) -> None:
+    """Open a buurtbudget year with the municipality's allowance and funding rule."""
+    if rule is not None and rule not in ("pledge", "majority", "vote"):
+        console.print(f"[red]unknown rule {rule!r}[/]: pledge, majority or vote")
+        raise typer.Exit(1)
+    try:
+        y = asyncio.run(_with_conn(database_url, lambda c: register.open_year(
+            c, municipality, year, allowance_cents, rule)))  # fmt: skip
+    except register.YearError as exc:
+        console.print(f"[red]not opened:[/] {exc}")
+        raise typer.Exit(1) from exc
+    console.print(f"{y.municipality} {y.year} open: {y.allowance_cents} cents per household, "
+                  f"rule {y.funding_rule}")  # fmt: skip
+
+
+@app.command("close-year")
+def close_year(
+    year: int = typer.Option(...),
+    municipality: str = typer.Option(...),
+    database_url: str = DATABASE_URL,
+) -> None:
+    """Close a year: settle its initiatives (funded or not) and let unspent allowances lapse."""
+    core = Budget(clock=_now, vault=Vault.ephemeral(), pseudonym_key=None)
+    try:
+        account = asyncio.run(
+            _with_conn(database_url, lambda c: closing.close_year(core, c, municipality, year))
+        )
+    except register.YearError as exc:
+        console.print(f"[red]not closed:[/] {exc}")
+        raise typer.Exit(1) from exc
+    console.print(
+        f"{municipality} {year} closed: {account.households} households, "
+        f"total {account.total_cents} cents, spent {account.spent_cents}, "
+        f"lapsed {account.lapsed_cents}"
+    )
+
+
+@app.command("issue-codes")
+def issue_codes(
+    year: int = typer.Option(...),
+    buurt: str = typer.Option(..., help="the buurt code, e.g. BU00140107"),
+    out: Path = typer.Option(..., file_okay=False, help="directory for the printable letters"),
+    municipality: str = typer.Option(...),
+    site_url: str = typer.Option("https://buurtbudget.example.nl/buurt", help="resident page"),
+    database_url: str = DATABASE_URL,
+) -> None:
+    """One code per household of the buurt (stored only as a hash) and a letter to print each.
+
+    The codes appear nowhere but in the letters: not on screen, not in logs.
+    """
+
+    async def issue(conn: asyncpg.Connection) -> tuple[list[register.Letter], int, int]:
+        letters, skipped = await register.issue_codes(conn, municipality, year, buurt.upper())
+        y = await register.get_year(conn, municipality, year)
+        return letters, skipped, y.allowance_cents
+
+    try:
+        letters, skipped, allowance = asyncio.run(_with_conn(database_url, issue))
+    except register.YearError as exc:
+        console.print(f"[red]no codes issued:[/] {exc}")
+        raise typer.Exit(1) from exc
+    written = write_all(letters, out, municipality=municipality, year=year,
+                        allowance_cents=allowance, site_url=site_url)  # fmt: skip
+    console.print(f"{buurt} {year}: {len(written)} letters written to {out}; "
+                  f"{skipped} households already had a code")  # fmt: skip

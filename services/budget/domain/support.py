@@ -41,8 +41,12 @@ def accept_pledge(existing: Iterable[Pledge], new: Pledge) -> Pledge:
 
 def pledge(cost_cents: int, allowance_cents: int, pledges: Iterable[Pledge]) -> SupportDecision:
     """Funded when the pledged allowances (one per household) cover the cost."""
-    households = {p.household_id for p in pledges}
-    have = len(households) * allowance_cents
+    return pledged(cost_cents, allowance_cents, len({p.household_id for p in pledges}))
+
+
+def pledged(cost_cents: int, allowance_cents: int, households: int) -> SupportDecision:
+    """The pledge rule on a count: funded when `households` allowances cover the cost."""
+    have = households * allowance_cents
     if have >= cost_cents:
         return SupportDecision(True, have, cost_cents, "de toezeggingen dekken de kosten")
     return SupportDecision(
@@ -53,9 +57,14 @@ def pledge(cost_cents: int, allowance_cents: int, pledges: Iterable[Pledge]) -> 
 def majority(supporters: Iterable[str], households: Collection[str]) -> SupportDecision:
     """Funded as soon as more than half of the buurt's households support it."""
     register = set(households)
-    have = len(register.intersection(supporters))
-    need = len(register) // 2 + 1
-    if register and have >= need:
+    return supported_by(len(register.intersection(supporters)), len(register))
+
+
+def supported_by(supporters: int, households: int) -> SupportDecision:
+    """The majority rule on counts: funded when more than half of `households` support it."""
+    have = supporters
+    need = households // 2 + 1
+    if households and have >= need:
         return SupportDecision(True, have, need, "een meerderheid van de huishoudens steunt het")
     return SupportDecision(
         False, have, need, f"nog {need - have} huishoudens nodig voor een meerderheid"

@@ -18,15 +18,20 @@ router = APIRouter()
     dependencies=[Depends(require_operator_page)],
 )
 async def dashboard(request: Request) -> HTMLResponse:
-    """Households and initiatives per buurt."""
+    """Households and participation per buurt, initiatives with support, years and rounds."""
     async with request.app.state.runtime.pool.acquire() as conn:
         data = await store.dashboard(conn)
+        results = {
+            r["round_id"]: await store.round_results(conn, r["round_id"]) for r in data["rounds"]
+        }
     return request.app.state.templates.TemplateResponse(
         request,
         "dashboard.html",
         {
             "title": "wijkbus buurtbudget",
             "logged_in": True,
+            "results": results,
+            "funded": [i for i in data["initiatives"] if i["status"] == "gefinancierd"],
             **data,
         },
     )

@@ -1,0 +1,165 @@
+"""A burst of households voting through the public API, beside a bare INSERT rate.
+
+Every household casts one approval ballot with its code at POST /api/v1/ballots, with many
+concurrent clients; a share of the households also sends the same ballot a second time at the
+same moment. The figure is accepted votes per second; the check is zero double spends (exactly
+one ballot per household, every repeat answered 409). The ceiling is a bare asyncpg INSERT of
+one row per statement into PostgreSQL, with the same concurrency, in the same run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing as mp
+import time
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+from services.budget import register
+from services.budget.app import BudgetSettings, build
+from services.budget.domain.households import Household
+from wijkbus import db
+from wijkbus.infra import Backend, free_port
+from wijkbus.serve import serving
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "services" / "budget" / "migrations"
+BUURT = "BU00140107"
+CONCURRENCY = 64
+CLIENT_PROCESSES = 2
+REPEATS = 20  # one household in this many tries twice, simultaneously
+TOKEN = "bench-operator"
+
+
+async def _prepare(database_url: str, households: int) -> list[str]:
+    await db.migrate_url(database_url, "budget", MIGRATIONS)
+    conn = await asyncpg.connect(database_url, server_settings={"search_path": "budget"})
+    try:
+        register_ = [Household(f"a{i}", "9714AB", str(i), BUURT) for i in range(households)]
+        await register.import_households(conn, "Bench", register_, datetime.now(UTC))
+        await register.open_year(conn, "Bench", 2026, None, "vote")
+        letters, _ = await register.issue_codes(conn, "Bench", 2026, BUURT)
+    finally:
+        await conn.close()
+    return [letter.code for letter in letters]
+
+
+def _client_process(base: str, codes: list[str], concurrency: int) -> dict[int, int]:
+    """One client process: post every ballot in `codes` with `concurrency` connections."""
+    return asyncio.run(_post_ballots(base, codes, concurrency))
+
+
+async def _post_ballots(base: str, codes: list[str], concurrency: int) -> dict[int, int]:
+    work: asyncio.Queue[str] = asyncio.Queue()
+    for code in codes:
+        work.put_nowait(code)
+    statuses: dict[int, int] = {}
+    limits = httpx.Limits(max_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as http:
+
+        async def worker() -> None:
+            while not work.empty():
+                code = work.get_nowait()
+                answer = await http.post("/api/v1/ballots", json={
+                    "code": code, "round_id": "bench", "project_ids": ["bomen", "bankjes"],
+                })  # fmt: skip
+                statuses[answer.status_code] = statuses.get(answer.status_code, 0) + 1
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return statuses
+
+
+async def _vote_all(base: str, codes: list[str]) -> tuple[float, dict[int, int]]:
+    """Every code votes once (some twice at once); votes accepted per second and the statuses.
+
+    The clients run in their own processes, so the service's event loop is the one measured.
+    """
+    ballots: list[str] = []
+    for i, code in enumerate(codes):
+        ballots += [code, code] if i % REPEATS == 0 else [code]
+    # A household's repeat lands in another process's share, so both race for real.
+    shares = [ballots[i::CLIENT_PROCESSES] for i in range(CLIENT_PROCESSES)]
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    async with httpx.AsyncClient(base_url=base, timeout=120) as http:
+        opened = await http.post("/api/v1/rounds", headers=headers, json={
+            "round_id": "bench", "title": "Bench", "municipality": "Bench", "year": 2026,
+            "buurt_code": BUURT, "budget": 1000, "rule": "greedy", "projects": [
+                {"project_id": "bomen", "cost": 600}, {"project_id": "bankjes", "cost": 500},
+            ],
+        })  # fmt: skip
+        if opened.status_code != 201:
+            raise RuntimeError(f"round not opened: {opened.status_code} {opened.text[:300]}")
+    loop = asyncio.get_running_loop()
+    per_process = CONCURRENCY // CLIENT_PROCESSES
+    with ProcessPoolExecutor(CLIENT_PROCESSES, mp_context=mp.get_context("spawn")) as pool:
+        # Start the processes (and their imports) before the clock runs.
+        await asyncio.gather(*(
+            loop.run_in_executor(pool, _client_process, base, [], 1)
+            for _ in range(CLIENT_PROCESSES)
+        ))  # fmt: skip
+        started = time.perf_counter()
+        answers = await asyncio.gather(*(
+            loop.run_in_executor(pool, _client_process, base, share, per_process)
+            for share in shares
+        ))  # fmt: skip
+        elapsed = time.perf_counter() - started
+    statuses: dict[int, int] = {}
+    for answer in answers:
+        for status, n in answer.items():
+            statuses[status] = statuses.get(status, 0) + n
+    return statuses.get(201, 0) / elapsed, statuses
+
+
+async def _bare_inserts(database_url: str, rows: int) -> float:
+    """Rows per second of a bare single-row INSERT, autocommit, same concurrency."""
+    pool = await asyncpg.create_pool(database_url, min_size=CONCURRENCY // 4, max_size=20)
+    assert pool is not None
+    try:
+        await pool.execute("CREATE TABLE bare (id bigint PRIMARY KEY, at timestamptz)")
+        ids = iter(range(rows))
+
+        async def writer() -> None:
+            for i in ids:
+                await pool.execute("INSERT INTO bare VALUES ($1, now())", i)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(writer() for _ in range(CONCURRENCY)))
+        return rows / (time.perf_counter() - started)
+    finally:
+        await pool.close()
+
+
+async def main(backend: Backend, quick: bool) -> list[str]:
+    """Accepted votes/s through the public API with zero double spends, beside bare INSERTs/s."""
+    households = 500 if quick else 100_000
+    database_url = backend.create_database(f"bench_votes_{time.time_ns()}")
+    codes = await _prepare(database_url, households)
+    settings = BudgetSettings(
+        database_url=database_url,
+        kafka_bootstrap_servers=backend.bootstrap,
+        operator_token=TOKEN,
+        pool_max_size=20,
+        code_failures_burst=1e9,  # the repeats are deliberate: measure, do not rate-limit
+    )
+    async with serving(build(settings), free_port()) as base:
+        votes_per_s, statuses = await _vote_all(base, codes)
+    conn = await asyncpg.connect(database_url, server_settings={"search_path": "budget"})
+    try:
+        ballots = await conn.fetchval("SELECT count(*) FROM round_ballots WHERE round_id = 'bench'")
+    finally:
+        await conn.close()
+    repeats = len(range(0, households, REPEATS))
+    double_spends = ballots - households
+    ok = statuses.get(201) == households and statuses.get(409) == repeats and double_spends == 0
+    raw = await _bare_inserts(database_url, households)
+    return [
+        f"budget votes over HTTP: {households} households, {repeats} also voting twice at once, "
+        f"{CONCURRENCY} connections from {CLIENT_PROCESSES} client processes",
+        f"  bare asyncpg INSERT       : {raw:10.0f} rows/s",
+        f"  ballots accepted          : {votes_per_s:10.0f} votes/s   statuses {statuses}",
+        f"  ratio                     : {votes_per_s / raw:10.3f}",
+        f"  double spends             : {double_spends:10d}   {'OK' if ok else 'FAILED'}",
+    ]

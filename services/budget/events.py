@@ -1,0 +1,25 @@
+"""The budget events as outbox messages on budget.events, keyed by initiative (or year)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import asyncpg
+from pydantic import BaseModel
+
+from contracts import topics
+from contracts.envelope import new_event
+from contracts.events import BUDGET_EVENT_TYPES
+from wijkbus.outbox import cloud_event_message, enqueue
+
+BUDGET_SOURCE = "urn:nld:wijkbus:budget"
+_TYPE_OF = {model: type_ for type_, model in BUDGET_EVENT_TYPES.items()}
+
+
+async def record(conn: asyncpg.Connection, key: str, data: BaseModel, at: datetime) -> None:
+    """Put one budget event in the outbox, inside the caller's transaction."""
+    type_ = _TYPE_OF.get(type(data))
+    if type_ is None:
+        raise TypeError(f"{type(data).__name__} is not a budget event")
+    event = new_event(type_, BUDGET_SOURCE, data, subject=key, time=at)
+    await enqueue(conn, cloud_event_message(topics.BUDGET_EVENTS, key, event))

@@ -1,0 +1,242 @@
+"""Budget's HTTP API: residents support and vote with their code; operators decide."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
+
+import asyncpg
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from services.budget import ballots
+from services.budget.domain import UnknownRuleError
+from services.budget.domain.initiatives import InitiativeStateError
+from services.budget.handlers import Budget, Contact
+from services.budget.initiatives import UnknownInitiativeError
+from services.budget.web.guard import Refusal, attempt
+from wijkbus.auth import require_operator_api
+from wijkbus.http import problem
+from wijkbus.logging import get_logger
+from wijkbus.vault import PersonErased, VaultError
+
+T = TypeVar("T")
+log = get_logger(__name__)
+TITLES = {
+    403: "code niet geldig voor dit verzoek",
+    409: "niet meer mogelijk",
+    404: "niet gevonden",
+    400: "ongeldig verzoek",
+    429: "te veel pogingen",
+}
+Code = Annotated[str, Field(min_length=1, max_length=64, description="the code from the letter")]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SupportRequest(_Body):
+    """Support (or take back support from) an initiative with a household's code."""
+
+    code: Code
+    initiative_id: Annotated[str, Field(max_length=64)]
+
+
+class BallotRequest(_Body):
+    """An approval ballot in a vote round."""
+
+    code: Code
+    round_id: Annotated[str, Field(max_length=200)]
+    project_ids: Annotated[list[Annotated[str, Field(max_length=200)]], Field(max_length=200)]
+
+
+class ContactIn(_Body):
+    """How the initiator can be reached; sealed, shown to nobody but an authorised operator."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    email: Annotated[str | None, Field(max_length=254)] = None
+    phone: Annotated[str | None, Field(max_length=40)] = None
+
+    @model_validator(mode="after")
+    def _reachable(self) -> ContactIn:
+        if not (self.email or self.phone):
+            raise ValueError("give an email address or a phone number")
+        return self
+
+
+class ProposalRequest(_Body):
+    """A resident's proposal for their buurt (the buurt follows from the code)."""
+
+    code: Code
+    title: Annotated[str, Field(min_length=3, max_length=120)]
+    description: Annotated[str, Field(max_length=4000)] = ""
+    cost_cents: Annotated[int, Field(gt=0, le=100_000_000)]
+    contact: ContactIn
+
+
+class AdmitRequest(_Body):
+    """Admit an initiative until a deadline."""
+
+    deadline: AwareDatetime
+
+
+class DeclineRequest(_Body):
+    """Decline an initiative, with the reason the initiator will read."""
+
+    reason: Annotated[str, Field(min_length=1, max_length=1000)]
+
+
+class ProjectIn(_Body):
+    """A project on a round's ballot."""
+
+    project_id: Annotated[str, Field(min_length=1, max_length=200)]
+    title: Annotated[str, Field(max_length=200)] = ""
+    cost: Annotated[int, Field(ge=0)]
+
+
+class RoundRequest(_Body):
+    """Open a vote round over a buurt budget."""
+
+    round_id: Annotated[str, Field(min_length=1, max_length=200)]
+    title: Annotated[str, Field(min_length=1, max_length=200)]
+    municipality: str
+    year: int
+    buurt_code: str
+    budget: Annotated[int, Field(ge=0)]
+    rule: str = "equalshares/add1"
+    min_length: Annotated[int, Field(ge=0)] = 1
+    max_length: Annotated[int | None, Field(ge=1)] = None
+    projects: Annotated[list[ProjectIn], Field(min_length=1)]
+
+
+async def with_code(
+    request: Request, call: Callable[[Budget, Any], Awaitable[T]]
+) -> T | JSONResponse:
+    """A resident's call; a refusal becomes problem+json (429 with Retry-After)."""
+    result = await attempt(request, call)
+    if isinstance(result, Refusal):
+        headers = {"Retry-After": str(result.retry_after)} if result.retry_after else None
+        return problem(result.status, TITLES[result.status], detail=result.message, headers=headers)
+    return result
+
+
+public = APIRouter(prefix="/api/v1", tags=["bewoners"])
+_RESIDENT_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {}, 403: {}, 404: {}, 409: {}, 429: {},
+}  # fmt: skip
+
+
+@public.post("/supports", status_code=201, responses=_RESIDENT_ERRORS)
+async def support(body: SupportRequest, request: Request) -> Any:
+    """Support an initiative of your buurt (pledge rule: your allowance, once a year)."""
+    result = await with_code(request, lambda b, c: b.support(c, body.code, body.initiative_id))
+    if isinstance(result, JSONResponse):
+        return result
+    d = result.decision
+    return {"initiative_id": result.initiative_id, "funded": d.funded, "have": d.have,
+            "need": d.need, "reason": d.reason}  # fmt: skip
+
+
+@public.post("/supports/withdraw", responses=_RESIDENT_ERRORS)
+async def withdraw_support(body: SupportRequest, request: Request) -> Any:
+    """Take your support back, before the initiative's deadline."""
+    result = await with_code(
+        request, lambda b, c: b.withdraw_support(c, body.code, body.initiative_id)
+    )
+    return result if isinstance(result, JSONResponse) else {"status": "ingetrokken"}
+
+
+@public.post("/ballots", status_code=201, responses=_RESIDENT_ERRORS)
+async def ballot(body: BallotRequest, request: Request) -> Any:
+    """Cast your household's approval ballot in an open round of your buurt, once."""
+    result = await with_code(
+        request, lambda b, c: ballots.cast(b, c, body.code, body.round_id, body.project_ids)
+    )
+    return result if isinstance(result, JSONResponse) else {"status": "gestemd"}
+
+
+@public.post("/initiatives", status_code=201, responses=_RESIDENT_ERRORS)
+async def propose(body: ProposalRequest, request: Request) -> Any:
+    """Propose an initiative for your buurt; an operator admits or declines it."""
+    contact = Contact(body.contact.name, body.contact.email, body.contact.phone)
+    result = await with_code(
+        request,
+        lambda b, c: b.propose(
+            c, body.code, body.title, body.description, body.cost_cents, contact
+        ),
+    )
+    return result if isinstance(result, JSONResponse) else {"initiative_id": result}
+
+
+operator = APIRouter(prefix="/api/v1", tags=["operators"],
+                     dependencies=[Depends(require_operator_api)])  # fmt: skip
+
+
+async def _operator_step(request: Request, step: Callable[[Budget, Any], Awaitable[None]]) -> Any:
+    try:
+        async with request.app.state.runtime.pool.acquire() as conn:
+            await step(request.app.state.budget, conn)
+    except UnknownInitiativeError:
+        return problem(404, "no such initiative")
+    except (InitiativeStateError, ballots.RoundError, UnknownRuleError) as exc:
+        return problem(409, "not possible now", detail=str(exc))
+    return {"status": "ok"}
+
+
+@operator.get("/initiatives/{initiative_id}/contact")
+async def contact(initiative_id: str, request: Request) -> Any:
+    """The initiator's contact, opened from the vault; every read is logged (without it)."""
+    try:
+        async with request.app.state.runtime.pool.acquire() as conn:
+            opened = await request.app.state.budget.contact(conn, initiative_id)
+    except (UnknownInitiativeError, asyncpg.DataError):
+        return problem(404, "no such initiative")
+    except PersonErased:
+        return problem(410, "the initiator's contact was erased")
+    except VaultError:
+        return problem(500, "the contact cannot be opened with this vault key")
+    log.info("initiator contact read", initiative_id=initiative_id)
+    return opened
+
+
+@operator.post("/initiatives/{initiative_id}/admit")
+async def admit(initiative_id: str, body: AdmitRequest, request: Request) -> Any:
+    """Admit a proposed initiative: open for support until the deadline."""
+    deadline: datetime = body.deadline
+    return await _operator_step(request, lambda b, c: b.admit(c, initiative_id, deadline))
+
+
+@operator.post("/initiatives/{initiative_id}/decline")
+async def decline(initiative_id: str, body: DeclineRequest, request: Request) -> Any:
+    """Decline a proposed initiative with a reason."""
+    return await _operator_step(request, lambda b, c: b.decline(c, initiative_id, body.reason))
+
+
+@operator.post("/initiatives/{initiative_id}/withdraw")
+async def withdraw(initiative_id: str, request: Request) -> Any:
+    """Withdraw an initiative on its initiator's request; pledges to it are released."""
+    return await _operator_step(request, lambda b, c: b.withdraw(c, initiative_id))
+
+
+@operator.post("/rounds", status_code=201)
+async def open_round(body: RoundRequest, request: Request) -> Any:
+    """Open a vote round for a buurt."""
+    new = ballots.NewRound(
+        body.round_id, body.title, body.municipality, body.year, body.buurt_code, body.budget,
+        body.rule, body.min_length, body.max_length,
+        tuple(ballots.RoundProject(p.project_id, p.title, p.cost) for p in body.projects),
+    )  # fmt: skip
+    return await _operator_step(request, lambda _, c: ballots.open_round(c, new))
+
+
+@operator.post("/rounds/{round_id}/close")
+async def close_round(round_id: str, request: Request) -> Any:
+    """Close a round and decide it; the results land on the dashboard."""
+    return await _operator_step(request, lambda _, c: _close(c, round_id))
+
+
+async def _close(conn: Any, round_id: str) -> None:
+    await ballots.close_round(conn, round_id)

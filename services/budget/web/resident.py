@@ -1,0 +1,100 @@
+"""Resident pages (Dutch, plain HTML forms, no JavaScript): code → initiatives → support.
+
+The code travels only in POST bodies (a hidden field after it was typed once), never in a URL,
+and the pages are never cached.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse
+
+from services.budget import ballots
+from services.budget.views import resident_view
+from services.budget.web.guard import Refusal, attempt
+
+router = APIRouter(prefix="/buurt", include_in_schema=False)
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _page(
+    request: Request, template: str, status: int = 200, headers: dict[str, str] | None = None,
+    **context: Any,
+) -> HTMLResponse:  # fmt: skip
+    response: HTMLResponse = request.app.state.templates.TemplateResponse(
+        request,
+        template,
+        {"title": "Buurtbudget", **context},
+        status_code=status,
+        headers={**NO_STORE, **(headers or {})},
+    )
+    return response
+
+
+def _refused(request: Request, refusal: Refusal, code: str | None = None) -> HTMLResponse:
+    headers = {"Retry-After": str(refusal.retry_after)} if refusal.retry_after else None
+    if code is None or refusal.status in (403, 429):
+        # An unknown code (or a client that must wait) goes back to the code form.
+        return _page(request, "buurt_code.html", refusal.status, headers, error=refusal.message)
+    return _page(request, "buurt_melding.html", refusal.status, headers,
+                 message=refusal.message, code=code, ok=False)  # fmt: skip
+
+
+@router.get("", response_class=HTMLResponse)
+async def code_form(request: Request) -> HTMLResponse:
+    """Ask for the code from the letter."""
+    return _page(request, "buurt_code.html", error=None)
+
+
+@router.post("", response_class=HTMLResponse)
+async def initiatives(request: Request, code: str = Form(..., max_length=64)) -> HTMLResponse:
+    """The buurt's initiatives with their progress, for the household whose code this is."""
+    view = await attempt(request, lambda b, c: resident_view(b, c, code))
+    if isinstance(view, Refusal):
+        return _refused(request, view)
+    return _page(request, "buurt.html", view=view, code=code)
+
+
+@router.post("/steun", response_class=HTMLResponse)
+async def support(
+    request: Request,
+    code: str = Form(..., max_length=64),
+    initiative_id: str = Form(..., max_length=64),
+) -> HTMLResponse:
+    """Support one initiative; confirm it, or say clearly why not."""
+    result = await attempt(request, lambda b, c: b.support(c, code, initiative_id))
+    if isinstance(result, Refusal):
+        return _refused(request, result, code)
+    message = f"Bedankt! Uw steun voor “{result.title}” is geregistreerd."
+    if result.decision.funded:
+        message += " Met uw steun is het initiatief nu gefinancierd."
+    return _page(request, "buurt_melding.html", message=message, code=code, ok=True)
+
+
+@router.post("/intrekken", response_class=HTMLResponse)
+async def withdraw(
+    request: Request,
+    code: str = Form(..., max_length=64),
+    initiative_id: str = Form(..., max_length=64),
+) -> HTMLResponse:
+    """Take the household's support back (before the deadline)."""
+    result = await attempt(request, lambda b, c: b.withdraw_support(c, code, initiative_id))
+    if isinstance(result, Refusal):
+        return _refused(request, result, code)
+    message = "Uw steun is ingetrokken. U kunt uw budget nu aan een ander initiatief geven."
+    return _page(request, "buurt_melding.html", message=message, code=code, ok=True)
+
+
+@router.post("/stem", response_class=HTMLResponse)
+async def vote(request: Request) -> HTMLResponse:
+    """Cast the household's approval ballot in the buurt's open round."""
+    form = await request.form()
+    code, round_id = str(form.get("code", ""))[:64], str(form.get("round_id", ""))[:200]
+    chosen = [str(p)[:200] for p in form.getlist("project")][:200]
+    result = await attempt(request, lambda b, c: ballots.cast(b, c, code, round_id, chosen))
+    if isinstance(result, Refusal):
+        return _refused(request, result, code)
+    message = "Bedankt! Uw stem is geregistreerd. De uitslag volgt na het sluiten van de ronde."
+    return _page(request, "buurt_melding.html", message=message, code=code, ok=True)
