@@ -117,13 +117,16 @@ def main() -> None:
 
 
 def _default_to_running_stack(command: list[str]) -> None:
-    """Tools (erase, budget, migrate) use the `make run` stack's database unless told otherwise.
+    """Tools (erase, budget, audit, ...) use the `make run` stack unless told otherwise.
 
     Not for `dev` itself: there, DATABASE_URL means "use this server instead of your own".
     """
     stack_file = Path(".wijkbus/stack.json")
-    if command != ["dev"] and "DATABASE_URL" not in os.environ and stack_file.exists():
-        os.environ["DATABASE_URL"] = json.loads(stack_file.read_text())["database_url"]
+    if command == ["dev"] or not stack_file.exists():
+        return
+    stack = json.loads(stack_file.read_text())
+    os.environ.setdefault("DATABASE_URL", stack["database_url"])
+    os.environ.setdefault("KAFKA_BOOTSTRAP_SERVERS", stack["broker"])
 
 
 def _register_subcommands() -> None:
@@ -134,6 +137,11 @@ def _register_subcommands() -> None:
     from services.budget import cli as budget_cli
 
     app.add_typer(budget_cli.app, name="budget")
+
+    from services.intake import audit_cli
+
+    app.add_typer(audit_cli.audit, name="audit")
+    app.command()(audit_cli.replay)
 
 
 _register_subcommands()

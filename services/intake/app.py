@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -14,7 +14,7 @@ from pydantic_settings import SettingsConfigDict
 from contracts import topics
 from contracts.events import FeedbackReceived, SignalAccepted
 from contracts.receipts import ReceiptData
-from services.intake import bulk
+from services.intake import bulk, ledger
 from services.intake.handlers import Intake
 from services.intake.web import api, dashboard, person
 from wijkbus.http import create_app
@@ -40,6 +40,8 @@ class IntakeSettings(ServiceSettings):
     # INTAKE_VAULT_KEY: the master key of the personal-data vault (wijkbus.vault.new_master_key).
     # Unset: a throwaway key (dev and tests); set but empty or malformed: refuse to start.
     vault_key: SecretStr | None = None
+    # How often the event log's new rows get their place in the hash chain.
+    seal_interval_s: float = 1.0
 
 
 def build(
@@ -86,13 +88,14 @@ def build(
             ReceiptData,
             "geaccepteerd / duplicaat / geweigerd per event.",
         )
+    background = _Background(runtime, watcher, settings.seal_interval_s)
     app = create_app(
         runtime,
         title="wijkbus intake",
         service_dir=HERE,
         description="The partner gateway: CloudEvents in over Kafka and HTTP, receipts out.",
-        on_start=_start(watcher),
-        on_stop=watcher.stop if watcher else None,
+        on_start=background.start,
+        on_stop=background.stop,
     )
     app.state.registry_watcher = watcher
     app.state.intake = intake
@@ -102,14 +105,28 @@ def build(
     return app
 
 
-def _start(watcher: RegistryWatcher | None) -> Callable[[], Awaitable[None]] | None:
-    if watcher is None:
-        return None
+class _Background:
+    """Intake's own background work beside the runtime's: registry reload and chain sealing."""
 
-    async def start() -> None:
-        watcher.start()
+    def __init__(
+        self, runtime: ServiceRuntime, watcher: RegistryWatcher | None, seal_interval_s: float
+    ) -> None:
+        self.runtime = runtime
+        self.watcher = watcher
+        self.seal_interval_s = seal_interval_s
+        self.sealer: ledger.Sealer | None = None
 
-    return start
+    async def start(self) -> None:
+        self.sealer = ledger.Sealer(self.runtime.pool, self.seal_interval_s)
+        self.sealer.start()
+        if self.watcher is not None:
+            self.watcher.start()
+
+    async def stop(self) -> None:
+        if self.watcher is not None:
+            await self.watcher.stop()
+        if self.sealer is not None:
+            await self.sealer.stop()
 
 
 def _vault(settings: IntakeSettings) -> Vault:

@@ -20,7 +20,7 @@ from contracts.envelope import MAX_EVENT_BYTES, new_event
 from contracts.events import SIGNAL_ACCEPTED_TYPE, SignalAccepted
 from contracts.signals import street_key
 from contracts.validation import ValidatedEvent, validate_partner_event
-from services.intake import domain
+from services.intake import domain, ledger
 from services.intake.handlers import INTAKE_SOURCE, Intake, _receipt, _traceparent
 from wijkbus.consumer import Delivery
 from wijkbus.outbox import cloud_event_message, enqueue
@@ -194,7 +194,7 @@ async def _store_accepted(
             for s in signals
         ],
     )
-    await enqueue(conn, *messages)
+    await ledger.publish(conn, *messages)
 
 
 async def _record_outcomes(

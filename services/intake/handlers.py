@@ -32,7 +32,7 @@ from contracts.receipts import (
 )
 from contracts.signals import FEEDBACK_ACKNOWLEDGED_TYPE, street_key
 from contracts.validation import ValidatedEvent, validate_partner_event
-from services.intake import domain, store
+from services.intake import domain, ledger, store
 from wijkbus.consumer import Delivery
 from wijkbus.outbox import cloud_event_message, enqueue
 from wijkbus.partners import Partner, PartnerRegistry, verify_signature
@@ -155,7 +155,7 @@ class Intake:
                 dataref=accepted.dataref,
                 extensions=trace,
             )
-            await enqueue(
+            await ledger.publish(
                 conn, cloud_event_message(topics.SIGNALS_ACCEPTED, accepted.street_key, out)
             )
             return
@@ -176,7 +176,9 @@ class Intake:
             time=received_at,
             extensions=trace,
         )
-        await enqueue(conn, cloud_event_message(topics.SIGNALS_FEEDBACK, verdict.signal_id, out))
+        await ledger.publish(
+            conn, cloud_event_message(topics.SIGNALS_FEEDBACK, verdict.signal_id, out)
+        )
 
     async def on_partner_record(self, conn: asyncpg.Connection, delivery: Delivery) -> None:
         """Kafka side: check the signature, submit, and answer with a receipt."""

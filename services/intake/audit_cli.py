@@ -1,0 +1,147 @@
+"""`wijkbus audit ...` and `wijkbus replay --republish`: intake's event log for auditors."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import asyncpg
+import typer
+from aiokafka import AIOKafkaProducer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from services.intake import ledger
+
+SCHEMA = "intake"
+console = Console()
+audit = typer.Typer(help="Tamper evidence over intake's event log.", no_args_is_help=True)
+DATABASE_URL = typer.Option(..., "--database-url", envvar="DATABASE_URL", show_default=False)
+
+
+async def _connect(database_url: str) -> asyncpg.Connection:
+    return await asyncpg.connect(database_url, server_settings={"search_path": SCHEMA})
+
+
+async def _verify(
+    database_url: str, checkpoint: ledger.Checkpoint | None
+) -> tuple[ledger.Verification, str]:
+    conn = await _connect(database_url)
+    try:
+        result = await ledger.verify(conn)
+        problem = ""
+        if checkpoint is not None:
+            problem = await ledger.check_checkpoint(conn, checkpoint) or ""
+        return result, problem
+    finally:
+        await conn.close()
+
+
+@audit.command()
+def verify(
+    database_url: str = DATABASE_URL,
+    checkpoint: Path | None = typer.Option(
+        None, "--checkpoint", exists=True, dir_okay=False, help="also check this signed checkpoint"
+    ),
+) -> None:
+    """Walk the hash chain of intake's event log; name the first broken row."""
+    signed = ledger.Checkpoint.from_json(checkpoint.read_text()) if checkpoint else None
+    result, problem = asyncio.run(_verify(database_url, signed))
+    if not result.intact:
+        where = f" (event_log.seq {result.broken_seq})" if result.broken_seq is not None else ""
+        console.print(
+            f"[red]BROKEN[/] at chain row {result.broken_position}{where}: {result.problem};"
+            f" the {result.sealed} rows before it hold"
+        )
+        raise typer.Exit(1)
+    console.print(
+        f"intact: {result.sealed} sealed rows, head {result.head_position} {result.head_hash}"
+        + (f"; {result.unsealed} not sealed yet" if result.unsealed else "")
+    )
+    if problem:
+        console.print(f"[red]CHECKPOINT REFUSED[/]: {problem}")
+        raise typer.Exit(1)
+    if checkpoint is not None:
+        console.print("checkpoint holds: signed by its key, and its head is still in the chain")
+
+
+@audit.command("checkpoint")
+def export_checkpoint(
+    key: Path = typer.Option(..., "--key", help="Ed25519 private key (PEM); created if absent"),
+    out: Path | None = typer.Option(None, "--out", help="write the checkpoint here (JSON)"),
+    database_url: str = DATABASE_URL,
+) -> None:
+    """Verify the chain, then sign its head: a checkpoint to keep outside the system."""
+    result, _ = asyncio.run(_verify(database_url, None))
+    if not result.intact:
+        console.print(f"[red]no checkpoint: the chain breaks at row {result.broken_position}[/]")
+        raise typer.Exit(1)
+    signed = ledger.sign_checkpoint(result, ledger.load_or_create_key(key))
+    if out is None:
+        console.print_json(signed.to_json())
+    else:
+        out.write_text(signed.to_json() + "\n")
+        console.print(f"checkpoint of {signed.position} rows written to {out}")
+
+
+async def republish_log(
+    database_url: str, bootstrap: str, since: int, progress: Progress | None = None
+) -> int:
+    """Send every logged message after `since` again, as it was; return how many."""
+    conn = await _connect(database_url)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", linger_ms=5, enable_idempotence=False
+    )
+    await producer.start()
+    try:
+        total = await conn.fetchval("SELECT count(*) FROM event_log WHERE seq > $1", since)
+        task = progress.add_task("republishing", total=total) if progress else None
+        sent = 0
+        pending = []
+        async for row in ledger.logged_since(conn, since):
+            key = row["key"].encode() if row["key"] is not None else None
+            pending.append(
+                await producer.send(
+                    row["topic"],
+                    bytes(row["value"]),
+                    key=key,
+                    headers=[("content-type", b"application/cloudevents+json")],
+                )
+            )
+            sent += 1
+            if len(pending) >= 1000:
+                await asyncio.gather(*pending)
+                pending.clear()
+                if progress and task is not None:
+                    progress.update(task, completed=sent)
+        await asyncio.gather(*pending)
+        if progress and task is not None:
+            progress.update(task, completed=sent)
+        return sent
+    finally:
+        await producer.stop()
+        await conn.close()
+
+
+def replay(
+    republish: bool = typer.Option(
+        False, "--republish", help="send intake's logged events to the bus again"
+    ),
+    since: int = typer.Option(0, "--since", help="only rows after this event_log position"),
+    database_url: str = DATABASE_URL,
+    bootstrap: str = typer.Option(
+        ..., "--bootstrap-servers", envvar="KAFKA_BOOTSTRAP_SERVERS", show_default=False
+    ),
+) -> None:
+    """Recovery: re-send accepted signals and feedback after the broker lost its data.
+
+    The events keep their ids, so every consumer's inbox drops what it already handled and the
+    projections converge. (Rebuilding a service's projection into a scratch schema is not here
+    yet.)
+    """
+    if not republish:
+        raise typer.BadParameter("only --republish is available", param_hint="--republish")
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=console) as progress:
+        sent = asyncio.run(republish_log(database_url, bootstrap, since, progress))
+    console.print(f"republished {sent} events from intake's event log (after seq {since})")

@@ -1,0 +1,298 @@
+"""Intake's event log: the hash chain, signed checkpoints, and republishing after broker loss."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from typer.testing import CliRunner
+
+from contracts import topics
+from services.intake.app import IntakeSettings
+from services.intake.app import build as build_intake
+from services.routing.app import RoutingSettings
+from services.routing.app import build as build_routing
+from tests.integration.test_routing_flow import RULES
+from tests.support import demo_registry, encode, eventually, running_app, signal_event, unique
+from wijkbus.cli import app as wijkbus_cli
+from wijkbus.devstack import DEMO_PARTNERS, DemoCredentials
+from wijkbus.infra import EmbeddedBroker
+from wijkbus.partners import PartnerRegistry
+
+CE = {"Content-Type": "application/cloudevents+json"}
+CORP = "woonstichting-noord"
+SOURCE = {p["id"]: p["source"] for p in DEMO_PARTNERS}
+
+
+async def wijkbus(*args: str, env: dict[str, str]) -> tuple[int, str]:
+    """Run the `wijkbus` CLI (in a thread: each command runs its own event loop)."""
+    result = await asyncio.to_thread(
+        CliRunner().invoke, wijkbus_cli, list(args), env={**env, "COLUMNS": "200"}
+    )
+    return result.exit_code, result.output
+
+
+async def fetchval(url: str, query: str, *args: Any) -> Any:
+    conn = await asyncpg.connect(url)
+    try:
+        return await conn.fetchval(query, *args)
+    finally:
+        await conn.close()
+
+
+async def send_signals(
+    http: httpx.AsyncClient, creds: DemoCredentials, street: str, count: int
+) -> list[str]:
+    """Post `count` signals on `street` as the housing corporation; return their signal ids."""
+    auth = {"Authorization": f"Bearer {creds.api_keys[CORP]}"}
+    ids = []
+    for _ in range(count):
+        event = signal_event(SOURCE[CORP], street=street, categorie="vernieling")
+        response = await http.post("/api/v1/events", content=encode(event), headers={**CE, **auth})
+        assert response.status_code == 202, response.text
+        ids.append(response.json()["signal_id"])
+    return ids
+
+
+@pytest.fixture
+async def intake(
+    fresh_database: str, kafka_bootstrap: str
+) -> AsyncIterator[tuple[httpx.AsyncClient, DemoCredentials]]:
+    registry, creds = demo_registry()
+    settings = IntakeSettings(
+        database_url=fresh_database,
+        kafka_bootstrap_servers=kafka_bootstrap,
+        operator_token=creds.operator_token,
+        group_prefix=unique("intake"),
+        seal_interval_s=0.1,
+    )
+    async with (
+        running_app(build_intake(settings, partners=registry)) as url,
+        httpx.AsyncClient(base_url=url, timeout=30) as http,
+    ):
+        yield http, creds
+
+
+async def test_the_chain_verifies_and_names_the_first_edited_row(
+    intake: tuple[httpx.AsyncClient, DemoCredentials], fresh_database: str, tmp_path: Path
+) -> None:
+    http, creds = intake
+    await send_signals(http, creds, unique("Ketenstraat"), 6)
+    env = {"DATABASE_URL": fresh_database}
+
+    async def sealed() -> bool:
+        code, output = await wijkbus("audit", "verify", env=env)
+        return code == 0 and "intact: 6 sealed rows" in output and "not sealed" not in output
+
+    await eventually(sealed, what="six sealed rows")
+    key, checkpoint = tmp_path / "operator.pem", tmp_path / "checkpoint.json"
+    code, output = await wijkbus(
+        "audit", "checkpoint", "--key", str(key), "--out", str(checkpoint), env=env
+    )
+    assert code == 0, output
+    code, output = await wijkbus("audit", "verify", "--checkpoint", str(checkpoint), env=env)
+    assert code == 0, output
+    assert "checkpoint holds" in output
+
+    # An "improvement" of the fourth event, straight in PostgreSQL.
+    seq = await fetchval(fresh_database, "SELECT seq FROM intake.event_log WHERE position = 4")
+    await fetchval(
+        fresh_database,
+        "UPDATE intake.event_log SET value = convert_to(replace(convert_from(value, 'UTF8'),"
+        " 'vernieling', 'vervuiling'), 'UTF8') WHERE position = 4",
+    )
+    code, output = await wijkbus("audit", "verify", env=env)
+    assert code == 1
+    assert f"BROKEN at chain row 4 (event_log.seq {seq}): its content was changed" in output
+    assert "the 3 rows before it hold" in output
+    code, output = await wijkbus("audit", "checkpoint", "--key", str(key), env=env)
+    assert code == 1
+    assert "no checkpoint: the chain breaks at row 4" in output
+
+
+async def test_a_deleted_row_or_a_rewritten_history_is_evident(
+    intake: tuple[httpx.AsyncClient, DemoCredentials], fresh_database: str, tmp_path: Path
+) -> None:
+    http, creds = intake
+    await send_signals(http, creds, unique("Ketenstraat"), 4)
+    env = {"DATABASE_URL": fresh_database}
+    sealed = "SELECT count(*) FROM intake.event_log WHERE position IS NOT NULL"
+    await eventually(lambda: _equals(fetchval(fresh_database, sealed), 4), what="sealing")
+    checkpoint = tmp_path / "checkpoint.json"
+    code, output = await wijkbus(
+        "audit", "checkpoint", "--key", str(tmp_path / "k.pem"), "--out", str(checkpoint), env=env
+    )
+    assert code == 0, output
+
+    await fetchval(fresh_database, "DELETE FROM intake.event_log WHERE position = 2")
+    code, output = await wijkbus("audit", "verify", env=env)
+    assert code == 1
+    assert "BROKEN at chain row 2" in output
+    assert "BROKEN at chain row 2: it is missing: the chain jumps from 1 to 3" in output
+
+    # Rewriting the whole chain from row 2 on (hashes recomputed) still contradicts the checkpoint.
+    await fetchval(
+        fresh_database,
+        "UPDATE intake.event_log SET position = NULL, content_hash = NULL, prev_hash = NULL,"
+        " row_hash = NULL WHERE position > 1",
+    )
+    await eventually(lambda: _equals(fetchval(fresh_database, sealed), 3), what="resealing")
+    code, output = await wijkbus("audit", "verify", "--checkpoint", str(checkpoint), env=env)
+    assert code == 1
+    assert "intact: 3 sealed rows" in output
+    assert "CHECKPOINT REFUSED" in output
+    assert "row 4 of the checkpoint is gone from the chain" in output
+
+    forged = checkpoint.read_text().replace('"position": 4', '"position": 3')
+    (tmp_path / "forged.json").write_text(forged)
+    code, output = await wijkbus(
+        "audit", "verify", "--checkpoint", str(tmp_path / "forged.json"), env=env
+    )
+    assert code == 1
+    assert "signature does not match" in output
+
+
+async def _equals(value: Any, expected: Any) -> bool:
+    return await value == expected
+
+
+async def committed(bootstrap: str, group: str, topic: str) -> int:
+    """How many records of `topic` the consumer group has committed (all partitions)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group)
+    await consumer.start()
+    try:
+        await consumer.topics()
+        total = 0
+        for p in consumer.partitions_for_topic(topic) or ():
+            total += await consumer.committed(TopicPartition(topic, p)) or 0
+        return total
+    finally:
+        await consumer.stop()
+
+
+async def test_after_the_broker_lost_everything_republishing_converges_without_double_counts(
+    fresh_database: str, tmp_path: Path
+) -> None:
+    registry, creds = demo_registry()
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES)
+    street = unique("Herstelstraat")
+    street_key = f"naam:groningen:{street.lower()}"
+    groups = {"intake": unique("intake"), "routing": unique("routing")}
+    incidents = "SELECT count(*) FROM routing.street_incidents WHERE street_key = $1"
+
+    broker = EmbeddedBroker().start()
+    try:
+        async with _services(broker, fresh_database, registry, creds, rules, groups) as http:
+            before = await send_signals(http, creds, street, 8)
+            await eventually(
+                lambda: _equals(fetchval(fresh_database, incidents, street_key), 8),
+                what="routing counted eight",
+            )
+        state = await _routing_state(fresh_database, street_key)
+
+        broker.stop()  # the in-memory broker: every topic and committed offset is gone
+        broker = EmbeddedBroker(port=broker.port).start()
+        async with _services(broker, fresh_database, registry, creds, rules, groups) as http:
+            after = await send_signals(http, creds, street, 2)
+            await eventually(
+                lambda: _equals(fetchval(fresh_database, incidents, street_key), 10),
+                what="the two new ones counted",
+            )
+            code, output = await wijkbus(
+                "replay",
+                "--republish",
+                env={"DATABASE_URL": fresh_database, "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap},
+            )
+            assert code == 0, output
+            assert "republished 10 events" in output
+
+            signals_group = f"{groups['routing']}.signals"
+            await eventually(
+                lambda: _equals(committed(broker.bootstrap, signals_group, "signals.accepted"), 12),
+                what="routing through the republished records",
+            )
+        final = await _routing_state(fresh_database, street_key)
+    finally:
+        broker.stop()
+
+    assert final["incidents"] == 10
+    assert final["counts"] == {"vernieling": 10}
+    assert final["assigned"] == sorted(before + after)
+    assert {k: v for k, v in final["assignments"].items() if k in before} == state["assignments"]
+    # No effect twice: one routing.assigned per signal in routing's outbox, under its own id.
+    assert final["assigned_events"] == 10
+
+
+async def _routing_state(url: str, street_key: str) -> dict[str, Any]:
+    conn = await asyncpg.connect(url, server_settings={"search_path": "routing"})
+    try:
+        rows = await conn.fetch(
+            "SELECT signal_id::text AS id, partner_id, rule_id FROM assignments"
+            " WHERE street_key = $1",
+            street_key,
+        )
+        counts = await conn.fetch(
+            "SELECT categorie, count FROM street_counts WHERE street_key = $1", street_key
+        )
+        return {
+            "incidents": await conn.fetchval(
+                "SELECT count(*) FROM street_incidents WHERE street_key = $1", street_key
+            ),
+            "counts": {r["categorie"]: r["count"] for r in counts},
+            "assigned": sorted(r["id"] for r in rows),
+            "assignments": {r["id"]: (r["partner_id"], r["rule_id"]) for r in rows},
+            "assigned_events": await conn.fetchval(
+                "SELECT count(*) FROM outbox WHERE topic = $1 AND value LIKE $2",
+                topics.ROUTING_EVENTS,
+                b"%routing.assigned%",
+            ),
+        }
+    finally:
+        await conn.close()
+
+
+def _services(
+    broker: EmbeddedBroker,
+    database_url: str,
+    registry: PartnerRegistry,
+    creds: DemoCredentials,
+    rules: Path,
+    groups: dict[str, str],
+) -> Any:
+    """Intake and routing on `broker`; yields an HTTP client for intake."""
+
+    class Services:
+        async def __aenter__(self) -> httpx.AsyncClient:
+            self.stack = AsyncExitStack()
+            common = {
+                "database_url": database_url,
+                "kafka_bootstrap_servers": broker.bootstrap,
+                "operator_token": creds.operator_token,
+            }
+            intake = IntakeSettings(**common, group_prefix=groups["intake"])  # type: ignore[arg-type]
+            routing = RoutingSettings(
+                **common,  # type: ignore[arg-type]
+                group_prefix=groups["routing"],
+                rules_file=rules,
+                escalation_interval_s=3600,
+            )
+            url = await self.stack.enter_async_context(
+                running_app(build_intake(intake, partners=registry))
+            )
+            await self.stack.enter_async_context(
+                running_app(build_routing(routing, partners=registry))
+            )
+            return await self.stack.enter_async_context(httpx.AsyncClient(base_url=url, timeout=30))
+
+        async def __aexit__(self, *exc: object) -> None:
+            await self.stack.aclose()
+
+    return Services()
