@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import asyncpg
 import httpx
@@ -19,7 +21,8 @@ from services.intake.app import IntakeSettings
 from services.intake.app import build as build_intake
 from services.routing.app import RoutingSettings
 from services.routing.app import build as build_routing
-from tests.integration.test_routing_flow import RULES
+from tests.integration.test_intake_gateway import _feedback
+from tests.integration.test_routing_flow import RULES, routing_groups
 from tests.support import demo_registry, encode, eventually, running_app, signal_event, unique
 from wijkbus.cli import app as wijkbus_cli
 from wijkbus.devstack import DEMO_PARTNERS, DemoCredentials
@@ -296,3 +299,77 @@ def _services(
             await self.stack.aclose()
 
     return Services()
+
+
+async def test_the_trail_of_a_signal_tells_its_whole_story_without_personal_data(
+    fresh_database: str, kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    registry, creds = demo_registry()
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES)
+    common = {
+        "database_url": fresh_database,
+        "kafka_bootstrap_servers": kafka_bootstrap,
+        "operator_token": creds.operator_token,
+    }
+    intake_settings = IntakeSettings(**common, group_prefix=unique("intake"))  # type: ignore[arg-type]
+    routing_settings = RoutingSettings(
+        **common,  # type: ignore[arg-type]
+        group_prefix=await routing_groups(kafka_bootstrap),
+        rules_file=rules,
+        escalation_interval_s=3600,
+    )
+    canary = unique("Kanarie")
+    police = "politie-groningen"
+    async with (
+        running_app(build_intake(intake_settings, partners=registry)) as url,
+        running_app(build_routing(routing_settings, partners=registry)),
+        httpx.AsyncClient(base_url=url, timeout=30) as http,
+    ):
+
+        async def post(body: dict[str, Any], partner: str) -> httpx.Response:
+            auth = {"Authorization": f"Bearer {creds.api_keys[partner]}"}
+            return await http.post("/api/v1/events", content=encode(body), headers={**CE, **auth})
+
+        event = signal_event(SOURCE[CORP], description=f"Overlast bij {canary}")
+        signal_id = (await post(event, CORP)).json()["signal_id"]
+
+        async def acknowledged() -> bool:
+            answer = await post(_feedback(police, signal_id), police)
+            return answer.status_code == 202
+
+        await eventually(acknowledged, what="the police's opgepakt accepted")
+        done = await post(_feedback(police, signal_id, "afgehandeld"), police)
+        assert done.status_code == 202
+        resolved = "SELECT status FROM routing.assignments WHERE signal_id::text = $1"
+        await eventually(
+            lambda: _equals(fetchval(fresh_database, resolved, signal_id), "afgehandeld"),
+            what="routing resolved it",
+        )
+
+    env = {"DATABASE_URL": fresh_database}
+    code, output = await wijkbus("audit", "trail", signal_id, "--format", "json", env=env)
+    assert code == 0, output
+    steps = [(s["service"], s["what"]) for s in json.loads(output)["steps"]]
+    assert steps == [
+        ("intake", "ontvangen"),
+        ("intake", "geaccepteerd"),
+        ("routing", "toegewezen"),
+        ("intake", "ontvangen"),
+        ("intake", "terugmelding opgepakt"),
+        ("routing", "opgepakt"),
+        ("intake", "ontvangen"),
+        ("intake", "terugmelding afgehandeld"),
+        ("routing", "afgehandeld"),
+    ]
+    assigned = json.loads(output)["steps"][2]["detail"]
+    assert "aan politie-groningen door regel overlast-de-hoogte van regelset test-1" in assigned
+    for fmt in ("json", "html", "table"):
+        code, output = await wijkbus("audit", "trail", signal_id, "--format", fmt, env=env)
+        assert code == 0
+        assert canary not in output
+        assert "9714" not in output  # the postcode
+        assert "Harde muziek" not in output  # a description never leaves intake
+    code, output = await wijkbus("audit", "trail", str(uuid4()), env=env)
+    assert code == 1
+    assert "no service knows signal" in output
