@@ -73,8 +73,7 @@ async def _intake(conn: asyncpg.Connection, signal_id: str, schema: str) -> list
         )
     logged = await conn.fetch(
         f"SELECT position, logged_at, convert_from(value, 'UTF8')::jsonb AS event"
-        f" FROM {schema}.event_log"
-        " WHERE convert_from(value, 'UTF8')::jsonb ->> 'subject' = $1 ORDER BY seq",
+        f" FROM {schema}.event_log WHERE signal_id::text = $1 AND value IS NOT NULL ORDER BY seq",
         signal_id,
     )
     subject_ref = None
@@ -106,6 +105,12 @@ async def _intake(conn: asyncpg.Connection, signal_id: str, schema: str) -> list
                 f"door {r['partner_id'] or 'onbekend'}: {r['outcome']}",
             )
         )
+    if await conn.fetchval("SELECT to_regclass($1)", f"{schema}.retention_log"):
+        for r in await conn.fetch(
+            f"SELECT at, action, reason FROM {schema}.retention_log WHERE signal_id::text = $1",
+            signal_id,
+        ):
+            steps.append(Step(r["at"], "intake", r["action"], r["reason"]))
     if subject_ref:
         for r in await conn.fetch(
             f"SELECT erased_at, erased_by FROM {schema}.vault_erasures WHERE subject_ref = $1",

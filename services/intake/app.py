@@ -8,14 +8,15 @@ from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI
-from pydantic import SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from contracts import topics
 from contracts.events import FeedbackReceived, SignalAccepted
 from contracts.receipts import ReceiptData
-from services.intake import bulk, ledger
+from services.intake import bulk, ledger, retention
 from services.intake.handlers import Intake
+from services.intake.retention import DEFAULT_POLICY, Keep
 from services.intake.web import api, dashboard, person
 from wijkbus.http import create_app
 from wijkbus.logging import get_logger
@@ -42,6 +43,17 @@ class IntakeSettings(ServiceSettings):
     vault_key: SecretStr | None = None
     # How often the event log's new rows get their place in the hash chain.
     seal_interval_s: float = 1.0
+    # INTAKE_RETENTION_POLICY (JSON): per category {"personal_data_days": N, "signal_days": N}
+    # after resolution; "default" covers the categories not named.
+    retention_policy: dict[str, Keep] = Field(default_factory=lambda: dict(DEFAULT_POLICY))
+    retention_interval_s: float = 3600.0
+
+    @field_validator("retention_policy")
+    @classmethod
+    def _has_default(cls, policy: dict[str, Keep]) -> dict[str, Keep]:
+        if "default" not in policy:
+            raise ValueError('the retention policy needs a "default" entry')
+        return policy
 
 
 def build(
@@ -88,7 +100,7 @@ def build(
             ReceiptData,
             "geaccepteerd / duplicaat / geweigerd per event.",
         )
-    background = _Background(runtime, watcher, settings.seal_interval_s)
+    background = _Background(runtime, watcher, settings, clock)
     app = create_app(
         runtime,
         title="wijkbus intake",
@@ -98,6 +110,7 @@ def build(
         on_stop=background.stop,
     )
     app.state.registry_watcher = watcher
+    app.state.background = background
     app.state.intake = intake
     app.include_router(api.router(TokenBuckets(settings.rate_per_s, settings.rate_burst)))
     app.include_router(person.router)
@@ -106,27 +119,41 @@ def build(
 
 
 class _Background:
-    """Intake's own background work beside the runtime's: registry reload and chain sealing."""
+    """Intake's own work beside the runtime's: registry reload, chain sealing, retention."""
 
     def __init__(
-        self, runtime: ServiceRuntime, watcher: RegistryWatcher | None, seal_interval_s: float
+        self,
+        runtime: ServiceRuntime,
+        watcher: RegistryWatcher | None,
+        settings: IntakeSettings,
+        clock: Callable[[], datetime],
     ) -> None:
         self.runtime = runtime
         self.watcher = watcher
-        self.seal_interval_s = seal_interval_s
+        self.settings = settings
+        self.clock = clock
         self.sealer: ledger.Sealer | None = None
+        self.retainer: retention.Retainer | None = None
 
     async def start(self) -> None:
-        self.sealer = ledger.Sealer(self.runtime.pool, self.seal_interval_s)
+        self.sealer = ledger.Sealer(self.runtime.pool, self.settings.seal_interval_s)
         self.sealer.start()
+        self.retainer = retention.Retainer(
+            self.runtime.pool,
+            self.settings.retention_policy,
+            self.clock,
+            self.settings.retention_interval_s,
+        )
+        self.retainer.start()
         if self.watcher is not None:
             self.watcher.start()
 
     async def stop(self) -> None:
         if self.watcher is not None:
             await self.watcher.stop()
-        if self.sealer is not None:
-            await self.sealer.stop()
+        for task in (self.retainer, self.sealer):
+            if task is not None:
+                await task.stop()
 
 
 def _vault(settings: IntakeSettings) -> Vault:

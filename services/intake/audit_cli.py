@@ -135,7 +135,9 @@ async def republish_log(
     )
     await producer.start()
     try:
-        total = await conn.fetchval("SELECT count(*) FROM event_log WHERE seq > $1", since)
+        total = await conn.fetchval(
+            "SELECT count(*) FROM event_log WHERE seq > $1 AND value IS NOT NULL", since
+        )
         task = progress.add_task("republishing", total=total) if progress else None
         sent = 0
         pending = []

@@ -22,6 +22,7 @@ from contracts.events import (
     ResponderAssigned,
     ResponderEscalated,
     SignalAccepted,
+    SignalResolved,
 )
 from contracts.receipts import (
     RECEIPT_ACCEPTED,
@@ -167,7 +168,7 @@ class Intake:
             outcome=getattr(checked.feedback, "outcome", None),
             received_at=received_at,
         )
-        await store.set_status(conn, verdict.signal_id, kind)
+        await store.set_status(conn, verdict.signal_id, kind, received_at)
         out = new_event(
             FEEDBACK_RECEIVED_TYPE,
             INTAKE_SOURCE,
@@ -209,7 +210,8 @@ class Intake:
             escalated = ResponderEscalated.model_validate(event.data)
             await store.set_assignment(conn, escalated.signal_id, escalated.to_partner_id)
         elif event.type == ROUTING_RESOLVED_TYPE:
-            await store.set_status(conn, str((event.data or {}).get("signal_id")), "afgehandeld")
+            resolved = SignalResolved.model_validate(event.data)
+            await store.set_status(conn, resolved.signal_id, "afgehandeld", resolved.resolved_at)
 
 
 def person_dataref(signal_id: str) -> str:

@@ -95,10 +95,14 @@ async def set_assignment(conn: asyncpg.Connection, signal_id: str, partner_id: s
     )
 
 
-async def set_status(conn: asyncpg.Connection, signal_id: str, status: str) -> None:
-    """Record the signal's lifecycle status (opgepakt, afgehandeld)."""
+async def set_status(conn: asyncpg.Connection, signal_id: str, status: str, at: datetime) -> None:
+    """Record the signal's lifecycle status (opgepakt, afgehandeld) and when it was resolved."""
     await conn.execute(
-        "UPDATE signals SET status = $2 WHERE signal_id = $1", UUID(signal_id), status
+        "UPDATE signals SET status = $2, resolved_at = CASE WHEN $2 = 'afgehandeld'"
+        " THEN coalesce(resolved_at, $3) ELSE resolved_at END WHERE signal_id = $1",
+        UUID(signal_id),
+        status,
+        at,
     )
 
 

@@ -1,0 +1,178 @@
+"""Retention (AVG): how long intake keeps sealed personal data and signals after resolution.
+
+Per category a number of days after the signal was resolved (`afgehandeld`):
+- `personal_data_days`: then the sealed person is destroyed (its ciphertext dropped, and the
+  subject's key shredded once none of its persons is left), so no replay can bring it back;
+- `signal_days`: then the signal is anonymised: its street-level location is removed from the
+  signal and its event-log rows are redacted (their hashes stay, so the chain still verifies).
+Every action is written to `retention_log` with the rule that caused it, and logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import asyncpg
+from pydantic import BaseModel, ConfigDict, Field
+
+from wijkbus import vault
+from wijkbus.logging import get_logger
+
+log = get_logger(__name__)
+
+PERSONAL = "persoonsgegevens vernietigd"
+ANONYMISED = "melding geanonimiseerd"
+
+
+class Keep(BaseModel):
+    """How long to keep, in days after resolution."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    personal_data_days: int = Field(gt=0)
+    signal_days: int = Field(gt=0)
+
+
+DEFAULT_POLICY: Mapping[str, Keep] = {
+    "huurachterstand": Keep(personal_data_days=183, signal_days=5 * 365),
+    "default": Keep(personal_data_days=365, signal_days=5 * 365),
+}
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What one retention round did."""
+
+    persons: int
+    subjects_shredded: int
+    signals_anonymised: int
+
+
+def _keep_for(policy: Mapping[str, Keep], categorie: str) -> Keep:
+    return policy.get(categorie) or policy["default"]
+
+
+async def apply(conn: asyncpg.Connection, policy: Mapping[str, Keep], now: datetime) -> Applied:
+    """Destroy and anonymise what expired by `now`, in one transaction; return the counts."""
+    persons = shredded = anonymised = 0
+    async with conn.transaction():
+        due_persons = await conn.fetch(
+            "SELECT s.signal_id, s.categorie, s.resolved_at, p.subject_ref FROM signals s"
+            " JOIN vault_persons p USING (signal_id)"
+            " WHERE s.resolved_at IS NOT NULL AND p.sealed IS NOT NULL FOR UPDATE OF p"
+        )
+        subjects = set()
+        for row in due_persons:
+            keep = _keep_for(policy, row["categorie"])
+            if row["resolved_at"] + timedelta(days=keep.personal_data_days) > now:
+                continue
+            await conn.execute(
+                "UPDATE vault_persons SET sealed = NULL WHERE signal_id = $1", row["signal_id"]
+            )
+            reason = (
+                f"bewaartermijn {row['categorie']}: persoonsgegevens"
+                f" {keep.personal_data_days} dagen na afhandeling"
+            )
+            await _log(conn, now, row["signal_id"], row["categorie"], PERSONAL, reason)
+            subjects.add(row["subject_ref"])
+            persons += 1
+        for ref in sorted(subjects):
+            left = await conn.fetchval(
+                "SELECT count(*) FROM vault_persons WHERE subject_ref = $1 AND sealed IS NOT NULL",
+                ref,
+            )
+            if left == 0:
+                await vault.erase_subject(conn, ref, "retentie (bewaartermijn verstreken)", now)
+                shredded += 1
+
+        due_signals = await conn.fetch(
+            "SELECT signal_id, categorie, resolved_at FROM signals"
+            " WHERE resolved_at IS NOT NULL AND anonymised_at IS NULL FOR UPDATE"
+        )
+        for row in due_signals:
+            keep = _keep_for(policy, row["categorie"])
+            if row["resolved_at"] + timedelta(days=keep.signal_days) > now:
+                continue
+            await conn.execute(
+                "UPDATE signals SET street = '', street_key = 'geanonimiseerd', anonymised_at = $2"
+                " WHERE signal_id = $1",
+                row["signal_id"],
+                now,
+            )
+            await conn.execute(
+                "UPDATE event_log SET value = NULL, redacted_at = $2"
+                " WHERE signal_id = $1 AND position IS NOT NULL",
+                row["signal_id"],
+                now,
+            )
+            reason = (
+                f"bewaartermijn {row['categorie']}: melding {keep.signal_days} dagen na afhandeling"
+            )
+            await _log(conn, now, row["signal_id"], row["categorie"], ANONYMISED, reason)
+            anonymised += 1
+    applied = Applied(persons, shredded, anonymised)
+    if persons or anonymised:
+        log.info(
+            "retention applied",
+            persons=persons,
+            subjects_shredded=shredded,
+            signals_anonymised=anonymised,
+        )
+    return applied
+
+
+async def _log(
+    conn: asyncpg.Connection,
+    at: datetime,
+    signal_id: object,
+    categorie: str,
+    action: str,
+    reason: str,
+) -> None:
+    await conn.execute(
+        "INSERT INTO retention_log (at, signal_id, categorie, action, reason)"
+        " VALUES ($1, $2, $3, $4, $5)",
+        at,
+        signal_id,
+        categorie,
+        action,
+        reason,
+    )
+
+
+class Retainer:
+    """Applies the retention policy in the background, every `interval_s` seconds."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        policy: Mapping[str, Keep],
+        clock: Callable[[], datetime],
+        interval_s: float,
+    ) -> None:
+        self._pool, self._policy, self._clock = pool, policy, clock
+        self._interval_s = interval_s
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="retention")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def run_once(self) -> Applied:
+        async with self._pool.acquire() as conn:
+            return await apply(conn, self._policy, self._clock())
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.run_once()
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("retention round failed; retrying", reason=str(exc))
+            await asyncio.sleep(self._interval_s)
