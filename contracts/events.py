@@ -296,4 +296,6 @@ BUDGET_EVENT_TYPES: dict[str, type[BaseModel]] = {
     BALLOT_CAST_TYPE: BallotCast,
     BUDGET_YEAR_CLOSED_TYPE: BudgetYearClosed,
 }
-"""The buurtbudget's event types (kept apart from EVENT_TYPES until their schemas are committed)."""
+"""The buurtbudget's event types."""
+
+EVENT_TYPES.update(BUDGET_EVENT_TYPES)
