@@ -22,6 +22,7 @@ BENCHES = [
     "budget_votes",
     "notify_latency",
     "routing_rebuild",
+    "audit_verify",
 ]
 
 
