@@ -141,7 +141,10 @@ def _register_subcommands() -> None:
     from services.intake import audit_cli
 
     app.add_typer(audit_cli.audit, name="audit")
-    app.command()(audit_cli.replay)
+
+    from wijkbus import replay_cli
+
+    app.command()(replay_cli.replay)
 
 
 _register_subcommands()

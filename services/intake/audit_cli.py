@@ -10,7 +10,7 @@ import asyncpg
 import typer
 from aiokafka import AIOKafkaProducer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.progress import Progress
 from rich.table import Table
 
 from services.intake import ledger
@@ -164,27 +164,3 @@ async def republish_log(
     finally:
         await producer.stop()
         await conn.close()
-
-
-def replay(
-    republish: bool = typer.Option(
-        False, "--republish", help="send intake's logged events to the bus again"
-    ),
-    since: int = typer.Option(0, "--since", help="only rows after this event_log position"),
-    database_url: str = DATABASE_URL,
-    bootstrap: str = typer.Option(
-        ..., "--bootstrap-servers", envvar="KAFKA_BOOTSTRAP_SERVERS", show_default=False
-    ),
-) -> None:
-    """Recovery: re-send accepted signals and feedback after the broker lost its data.
-
-    The events keep their ids, so every consumer's inbox drops what it already handled and the
-    projections converge. (Rebuilding a service's projection into a scratch schema is not here
-    yet.)
-    """
-    if not republish:
-        raise typer.BadParameter("only --republish is available", param_hint="--republish")
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-    with Progress(*columns, console=console) as progress:
-        sent = asyncio.run(republish_log(database_url, bootstrap, since, progress))
-    console.print(f"republished {sent} events from intake's event log (after seq {since})")
