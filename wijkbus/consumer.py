@@ -63,6 +63,7 @@ class Delivery:
 EventHandler = Callable[[asyncpg.Connection, CloudEvent], Awaitable[None]]
 RawHandler = Callable[[asyncpg.Connection, Delivery], Awaitable[None]]
 BatchHandler = Callable[[asyncpg.Connection, list[Delivery]], Awaitable[None]]
+BatchEventHandler = Callable[[asyncpg.Connection, list[CloudEvent]], Awaitable[None]]
 
 
 @dataclass
@@ -262,19 +263,41 @@ def subscribe_events(
     consumer: str,
     topic_names: list[str],
     handle: EventHandler,
+    *,
+    handle_many: BatchEventHandler | None = None,
 ) -> None:
-    """Register `handle` for CloudEvents; the inbox key is the event id, so replays are no-ops."""
+    """Register `handle` for CloudEvents; the inbox key is the event id, so replays are no-ops.
+
+    With `handle_many`, a partition's batch is claimed in the inbox at once and its new events
+    are handled in one call, in record order (the fast path); when anything in the batch fails,
+    `handle` takes the records one by one, so a bad record is dead-lettered on its own.
+    """
 
     async def work(conn: asyncpg.Connection, delivery: Delivery) -> None:
-        try:
-            event = parse_event(delivery.value)
-        except ValidationError as exc:
-            raise PermanentError("not a CloudEvent: " + _reason(exc)) from exc
+        event = _parse(delivery)
         with bound(event_id=event.id, trace_id=_trace_id(event)):
             if await inbox.claim(conn, consumer, f"{event.source}|{event.id}"):
                 await handle(conn, event)
 
-    _register(broker, kit, consumer, topic_names, work)
+    async def work_many(conn: asyncpg.Connection, deliveries: list[Delivery]) -> None:
+        events: dict[str, CloudEvent] = {}
+        for delivery in deliveries:
+            event = _parse(delivery)
+            # A later copy in the same batch is a redelivery, as it would be one by one.
+            events.setdefault(f"{event.source}|{event.id}", event)
+        new = await inbox.claim_many(conn, consumer, list(events))
+        await handle_many(conn, [e for key, e in events.items() if key in new])  # type: ignore[misc]
+
+    _register(
+        broker, kit, consumer, topic_names, work, work_many=work_many if handle_many else None
+    )
+
+
+def _parse(delivery: Delivery) -> CloudEvent:
+    try:
+        return parse_event(delivery.value)
+    except ValidationError as exc:
+        raise PermanentError("not a CloudEvent: " + _reason(exc)) from exc
 
 
 def _trace_id(event: CloudEvent) -> str | None:

@@ -56,9 +56,18 @@ class ServiceRuntime:
             raise RuntimeError("the service runtime is not started")
         return self._pool
 
-    def subscribe_events(self, name: str, topics: list[str], handle: consumer.EventHandler) -> None:
-        """Consume CloudEvents from `topics` with exactly-once effects."""
-        consumer.subscribe_events(self.broker, self.consumers, name, topics, handle)
+    def subscribe_events(
+        self,
+        name: str,
+        topics: list[str],
+        handle: consumer.EventHandler,
+        *,
+        handle_many: consumer.BatchEventHandler | None = None,
+    ) -> None:
+        """Consume CloudEvents from `topics` exactly once; in batches too with `handle_many`."""
+        consumer.subscribe_events(
+            self.broker, self.consumers, name, topics, handle, handle_many=handle_many
+        )
 
     def subscribe_raw(
         self,

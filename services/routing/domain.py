@@ -6,8 +6,8 @@ Pure: no I/O and no clock; the handler passes in the rule set, the signal and th
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from datetime import datetime
-from functools import cached_property
+from datetime import datetime, tzinfo
+from functools import cached_property, lru_cache
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -96,15 +96,18 @@ class Match(BaseModel):
         """
         buurt = signal.buurt_code
         sub = signal.subcategory.strip().lower() if signal.subcategory else None
-        at = signal.received_at.astimezone(zone)
+        # Local time only when asked for: a rebuild matches every signal against every rule.
         return (
             _allows(self.categorie, signal.categorie)
             and _allows(self.subcategorie, sub)
             and _allows(self.severity, signal.severity)
             and _allows(self.buurt, buurt)
             and _allows(self.wijk, wijk_of(buurt) if buurt else None)
-            and _allows(self.weekday, weekday_of(at, zone))
-            and (self.time_of_day is None or self.time_of_day.contains(at.time()))
+            and (self.weekday is None or weekday_of(signal.received_at, zone) in self.weekday)
+            and (
+                self.time_of_day is None
+                or self.time_of_day.contains(signal.received_at.astimezone(zone).time())
+            )
             and (
                 self.min_recent is None
                 or recent.get(self.min_recent.window, 0) >= self.min_recent.count
@@ -196,7 +199,21 @@ class RuleSet(BaseModel):
 
     def deadline(self, start: datetime, hours: float, kind: HoursKind) -> datetime:
         """`hours` calendar or working hours after `start`, by this municipality's week."""
-        return deadline(start, hours, kind, self.working_hours, self.zone)
+        return _deadline(start, start.tzinfo, hours, kind, self.working_hours, self.zone)
+
+
+@lru_cache(maxsize=256)
+def _deadline(
+    start: datetime,
+    tz: tzinfo | None,
+    hours: float,
+    kind: HoursKind,
+    working: WorkingHours,
+    zone: ZoneInfo,
+) -> datetime:
+    # Remembered: a batch is assigned at one moment, so its signals share a few deadlines.
+    # `tz` is part of the key because equal moments in other zones give the result in theirs.
+    return deadline(start, hours, kind, working, zone)
 
 
 def wijk_of(buurt_code: str) -> str:

@@ -23,11 +23,12 @@ from contracts.events import (
     SignalAccepted,
     SignalAcknowledged,
     SignalResolved,
+    StreetThresholdCrossed,
 )
 from services.routing import domain, lifecycle, rulechange, store, streets
 from wijkbus.consumer import PermanentError
 from wijkbus.logging import get_logger
-from wijkbus.outbox import cloud_event_message, enqueue
+from wijkbus.outbox import OutgoingMessage, cloud_event_message, enqueue
 
 ROUTING_SOURCE = "urn:nld:wijkbus:routing"
 Clock = Callable[[], datetime]
@@ -97,7 +98,7 @@ class Routing:
 
     async def on_signal_event(self, conn: asyncpg.Connection, event: CloudEvent) -> None:
         """signals.accepted: count the incident, assign a responder, check street thresholds."""
-        _expect(event, SIGNAL_ACCEPTED_TYPE)
+        expect_type(event, SIGNAL_ACCEPTED_TYPE)
         signal = SignalAccepted.model_validate(event.data)
         ruleset, now = self.ruleset, self.clock()
         windows = streets.Windows.of(ruleset, signal.observed_at, now)
@@ -142,17 +143,7 @@ class Routing:
             if change == "crossed":
                 crossed = streets.crossed(threshold, street, counts, now)
                 await store.record_crossing(conn, crossed)
-                out = new_event(
-                    STREET_THRESHOLD_CROSSED_TYPE,
-                    ROUTING_SOURCE,
-                    crossed,
-                    id=f"threshold-{signal.street_key}-{threshold.id}-{n}",
-                    subject=signal.street_key,
-                    time=now,
-                    extensions=_trace(cause),
-                )
-                message = cloud_event_message(topics.STREETS_EVENTS, street.street_key, out)
-                await enqueue(conn, message)
+                await enqueue(conn, crossing_message(cause, crossed, n))
 
     async def escalate_due(self, conn: asyncpg.Connection, limit: int = 100) -> int:
         """Escalate every assignment whose deadline passed unacknowledged; how many were due."""
@@ -177,7 +168,7 @@ class Routing:
 
     async def on_feedback_event(self, conn: asyncpg.Connection, event: CloudEvent) -> None:
         """signals.feedback: opgepakt or afgehandeld by the assigned partner."""
-        _expect(event, FEEDBACK_RECEIVED_TYPE)
+        expect_type(event, FEEDBACK_RECEIVED_TYPE)
         feedback = FeedbackReceived.model_validate(event.data)
         assignment = await store.assignment_for_update(conn, feedback.signal_id)
         if assignment is None:
@@ -204,7 +195,8 @@ class Routing:
                 log.warning("feedback ignored", signal_id=feedback.signal_id, reason=reason)
 
 
-def _expect(event: CloudEvent, type_: str) -> None:
+def expect_type(event: CloudEvent, type_: str) -> None:
+    """Refuse, for good, an event of another type than this consumer takes."""
     if event.type != type_:
         raise PermanentError(f"unexpected event type {event.type!r}; this consumer takes {type_}")
 
@@ -217,8 +209,18 @@ async def _publish(
     data: ResponderAssigned | SignalAcknowledged | SignalResolved,
     at: datetime,
 ) -> None:
+    await enqueue(conn, signal_message(cause, type_, verb, data, at))
+
+
+def signal_message(
+    cause: CloudEvent,
+    type_: str,
+    verb: str,
+    data: ResponderAssigned | SignalAcknowledged | SignalResolved,
+    at: datetime,
+) -> OutgoingMessage:
+    """The routing.events message saying what became of a signal, keyed by the signal."""
     signal_id = data.signal_id
-    trace = _trace(cause)
     # A deterministic id lets consumers downstream dedupe whatever routing re-emits.
     out = new_event(
         type_,
@@ -227,9 +229,25 @@ async def _publish(
         id=f"{verb}-{signal_id}",
         subject=signal_id,
         time=at,
-        extensions=trace,
+        extensions=_trace(cause),
     )
-    await enqueue(conn, cloud_event_message(topics.ROUTING_EVENTS, signal_id, out))
+    return cloud_event_message(topics.ROUTING_EVENTS, signal_id, out)
+
+
+def crossing_message(
+    cause: CloudEvent, crossed: StreetThresholdCrossed, crossings: int
+) -> OutgoingMessage:
+    """The streets.events message announcing a street's `crossings`-th crossing of a threshold."""
+    out = new_event(
+        STREET_THRESHOLD_CROSSED_TYPE,
+        ROUTING_SOURCE,
+        crossed,
+        id=f"threshold-{crossed.street_key}-{crossed.rule_id}-{crossings}",
+        subject=crossed.street_key,
+        time=crossed.crossed_at,
+        extensions=_trace(cause),
+    )
+    return cloud_event_message(topics.STREETS_EVENTS, crossed.street_key, out)
 
 
 def _trace(cause: CloudEvent) -> dict[str, str] | None:

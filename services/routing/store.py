@@ -314,16 +314,31 @@ async def resolve(conn: asyncpg.Connection, e: SignalResolved) -> None:
 
 
 async def assignments(
-    conn: asyncpg.Connection, *, partner: str | None, status: str | None, limit: int
+    conn: asyncpg.Connection,
+    *,
+    partner: str | None,
+    status: str | None,
+    late: bool | None = None,
+    now: datetime,
+    limit: int,
 ) -> list[asyncpg.Record]:
-    """Assignments, newest first, optionally of one partner and one status."""
+    """Assignments, newest first, optionally of one partner, one status, late or not.
+
+    Late: still open (not afgehandeld) and not acknowledged by its deadline, which passed
+    before `now` — the assignments whose SLA state is "te laat" (lifecycle.sla_state).
+    """
     return await conn.fetch(
         "SELECT signal_id, partner_id, categorie, street_key, buurt_code, ruleset_version,"
         " rule_id, status, assigned_at, acknowledge_by, acknowledged_at, resolved_at, outcome"
         " FROM assignments WHERE ($1::text IS NULL OR partner_id = $1)"
-        " AND ($2::text IS NULL OR status = $2) ORDER BY assigned_at DESC, signal_id LIMIT $3",
+        " AND ($2::text IS NULL OR status = $2)"
+        " AND ($3::boolean IS NULL OR $3 = (status <> 'afgehandeld'"
+        " AND acknowledge_by IS NOT NULL AND coalesce(acknowledged_at, $4) > acknowledge_by))"
+        " ORDER BY assigned_at DESC, signal_id LIMIT $5",
         partner,
         status,
+        late,
+        now,
         limit,
     )
 
@@ -450,3 +465,130 @@ async def dashboard(conn: asyncpg.Connection, now: datetime) -> dict[str, Any]:
             " ORDER BY id DESC LIMIT 20"
         ),
     }
+
+
+# In bulk: a partition's batch of accepted signals with one statement per step (bulk.py).
+
+
+async def stored_window_counts(
+    conn: asyncpg.Connection, windows: list[tuple[str, datetime, datetime]]
+) -> list[dict[str, int]]:
+    """For each (street, after, upto) window: the incidents stored so far per categorie
+    observed in (after, upto], in the order given."""
+    rows = await conn.fetch(
+        "SELECT w.n, i.categorie, count(*) AS c FROM unnest($1::text[], $2::timestamptz[],"
+        " $3::timestamptz[]) WITH ORDINALITY AS w(street_key, after, upto, n)"
+        " JOIN street_incidents i ON i.street_key = w.street_key"
+        " AND i.observed_at > w.after AND i.observed_at <= w.upto GROUP BY w.n, i.categorie",
+        [street for street, _, _ in windows],
+        [after for _, after, _ in windows],
+        [upto for _, _, upto in windows],
+    )
+    found: list[dict[str, int]] = [{} for _ in windows]
+    for r in rows:
+        found[r["n"] - 1][r["categorie"]] = int(r["c"])
+    return found
+
+
+async def alert_states_many(
+    conn: asyncpg.Connection, street_keys: list[str], *, lock: bool = False
+) -> dict[str, dict[str, tuple[bool, int]]]:
+    """Per street: each threshold alert's (active, crossings); with `lock`, locked until commit."""
+    rows = await conn.fetch(
+        "SELECT street_key, threshold_id, active, crossings FROM street_alerts"
+        " WHERE street_key = ANY($1::text[]) ORDER BY street_key, threshold_id"
+        + (" FOR UPDATE" if lock else ""),
+        street_keys,
+    )
+    found: dict[str, dict[str, tuple[bool, int]]] = {}
+    for r in rows:
+        found.setdefault(r["street_key"], {})[r["threshold_id"]] = (r["active"], r["crossings"])
+    return found
+
+
+async def insert_incidents(conn: asyncpg.Connection, signals: list[SignalAccepted]) -> set[str]:
+    """Keep the incidents (distinct signal ids); return the ids of those not seen before."""
+    rows = await conn.fetch(
+        "INSERT INTO street_incidents (signal_id, street_key, categorie, observed_at)"
+        " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[])"
+        " ON CONFLICT (signal_id) DO NOTHING RETURNING signal_id",
+        [s.signal_id for s in signals],
+        [s.street_key for s in signals],
+        [s.categorie.value for s in signals],
+        [s.observed_at for s in signals],
+    )
+    return {r["signal_id"] for r in rows}
+
+
+async def add_counts(conn: asyncpg.Connection, signals: list[SignalAccepted]) -> None:
+    """Add new incidents, in order, to their streets' all-time counts (as count_incident does)."""
+    added: dict[tuple[str, str], list[Any]] = {}
+    for s in signals:
+        row = added.setdefault((s.street_key, s.categorie.value), [0, s.street, s.city, None])
+        # The latest signal names the street; the latest known buurt code is kept.
+        row[0] += 1
+        row[1], row[2], row[3] = s.street, s.city, s.buurt_code or row[3]
+    keys = sorted(added)
+    await conn.execute(
+        "INSERT INTO street_counts (street_key, categorie, count, street, city, buurt_code)"
+        " SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[],"
+        " $6::text[]) ON CONFLICT (street_key, categorie) DO UPDATE"
+        " SET count = street_counts.count + EXCLUDED.count, street = EXCLUDED.street,"
+        " city = EXCLUDED.city,"
+        " buurt_code = coalesce(EXCLUDED.buurt_code, street_counts.buurt_code)",
+        [k[0] for k in keys],
+        [k[1] for k in keys],
+        *([added[k][i] for k in keys] for i in range(4)),
+    )
+
+
+async def insert_assignments(
+    conn: asyncpg.Connection, assigned: list[tuple[ResponderAssigned, Rule]]
+) -> None:
+    """Store new assignments with their chains and deadline timers (as insert_assignment does)."""
+    chains: dict[str, str] = {}
+    for _, rule in assigned:
+        if rule.id not in chains:
+            chains[rule.id] = json.dumps([e.model_dump() for e in rule.escalation])
+    await conn.execute(
+        "WITH new AS (INSERT INTO assignments (signal_id, partner_id, categorie, street_key,"
+        " buurt_code, ruleset_version, rule_id, assigned_at, acknowledge_by, chain, hours)"
+        " SELECT u.signal_id, u.partner_id, u.categorie, u.street_key, u.buurt_code,"
+        " u.ruleset_version, u.rule_id, u.assigned_at, u.acknowledge_by, u.chain::jsonb, u.hours"
+        " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
+        " $7::text[], $8::timestamptz[], $9::timestamptz[], $10::text[], $11::text[])"
+        " AS u(signal_id, partner_id, categorie, street_key, buurt_code, ruleset_version,"
+        " rule_id, assigned_at, acknowledge_by, chain, hours)"
+        " ON CONFLICT (signal_id) DO NOTHING RETURNING signal_id, acknowledge_by)"
+        " INSERT INTO escalation_timers (signal_id, due_at)"
+        " SELECT signal_id, acknowledge_by FROM new WHERE acknowledge_by IS NOT NULL",
+        [a.signal_id for a, _ in assigned],
+        [a.partner_id for a, _ in assigned],
+        [a.categorie.value for a, _ in assigned],
+        [a.street_key for a, _ in assigned],
+        [a.buurt_code for a, _ in assigned],
+        [a.ruleset_version for a, _ in assigned],
+        [a.rule_id for a, _ in assigned],
+        [a.assigned_at for a, _ in assigned],
+        [a.acknowledge_by for a, _ in assigned],
+        [chains[rule.id] for _, rule in assigned],
+        [rule.hours for _, rule in assigned],
+    )
+
+
+async def set_alerts(
+    conn: asyncpg.Connection, states: dict[tuple[str, str], tuple[bool, int]], now: datetime
+) -> None:
+    """Record alerts' (active, crossings) as evaluated at `now`; their rows are locked."""
+    keys = sorted(states)
+    await conn.execute(
+        "INSERT INTO street_alerts (street_key, threshold_id, active, crossings, evaluated_at)"
+        " SELECT u.*, $5 FROM unnest($1::text[], $2::text[], $3::boolean[], $4::int[]) AS u"
+        " ON CONFLICT (street_key, threshold_id) DO UPDATE SET active = EXCLUDED.active,"
+        " crossings = EXCLUDED.crossings, evaluated_at = EXCLUDED.evaluated_at",
+        [k[0] for k in keys],
+        [k[1] for k in keys],
+        [states[k][0] for k in keys],
+        [states[k][1] for k in keys],
+        now,
+    )

@@ -40,9 +40,13 @@ class Windows:
         """The windows `ruleset` asks for, for a signal observed at `observed_at`."""
         recent = tuple(sorted(ruleset.recent_windows(), key=str))
         days = tuple(sorted({t.window_days for t in ruleset.thresholds}))
-        bounds = [(observed_at - timedelta(days=d), observed_at) for d, _ in recent]
-        bounds += [(now - timedelta(days=d), now) for d in days]
-        return cls(recent, days, bounds)
+        return cls(recent, days, []).at(observed_at, now)
+
+    def at(self, observed_at: datetime, now: datetime) -> Windows:
+        """The same windows for a signal observed at `observed_at`, evaluated at `now`."""
+        bounds = [(observed_at - timedelta(days=d), observed_at) for d, _ in self.recent_windows]
+        bounds += [(now - timedelta(days=d), now) for d in self.threshold_days]
+        return Windows(self.recent_windows, self.threshold_days, bounds)
 
     def recent(self, counted: list[dict[str, int]]) -> dict[RecentWindow, int]:
         """The min_recent counts, from per-categorie counts in the order of `bounds`."""

@@ -375,3 +375,41 @@ async def test_api_and_dashboard_show_assignments_streets_and_rules(router: Rout
     assert router.street in page.text
     assert "te laat" in page.text
     assert "versie <strong>test-1</strong>" in page.text
+
+
+async def test_late_filter_lists_open_assignments_past_their_deadline(router: Router) -> None:
+    waiting, taken, done = (router.signal("overlast") for _ in range(3))
+    for signal in (waiting, taken, done):
+        await router.send(signal)
+    for signal in (waiting, taken, done):
+        await router.assignment(signal.signal_id)
+    # All three go to politie-groningen with 8 hours to acknowledge (until START + 8 h).
+    await router.feedback(taken.signal_id, "politie-groningen", "opgepakt", START)
+    await router.feedback(done.signal_id, "politie-groningen", "afgehandeld", START)
+    await router.assignment(taken.signal_id, "opgepakt")
+    await router.assignment(done.signal_id, "afgehandeld")
+    mine = {waiting.signal_id, taken.signal_id, done.signal_id}
+
+    async def listed(**params: str) -> dict[str, str]:
+        response = await router.http.get(
+            "/api/v1/assignments",
+            params={"partner": "politie-groningen", "limit": "1000", **params},
+            headers=router.operator,
+        )
+        assert response.status_code == 200
+        found = response.json()["assignments"]
+        return {a["signal_id"]: a["sla"] for a in found if a["signal_id"] in mine}
+
+    assert await listed(late="true") == {}
+    assert set(await listed(late="false")) == mine
+
+    router.clock.now = START + timedelta(hours=9)
+    assert await listed(late="true") == {waiting.signal_id: "te laat"}
+    # Afgehandeld is no longer open, so never late, whatever its SLA state says.
+    assert set(await listed(late="false")) == {taken.signal_id, done.signal_id}
+    assert await listed(late="true", status="opgepakt") == {}
+
+    bad = await router.http.get(
+        "/api/v1/assignments", params={"late": "misschien"}, headers=router.operator
+    )
+    assert bad.status_code == 400

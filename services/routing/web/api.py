@@ -72,12 +72,17 @@ async def list_assignments(
     request: Request,
     partner: str | None = Query(None, pattern=PARTNER_ID_PATTERN),
     status: Status | None = None,
+    late: bool | None = Query(
+        None, description="true: open and past its acknowledge_by deadline (SLA te laat)"
+    ),
     limit: int = Query(100, ge=1, le=1000),
 ) -> AssignmentList:
-    """Assignments, optionally of one partner and one status."""
-    async with request.app.state.runtime.pool.acquire() as conn:
-        rows = await store.assignments(conn, partner=partner, status=status, limit=limit)
+    """Assignments, optionally of one partner, one status, and late (SLA te laat) or not."""
     now = request.app.state.clock()
+    async with request.app.state.runtime.pool.acquire() as conn:
+        rows = await store.assignments(
+            conn, partner=partner, status=status, late=late, now=now, limit=limit
+        )
     return AssignmentList(
         assignments=[
             AssignmentView(
