@@ -50,6 +50,21 @@ class Receiver:
     """A bare ASGI webhook receiver: answers 204 and notes when each body arrived."""
 
     hits: list[tuple[float, bytes]] = field(default_factory=list)
+    assignments: list[tuple[float, str]] = field(default_factory=list)
+    _read: int = 0
+
+    def count_assignments(self) -> int:
+        """Assignments received so far (arrival, signal id), parsing only the hits not yet read.
+
+        The bench polls this often, in the event loop the services share: parsing every hit
+        again on each poll would slow the services down more the more has arrived.
+        """
+        for at, body in self.hits[self._read :]:
+            event = json.loads(body)
+            if event["type"] == ROUTING_ASSIGNED_TYPE:
+                self.assignments.append((at, event["data"]["signal_id"]))
+        self._read = len(self.hits)
+        return len(self.assignments)
 
     async def __call__(
         self, scope: Scope, receive: Callable[[], Awaitable[Scope]], send: Any
@@ -114,15 +129,6 @@ async def _publish(
     return sent, len(values) / elapsed if elapsed > 0 else float("inf")
 
 
-def _assignments(receiver: Receiver, start: int = 0) -> list[tuple[float, str]]:
-    found = []
-    for at, body in receiver.hits[start:]:
-        event = json.loads(body)
-        if event["type"] == ROUTING_ASSIGNED_TYPE:
-            found.append((at, event["data"]["signal_id"]))
-    return found
-
-
 async def _latency(
     backend: Backend,
     database: str,
@@ -170,16 +176,12 @@ async def _latency(
             created.raise_for_status()
         # One warm-up signal through all three services: every consumer group has joined.
         await _publish(backend.bootstrap, secret, values[:1], rate)
-        await _wait(lambda: len(_assignments(receiver)), 1, stall_s=120)
-        mark = len(receiver.hits)
+        await _wait(receiver.count_assignments, 1, stall_s=120)
+        mark = receiver.count_assignments()
         sent, achieved = await _publish(backend.bootstrap, secret, values[1:], rate)
-        got = await _wait(lambda: len(_assignments(receiver, mark)), count)
-        conn = await asyncpg.connect(database)
-        try:
-            rows = await conn.fetch("SELECT signal_id::text, event_id FROM intake.signals")
-        finally:
-            await conn.close()
-        arrived = _assignments(receiver, mark)
+        got = await _wait(lambda: receiver.count_assignments() - mark, count)
+        arrived = receiver.assignments[mark:]
+        stage_lines, rows = await _stages(database, sent, {sid: at for at, sid in arrived})
         saturation = await _saturation(database, receiver_url, receiver, queued)
     by_signal = {r["signal_id"]: r["event_id"] for r in rows}
     latencies = [at - sent[by_signal[sid]] for at, sid in arrived if by_signal.get(sid) in sent]
@@ -196,7 +198,60 @@ async def _latency(
             f"  latency p50               : {_percentile(latencies, 0.50) * 1000:10.0f} ms",
             f"  latency p99               : {_percentile(latencies, 0.99) * 1000:10.0f} ms",
         ]
-    return lines + saturation
+    return lines + stage_lines + saturation
+
+
+STAGES = ("partner -> intake", "intake -> routing", "routing -> notify", "notify -> webhook")
+
+
+async def _stages(
+    database: str, sent: dict[str, float], received: dict[str, float]
+) -> tuple[list[str], list[asyncpg.Record]]:
+    """Where the time goes: each stage's own latency and throughput, from the stored timestamps.
+
+    A stage's moment is when its service handled the signal: intake's `received_at`, routing's
+    `assigned_at`, notify's delivery `created_at`, and the webhook's receipt; all on this host's
+    clock (perf_counter readings are turned into epoch seconds).
+    """
+    offset = time.time() - time.perf_counter()
+    conn = await asyncpg.connect(database)
+    try:
+        rows = await conn.fetch(
+            "SELECT signal_id::text, event_id, extract(epoch FROM received_at)::float8 AS at"
+            " FROM intake.signals"
+        )
+        routed = await conn.fetch(
+            "SELECT signal_id, extract(epoch FROM assigned_at)::float8 AS at"
+            " FROM routing.assignments"
+        )
+        queued = await conn.fetch(
+            "SELECT convert_from(body, 'UTF8')::jsonb -> 'data' ->> 'signal_id' AS signal_id,"
+            " extract(epoch FROM created_at)::float8 AS at FROM notify.deliveries"
+            " WHERE event_type = $1",
+            ROUTING_ASSIGNED_TYPE,
+        )
+    finally:
+        await conn.close()
+    by_signal = {r["signal_id"]: r["event_id"] for r in rows}
+    moments: list[dict[str, float]] = [
+        {by_signal[r["signal_id"]]: r["at"] for r in rows},
+        {by_signal[r["signal_id"]]: r["at"] for r in routed if r["signal_id"] in by_signal},
+        {by_signal[r["signal_id"]]: r["at"] for r in queued if r["signal_id"] in by_signal},
+        {by_signal[sid]: at + offset for sid, at in received.items() if sid in by_signal},
+    ]
+    before = {event_id: at + offset for event_id, at in sent.items()}
+    lines = ["  where the time goes (per stage: signals through, their rate, latency p50 / p99)"]
+    for name, after in zip(STAGES, moments, strict=True):
+        lags = [after[e] - before[e] for e in after if e in before and e in sent]
+        done = [after[e] for e in after if e in sent]
+        rate = len(done) / (max(done) - min(before[e] for e in sent)) if done else 0.0
+        if lags:
+            lines.append(
+                f"    {name:<20}: {len(done):6d} {rate:7.0f}/s"
+                f"  {_percentile(lags, 0.5) * 1000:8.0f} / {_percentile(lags, 0.99) * 1000:8.0f} ms"
+            )
+        before = after
+    return lines, rows
 
 
 def _bodies(count: int) -> list[bytes]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import secrets
@@ -15,6 +16,7 @@ from typing import Any
 
 import httpx
 import yaml
+from aiosmtpd.controller import Controller
 
 from wijkbus.infra import free_port
 from wijkbus.partners import api_key_hash
@@ -112,6 +114,34 @@ def write_partner_registry(path: Path, creds: DemoCredentials) -> Path:
     return path
 
 
+class MailSink:
+    """A local SMTP server for notify's e-mail: keeps every message as a .eml file in `folder`."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.port = free_port()
+        self._numbers = itertools.count(1)
+        self._controller: Controller | None = None
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        """Keep the message as it was sent (aiosmtpd calls this for each one)."""
+        name = f"{time.strftime('%Y%m%d-%H%M%S')}-{next(self._numbers):04d}.eml"
+        (self.folder / name).write_bytes(envelope.original_content)
+        return "250 OK"
+
+    def start(self) -> None:
+        """Listen on the loopback port, in a thread of its own."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+
+    def stop(self) -> None:
+        """Stop listening (the kept messages stay)."""
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+
 @dataclass
 class ServiceProcesses:
     """The four services as separate `python -m services.<name>` processes."""
@@ -129,6 +159,7 @@ class ServiceProcesses:
         for name in SERVICES:
             self.ports.setdefault(name, _port_or_free(DEFAULT_PORTS[name]))
         (self.workdir / "logs").mkdir(parents=True, exist_ok=True)
+        self.mail = MailSink(self.workdir / "mail")
 
     def url(self, name: str) -> str:
         """The base URL of a service."""
@@ -155,6 +186,8 @@ class ServiceProcesses:
             for pid, secret in self.creds.signing_secrets.items():
                 env[secret_env_name(pid)] = secret
             env["INTAKE_VAULT_KEY"] = self.creds.vault_key
+        if name == "notify":
+            env.update({"NOTIFY_SMTP_HOST": "127.0.0.1", "NOTIFY_SMTP_PORT": str(self.mail.port)})
         return env
 
     def start(self, name: str) -> None:
@@ -170,7 +203,8 @@ class ServiceProcesses:
             )
 
     def start_all(self) -> None:
-        """Start the four services."""
+        """Start the mail sink and the four services."""
+        self.mail.start()
         for name in SERVICES:
             self.start(name)
 
@@ -205,7 +239,7 @@ class ServiceProcesses:
         proc.wait(timeout=30)
 
     def stop_all(self, timeout: float = 15.0) -> None:
-        """SIGTERM every service we started, then SIGKILL what did not stop in time."""
+        """SIGTERM every service we started, then SIGKILL what did not stop in time; stop mail."""
         for proc in self.procs.values():
             if proc.poll() is None:
                 proc.terminate()
@@ -217,6 +251,7 @@ class ServiceProcesses:
                 proc.kill()
                 proc.wait()
         self.procs.clear()
+        self.mail.stop()
 
     def describe(self) -> dict[str, Any]:
         """The `.wijkbus/stack.json` document."""
@@ -225,6 +260,7 @@ class ServiceProcesses:
             "database_url": self.database_url,
             "services": {name: self.url(name) for name in SERVICES},
             "partners_file": str(self.partners_file),
+            "mail": {"smtp": f"127.0.0.1:{self.mail.port}", "folder": str(self.mail.folder)},
             "operator_token": self.creds.operator_token,
             "demo_partners": [
                 {

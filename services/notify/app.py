@@ -129,6 +129,7 @@ def build(
 
     async def on_start() -> None:
         await feed.start()
+        feed.close_streams_on_exit_signals()
         await worker.start()
         await retention.start()
 

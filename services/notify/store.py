@@ -163,12 +163,15 @@ async def add_deliveries(
 
 async def queue_heads(conn: asyncpg.Connection) -> list[asyncpg.Record]:
     """Per subscription with work, when its oldest pending delivery is due (soonest first)."""
+    # One index probe per subscription (deliveries_pending), not a sort of the whole backlog:
+    # the scheduler runs this on every wake-up, and a backlog is when it must stay cheap.
     return list(
         await conn.fetch(
-            "SELECT subscription_id, next_attempt_at FROM ("
-            " SELECT DISTINCT ON (subscription_id) subscription_id, next_attempt_at"
-            " FROM deliveries WHERE status = 'pending' ORDER BY subscription_id, id) heads"
-            " ORDER BY next_attempt_at"
+            "SELECT s.id AS subscription_id, head.next_attempt_at FROM subscriptions s"
+            " CROSS JOIN LATERAL (SELECT d.next_attempt_at FROM deliveries d"
+            "  WHERE d.subscription_id = s.id AND d.status = 'pending'"
+            "  ORDER BY d.id LIMIT 1) head"
+            " ORDER BY head.next_attempt_at"
         )
     )
 
