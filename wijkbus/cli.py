@@ -59,6 +59,7 @@ def dev(workdir: Path = typer.Option(Path(".wijkbus"), help="where data and logs
         stack.start_all()
         stack.wait_ready()
         (workdir / "stack.json").write_text(json.dumps(stack.describe(), indent=2))
+        _seed_budget_demo(stack, workdir)
         _print_stack(stack, backend.description, workdir)
         _wait_for_stop(stack)
     finally:
@@ -67,6 +68,18 @@ def dev(workdir: Path = typer.Option(Path(".wijkbus"), help="where data and logs
             stack.stop_all()
         backend.stop()
         console.print("stopped; data kept in " + str(workdir))
+
+
+def _seed_budget_demo(stack: devstack.ServiceProcesses, workdir: Path) -> None:
+    from services.budget import demo
+
+    folder = asyncio.run(
+        demo.seed(
+            stack.database_url, stack.url("budget"), stack.creds.operator_token, workdir / "letters"
+        )
+    )
+    if folder is not None:
+        console.print(f"  buurtbudget demo: {demo.MUNICIPALITY} {demo.BUURT}, letters in {folder}")
 
 
 def _print_stack(stack: devstack.ServiceProcesses, backend: str, workdir: Path) -> None:
@@ -86,6 +99,14 @@ def _print_stack(stack: devstack.ServiceProcesses, backend: str, workdir: Path) 
     )
     console.print(
         f"demo partners:   {workdir / 'stack.json'} (API keys, signing secrets)", soft_wrap=True
+    )
+    console.print(
+        f"buurtbudget:     resident page {stack.url('budget')}/buurt, with a code from a letter"
+        f" in {workdir / 'letters'}",
+        soft_wrap=True,
+    )
+    console.print(
+        f"mail:            {stack.mail.folder} (SMTP 127.0.0.1:{stack.mail.port})", soft_wrap=True
     )
     console.print(f"logs:            {workdir / 'logs'}", soft_wrap=True)
     console.print("Ctrl-C stops everything.")
