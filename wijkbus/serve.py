@@ -44,16 +44,7 @@ def main_for(settings_cls: type[ServiceSettings], build) -> None:  # type: ignor
 async def serving(app: FastAPI, port: int, host: str = "127.0.0.1") -> AsyncIterator[str]:
     """Serve `app` (lifespan included) in this event loop; yield its base URL (tests, benches)."""
     server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host=host,
-            port=port,
-            log_config=None,
-            lifespan="on",
-            access_log=False,
-            # As serve(): an open stream (a live feed) cannot keep a stopping server waiting.
-            timeout_graceful_shutdown=5,
-        )
+        uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="on", access_log=False)
     )
     task = asyncio.create_task(server.serve())
     deadline = time.monotonic() + 60

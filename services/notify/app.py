@@ -129,7 +129,6 @@ def build(
 
     async def on_start() -> None:
         await feed.start()
-        feed.close_streams_on_exit_signals()
         await worker.start()
         await retention.start()
 

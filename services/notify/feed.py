@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import signal
-import threading
 import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
@@ -65,7 +63,6 @@ class FeedBroadcaster:
         self._readers: set[asyncio.Queue[dict[str, Any] | None]] = set()
         self._task: asyncio.Task[None] | None = None
         self._listening = asyncio.Event()
-        self._closing = False
 
     async def start(self) -> None:
         """Start listening (returns once LISTEN is in place)."""
@@ -78,36 +75,8 @@ class FeedBroadcaster:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        self.close_streams()
-
-    def close_streams(self) -> None:
-        """End every open stream, and any opened from now on, at once."""
-        self._closing = True
         for reader in list(self._readers):
             _end(reader)
-
-    def close_streams_on_exit_signals(self) -> None:
-        """On SIGINT/SIGTERM, end the open streams before the server's own handler runs.
-
-        uvicorn waits for every open response to finish before it runs the lifespan shutdown
-        (and so `stop`), and a live feed never finishes by itself: without this, stopping waits
-        for its graceful-shutdown timeout, or forever where none is set. Call it at start-up,
-        where uvicorn's handlers are installed; it chains to them, and uvicorn restores its
-        predecessors when it exits, which drops this chain as well.
-        """
-        if threading.current_thread() is not threading.main_thread():
-            return  # signals reach only the main thread's handlers
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            previous = signal.getsignal(sig)
-            if not callable(previous):
-                continue  # no Python handler (default or ignored): nothing stops gracefully
-
-            def chained(signum: int, frame: Any, previous: Any = previous) -> None:
-                loop.call_soon_threadsafe(self.close_streams)
-                previous(signum, frame)
-
-            signal.signal(sig, chained)
 
     async def _listen(self) -> None:
         while True:
@@ -145,8 +114,6 @@ class FeedBroadcaster:
         reader: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(_QUEUE)
         self._readers.add(reader)
         ends = time.monotonic() + max_s
-        if self._closing:
-            _end(reader)
         try:
             yield b"retry: 3000\n: verbonden\n\n"
             while (left := ends - time.monotonic()) > 0:
