@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-
 import asyncpg
 
 from services.budget.closing import settle
 from services.budget.handlers import Budget
-from wijkbus.logging import get_logger
-
-log = get_logger(__name__)
+from wijkbus.periodic import Periodic
 
 
 class DeadlineSettler:
@@ -20,19 +15,15 @@ class DeadlineSettler:
     def __init__(self, budget: Budget, pool: asyncpg.Pool, interval_s: float) -> None:
         self._budget = budget
         self._pool = pool
-        self._interval = interval_s
-        self._task: asyncio.Task[None] | None = None
+        self._periodic = Periodic("budget-deadlines", self.settle_due, interval_s)
 
     def start(self) -> None:
         """Run in the background."""
-        self._task = asyncio.create_task(self._run(), name="budget-deadlines")
+        self._periodic.start()
 
     async def stop(self) -> None:
         """Stop; what is due is settled at the next start."""
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._periodic.stop()
 
     async def settle_due(self) -> int:
         """Settle every initiative past its deadline in every open year; how many were settled."""
@@ -45,13 +36,3 @@ class DeadlineSettler:
                 )
                 settled += funded + not_funded
         return settled
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.settle_due()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # retried at the next tick; never silent
-                log.warning("settling deadlines failed, retrying", error=repr(exc))
-            await asyncio.sleep(self._interval)

@@ -21,6 +21,7 @@ from services.intake.web import api, dashboard, person
 from wijkbus.http import create_app
 from wijkbus.logging import get_logger
 from wijkbus.partners import PartnerRegistry, RegistryWatcher, load_partners
+from wijkbus.periodic import Periodic
 from wijkbus.ratelimit import TokenBuckets
 from wijkbus.runtime import ServiceRuntime
 from wijkbus.settings import ServiceSettings
@@ -132,28 +133,29 @@ class _Background:
         self.watcher = watcher
         self.settings = settings
         self.clock = clock
-        self.sealer: ledger.Sealer | None = None
+        self.sealer: Periodic | None = None
         self.retainer: retention.Retainer | None = None
 
     async def start(self) -> None:
-        self.sealer = ledger.Sealer(self.runtime.pool, self.settings.seal_interval_s)
-        self.sealer.start()
-        self.retainer = retention.Retainer(
-            self.runtime.pool,
-            self.settings.retention_policy,
-            self.clock,
-            self.settings.retention_interval_s,
+        pool = self.runtime.pool
+        self.sealer = Periodic(
+            "event-log-sealer", partial(ledger.seal_all, pool), self.settings.seal_interval_s
         )
-        self.retainer.start()
+        self.retainer = retention.Retainer(
+            pool, self.settings.retention_policy, self.clock, self.settings.retention_interval_s
+        )
+        for task in (self.sealer, self.retainer.periodic):
+            task.start()
         if self.watcher is not None:
             self.watcher.start()
 
     async def stop(self) -> None:
         if self.watcher is not None:
             await self.watcher.stop()
-        for task in (self.retainer, self.sealer):
-            if task is not None:
-                await task.stop()
+        if self.retainer is not None:
+            await self.retainer.periodic.stop()
+        if self.sealer is not None:
+            await self.sealer.stop()
 
 
 def _vault(settings: IntakeSettings) -> Vault:

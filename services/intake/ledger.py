@@ -14,7 +14,6 @@ Ed25519 key the operator keeps) proves later that nothing before it was rewritte
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import json
@@ -29,10 +28,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from contracts import topics
-from wijkbus.logging import get_logger
 from wijkbus.outbox import OutgoingMessage, enqueue
-
-log = get_logger(__name__)
 
 GENESIS = "0" * 64
 LOGGED_TOPICS = frozenset({topics.SIGNALS_ACCEPTED, topics.SIGNALS_FEEDBACK})
@@ -95,31 +91,11 @@ async def seal(conn: asyncpg.Connection, batch: int = 1000) -> int:
     return len(sealed)
 
 
-class Sealer:
-    """Seals the event log in the background, every `interval_s` seconds."""
-
-    def __init__(self, pool: asyncpg.Pool, interval_s: float = 1.0) -> None:
-        self._pool = pool
-        self._interval_s = interval_s
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="event-log-sealer")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                async with self._pool.acquire() as conn:
-                    while await seal(conn) > 0:
-                        pass
-            except (OSError, asyncpg.PostgresError) as exc:
-                log.warning("sealing the event log failed; retrying", reason=str(exc))
-            await asyncio.sleep(self._interval_s)
+async def seal_all(pool: asyncpg.Pool) -> None:
+    """Seal every committed row not sealed yet (the sealer's round; see `wijkbus.periodic`)."""
+    async with pool.acquire() as conn:
+        while await seal(conn) > 0:
+            pass
 
 
 @dataclass(frozen=True)
@@ -139,21 +115,28 @@ class Verification:
         return self.problem is None
 
 
-async def _rows(conn: asyncpg.Connection, batch: int = 5000) -> AsyncIterator[asyncpg.Record]:
-    """The sealed rows in chain order, read in keyset pages (constant memory)."""
-    after = 0
+async def _pages(
+    conn: asyncpg.Connection, query: str, column: str, after: int, batch: int = 5000
+) -> AsyncIterator[asyncpg.Record]:
+    """The rows of `query` (with `$1` the keyset bound, `$2` the page size), page by page."""
     while True:
-        rows = await conn.fetch(
-            "SELECT seq, position, topic, key, value, redacted_at, content_hash, prev_hash,"
-            " row_hash FROM event_log WHERE position > $1 ORDER BY position LIMIT $2",
-            after,
-            batch,
-        )
+        rows = await conn.fetch(query, after, batch)
         for row in rows:
             yield row
         if len(rows) < batch:
             return
-        after = rows[-1]["position"]
+        after = rows[-1][column]
+
+
+def _rows(conn: asyncpg.Connection) -> AsyncIterator[asyncpg.Record]:
+    """The sealed rows in chain order, read in keyset pages (constant memory)."""
+    return _pages(
+        conn,
+        "SELECT seq, position, topic, key, value, redacted_at, content_hash, prev_hash,"
+        " row_hash FROM event_log WHERE position > $1 ORDER BY position LIMIT $2",
+        "position",
+        0,
+    )
 
 
 async def verify(conn: asyncpg.Connection) -> Verification:
@@ -279,20 +262,12 @@ async def check_checkpoint(conn: asyncpg.Connection, checkpoint: Checkpoint) -> 
     return None
 
 
-async def logged_since(
-    conn: asyncpg.Connection, since_seq: int, batch: int = 5000
-) -> AsyncIterator[asyncpg.Record]:
+def logged_since(conn: asyncpg.Connection, since_seq: int) -> AsyncIterator[asyncpg.Record]:
     """Logged messages after `since_seq`, oldest first (what republishing sends)."""
-    after = since_seq
-    while True:
-        rows = await conn.fetch(
-            "SELECT seq, topic, key, value FROM event_log WHERE seq > $1 AND value IS NOT NULL"
-            " ORDER BY seq LIMIT $2",
-            after,
-            batch,
-        )
-        for row in rows:
-            yield row
-        if len(rows) < batch:
-            return
-        after = rows[-1]["seq"]
+    return _pages(
+        conn,
+        "SELECT seq, topic, key, value FROM event_log WHERE seq > $1 AND value IS NOT NULL"
+        " ORDER BY seq LIMIT $2",
+        "seq",
+        since_seq,
+    )

@@ -10,7 +10,6 @@ Every action is written to `retention_log` with the rule that caused it, and log
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from wijkbus import vault
 from wijkbus.logging import get_logger
+from wijkbus.periodic import Periodic
 
 log = get_logger(__name__)
 
@@ -154,25 +154,8 @@ class Retainer:
         interval_s: float,
     ) -> None:
         self._pool, self._policy, self._clock = pool, policy, clock
-        self._interval_s = interval_s
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="retention")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        self.periodic = Periodic("retention", self.run_once, interval_s)
 
     async def run_once(self) -> Applied:
         async with self._pool.acquire() as conn:
             return await apply(conn, self._policy, self._clock())
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.run_once()
-            except (OSError, asyncpg.PostgresError) as exc:
-                log.warning("retention round failed; retrying", reason=str(exc))
-            await asyncio.sleep(self._interval_s)
