@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from wijkbus.infra import Backend, BackendError, planned_backend, start_backend
+from wijkbus.infra import (
+    Backend,
+    BackendError,
+    EmbeddedBroker,
+    planned_backend,
+    start_backend,
+)
 
 TESTS_DIR = Path(__file__).parent
 MARKED_FOLDERS = {"integration": "integration", "e2e": "e2e"}
@@ -48,10 +54,20 @@ def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
         running.stop()
 
 
-@pytest.fixture(scope="session")
-def kafka_bootstrap(backend: Backend) -> str:
-    """The broker's bootstrap address."""
-    return backend.bootstrap
+@pytest.fixture
+def kafka_bootstrap(backend: Backend) -> Iterator[str]:
+    """A broker of the test's own where the backend is embedded Tansu; the shared one otherwise.
+
+    A Tansu starts in well under a second and keeps its topics in memory, so no record, consumer
+    group or late publish of one test can reach another. An external or containerised broker
+    is shared by the session: tests then position their own consumer groups at the topics' end
+    (`tests.support.groups_at_end`).
+    """
+    if not backend.embedded_broker:
+        yield backend.bootstrap
+        return
+    with EmbeddedBroker() as broker:
+        yield broker.bootstrap
 
 
 @pytest.fixture(scope="session")

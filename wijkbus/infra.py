@@ -355,6 +355,8 @@ class Backend:
     bootstrap: str
     database_url: str
     description: str
+    # True when the broker is an embedded Tansu: then a test can have a broker of its own.
+    embedded_broker: bool = False
     _stops: list[Callable[[], None]] = field(default_factory=list, repr=False)
 
     def create_database(self, name: str) -> str:
@@ -410,7 +412,7 @@ def start_backend(*, datadir: Path, keep_data: bool) -> Backend:
     if not kafka and not db and _test_backend(os.environ) == "containers":
         tc = ContainerBackend().start()
         where = f"Kafka KRaft at {tc.bootstrap} + postgres:18 at {redact_url(tc.url)}"
-        return Backend(tc.bootstrap, tc.url, f"containers: {where}", [tc.stop])
+        return Backend(tc.bootstrap, tc.url, f"containers: {where}", _stops=[tc.stop])
     backend = Backend("", "", "")
     try:
         if kafka:
@@ -420,6 +422,7 @@ def start_backend(*, datadir: Path, keep_data: bool) -> Backend:
             tansu = EmbeddedBroker().start()
             backend._stops.append(tansu.stop)
             backend.bootstrap, broker = tansu.bootstrap, f"embedded Tansu {tansu.bootstrap}"
+            backend.embedded_broker = True
         if db:
             wait_for_database(db)
             backend.database_url, database = db, f"external DATABASE_URL {redact_url(db)}"
