@@ -15,6 +15,7 @@ from aiokafka.structs import OffsetAndMetadata
 from fastapi import FastAPI
 
 from wijkbus.infra import free_port
+from wijkbus.replaying import end_offsets
 from wijkbus.serve import serving
 from wijkbus.simulate import demo_partner_registry as demo_registry  # noqa: F401
 
@@ -72,8 +73,8 @@ async def groups_at_end(bootstrap: str, service: str, consumers: dict[str, list[
             ]
             if not partitions:  # no such topic yet: earliest is where this test begins anyway
                 continue
-            positioner.assign(partitions)
-            ends = await positioner.end_offsets(partitions)
+            ends = await end_offsets(positioner, partitions)
+            positioner.assign(partitions)  # all of them, the empty ones too, for the commit
             await positioner.commit({tp: OffsetAndMetadata(end, "") for tp, end in ends.items()})
         finally:
             await positioner.stop()

@@ -15,43 +15,19 @@ replay's end is left out of the comparison, not reported as a difference.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from contracts import topics
-from contracts.envelope import parse_event
 from services.routing.domain import parse_rules
 from services.routing.handlers import Routing
-from wijkbus import db, inbox
+from wijkbus import db, replaying
+from wijkbus.replaying import Difference, Progress, Rebuilt, ReplayClock
 
 HERE = Path(__file__).parent
 INPUTS = [topics.SIGNALS_ACCEPTED, topics.SIGNALS_FEEDBACK]
-
-
-@dataclass
-class ReplayClock:
-    """The time of the record being replayed."""
-
-    now: datetime = field(default_factory=lambda: datetime.now(UTC))
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@dataclass
-class Rebuilt:
-    """What a replay read and handled."""
-
-    read: int = 0
-    handled: int = 0
-    after_until: int = 0
-    duplicates: int = 0
-    refused: list[str] = field(default_factory=list)
 
 
 async def rebuild(
@@ -62,7 +38,7 @@ async def rebuild(
     partners: tuple[str, ...],
     until: datetime | None = None,
     live_schema: str = "routing",
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
 ) -> Rebuilt:
     """Replay the input topics into the empty schema `into` with the live rule set."""
     await db.migrate_url(database_url, into, HERE / "migrations")
@@ -90,90 +66,18 @@ async def _replay(
     routing: Routing,
     clock: ReplayClock,
     until: datetime | None,
-    progress: Callable[[int, int], None] | None,
+    progress: Progress | None,
 ) -> Rebuilt:
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None
-    )
-    await consumer.start()
     done = Rebuilt()
-    try:
-        await consumer.topics()
-        ends: dict[TopicPartition, int] = {}
-        for topic in INPUTS:
-            partitions = [
-                TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()
-            ]
-            if partitions:
-                ends.update(await consumer.end_offsets(partitions))
-        total = sum(ends.values())
-        handlers = {
-            topics.SIGNALS_ACCEPTED: ("signals", routing.on_signal_event),
-            topics.SIGNALS_FEEDBACK: ("feedback", routing.on_feedback_event),
-        }
-        for topic in INPUTS:  # every signal before any feedback on it
-            mine = [tp for tp in ends if tp.topic == topic and ends[tp] > 0]
-            if not mine:
-                continue
-            consumer.assign(mine)
-            await consumer.seek_to_beginning(*mine)
-            open_ = set(mine)
-            name, handle = handlers[topic]
-            while open_:
-                batch = await consumer.getmany(*open_, timeout_ms=1000, max_records=500)
-                for tp, records in batch.items():
-                    for record in records:
-                        if record.offset >= ends[tp]:
-                            break
-                        done.read += 1
-                        await _handle_one(pool, name, handle, record.value, clock, until, done)
-                    if await consumer.position(tp) >= ends[tp]:
-                        open_.discard(tp)
-                if progress:
-                    progress(done.read, total)
-    finally:
-        await consumer.stop()
+    handlers = {
+        topics.SIGNALS_ACCEPTED: ("signals", routing.on_signal_event),
+        topics.SIGNALS_FEEDBACK: ("feedback", routing.on_feedback_event),
+    }
+    # INPUTS in order: every signal before any feedback on it.
+    async for record in replaying.records(bootstrap, INPUTS, progress):
+        name, handle = handlers[record.topic]
+        await replaying.handle_once(pool, name, handle, record.value, clock, until, done)
     return done
-
-
-async def _handle_one(
-    pool: asyncpg.Pool,
-    consumer_name: str,
-    handle: Callable[..., object],
-    value: bytes | None,
-    clock: ReplayClock,
-    until: datetime | None,
-    done: Rebuilt,
-) -> None:
-    try:
-        event = parse_event(value or b"")
-    except ValueError as exc:
-        done.refused.append(f"{consumer_name}: not a CloudEvent ({exc})")
-        return
-    at = event.time or clock.now
-    if until is not None and at > until:
-        done.after_until += 1
-        return
-    clock.now = at
-    async with pool.acquire() as conn, conn.transaction():
-        if not await inbox.claim(conn, consumer_name, f"{event.source}|{event.id}"):
-            done.duplicates += 1
-            return
-        try:
-            async with conn.transaction():  # a savepoint: a refused record leaves no trace
-                await handle(conn, event)  # type: ignore[misc]
-        except Exception as exc:
-            done.refused.append(f"{consumer_name} {event.id}: {exc}")
-            return
-        done.handled += 1
-
-
-@dataclass(frozen=True)
-class Difference:
-    table: str
-    key: str
-    live: object
-    replay: object
 
 
 async def compare(
@@ -191,9 +95,7 @@ async def compare(
         ):
             live = await _rows(conn, live_schema, table, columns, replayed)
             rebuilt = await _rows(conn, into, table, columns, replayed)
-            for key in sorted(live.keys() | rebuilt.keys()):
-                if live.get(key) != rebuilt.get(key):
-                    diffs.append(Difference(table, key, live.get(key), rebuilt.get(key)))
+            diffs += replaying.differences(table, live, rebuilt)  # type: ignore[arg-type]
         newer = await conn.fetch(
             f"SELECT street_key, categorie, count(*) AS n FROM {live_schema}.street_incidents"
             f" WHERE signal_id NOT IN {replayed} GROUP BY street_key, categorie"
