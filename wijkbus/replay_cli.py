@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -14,12 +15,19 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from wijkbus.partners import load_partners
 
 console = Console()
-REPLAYABLE = ("routing",)
+# Each module rebuilds its service's projection into a scratch schema (`rebuild`) and compares it
+# with the live schema (`compare`); see wijkbus.replaying.
+REPLAYABLE = {
+    "intake": "services.intake.replay",
+    "routing": "services.routing.replay",
+    "budget": "services.budget.replay",
+    "notify": "services.notify.replay",
+}
 
 
 def replay(
     service: str | None = typer.Argument(
-        None, help="the service whose projection to rebuild (routing)"
+        None, help=f"the service whose projection to rebuild ({', '.join(REPLAYABLE)})"
     ),
     republish: bool = typer.Option(
         False, "--republish", help="instead: send intake's logged events to the bus again"
@@ -60,15 +68,14 @@ def replay(
         raise typer.BadParameter("give the moment with its UTC offset", param_hint="--until")
     if partners_file is None:
         raise typer.BadParameter("the partner registry is needed", param_hint="--partners")
-    from services.routing import replay as routing_replay
-
+    module = importlib.import_module(REPLAYABLE[service])
     partners = tuple(p.id for p in load_partners(partners_file, with_secrets=False))
-    schema = into or f"routing_replay_{uuid.uuid4().hex[:8]}"
+    schema = into or f"{service}_replay_{uuid.uuid4().hex[:8]}"
     try:
         with Progress(*columns, console=console, transient=True) as progress:
             task = progress.add_task(f"replaying into {schema}", total=None)
             done = asyncio.run(
-                routing_replay.rebuild(
+                module.rebuild(
                     database_url,
                     bootstrap,
                     schema,
@@ -89,11 +96,11 @@ def replay(
     if until is not None:
         console.print(f"the state at {until.isoformat()} is in schema {schema}")
         return
-    differences, newer = asyncio.run(routing_replay.compare(database_url, schema))
+    differences, newer = asyncio.run(module.compare(database_url, schema))
     if newer:
-        console.print(f"{newer} incidents live handled after the replay's end were left out")
+        console.print(f"{newer} rows live handled after the replay's end were left out")
     if differences:
-        console.print(f"[red]{len(differences)} differences[/] between routing and {schema}:")
+        console.print(f"[red]{len(differences)} differences[/] between {service} and {schema}:")
         for d in differences:
             console.print(f"  {d.table} {d.key}: live {d.live!r}, replay {d.replay!r}")
         raise typer.Exit(1)

@@ -203,15 +203,20 @@ class Intake:
 
     async def on_routing_event(self, conn: asyncpg.Connection, event: CloudEvent) -> None:
         """Learn who a signal is assigned to now, so feedback is taken from that partner only."""
-        if event.type == ROUTING_ASSIGNED_TYPE:
-            assigned = ResponderAssigned.model_validate(event.data)
-            await store.set_assignment(conn, assigned.signal_id, assigned.partner_id)
-        elif event.type == ROUTING_ESCALATED_TYPE:
-            escalated = ResponderEscalated.model_validate(event.data)
-            await store.set_assignment(conn, escalated.signal_id, escalated.to_partner_id)
-        elif event.type == ROUTING_RESOLVED_TYPE:
-            resolved = SignalResolved.model_validate(event.data)
-            await store.set_status(conn, resolved.signal_id, "afgehandeld", resolved.resolved_at)
+        await learn_from_routing(conn, event)
+
+
+async def learn_from_routing(conn: asyncpg.Connection, event: CloudEvent) -> None:
+    """Apply routing's assigned, escalated and resolved events to intake's signals."""
+    if event.type == ROUTING_ASSIGNED_TYPE:
+        assigned = ResponderAssigned.model_validate(event.data)
+        await store.set_assignment(conn, assigned.signal_id, assigned.partner_id)
+    elif event.type == ROUTING_ESCALATED_TYPE:
+        escalated = ResponderEscalated.model_validate(event.data)
+        await store.set_assignment(conn, escalated.signal_id, escalated.to_partner_id)
+    elif event.type == ROUTING_RESOLVED_TYPE:
+        resolved = SignalResolved.model_validate(event.data)
+        await store.set_status(conn, resolved.signal_id, "afgehandeld", resolved.resolved_at)
 
 
 def person_dataref(signal_id: str) -> str:
