@@ -9,9 +9,10 @@ from typing import Any
 
 import asyncpg
 
+from contracts import topics
 from tests.integration.test_intake_audit import _equals, _services, fetchval, send_signals, wijkbus
 from tests.integration.test_routing_flow import RULES
-from tests.support import demo_registry, eventually, unique
+from tests.support import demo_registry, eventually, produce, unique
 from wijkbus.devstack import write_partner_registry
 from wijkbus.infra import EmbeddedBroker
 
@@ -69,9 +70,16 @@ async def test_replay_equals_live_now_and_at_a_moment_in_the_past(
             await send_signals(http, creds, street, 4)
             await eventually(lambda: _equals(fetchval(fresh_database, incidents, key), 10))
 
+            # A malformed record in the same partition: live dead-letters it, the replay refuses
+            # it alone and takes the rest of its batch.
+            await produce(broker.bootstrap, topics.SIGNALS_ACCEPTED, b"{kapot", key=key.encode())
+            dead = "SELECT count(*) FROM routing.dead_letters"
+            await eventually(lambda: _equals(fetchval(fresh_database, dead), 1))
+
             code, output = await wijkbus("replay", "routing", "--into", "replay_now", env=env)
             assert code == 0, output
-            assert "10 records read, 10 handled" in output
+            assert "11 records read, 10 handled" in output
+            assert "refused (as live would dead-letter it): signals: not a CloudEvent" in output
             assert "no differences: the live projection equals the replay in replay_now" in output
             assert await street_state(fresh_database, "replay_now", key) == await street_state(
                 fresh_database, "routing", key
