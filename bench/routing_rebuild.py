@@ -27,13 +27,15 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from contracts import topics
 from contracts.envelope import new_event, to_json_bytes
 from contracts.events import SIGNAL_ACCEPTED_TYPE, SignalAccepted
-from wijkbus.devstack import DEMO_RULES, DemoCredentials, write_partner_registry
+from services.routing import replay as routing_replay
+from wijkbus.devstack import DEMO_PARTNERS, DEMO_RULES, DemoCredentials, write_partner_registry
 from wijkbus.infra import Backend, free_port
 
 CATEGORIES = ["overlast"] * 5 + ["vernieling"] * 2 + ["vervuiling"] * 2 + ["zorg", "ondermijning"]
 SUBCATEGORIES = [None, "geluid", "stank", "graffiti"]
 STREETS = 5_000
 CHUNK = 5_000
+DEMO_PARTNER_IDS = [p["id"] for p in DEMO_PARTNERS]
 
 
 def accepted_signals(count: int, now: datetime, seed: int = 11) -> Iterator[tuple[bytes, bytes]]:
@@ -121,8 +123,11 @@ def _vm_hwm_kib(pid: int) -> int:
     return 0
 
 
-async def routing_rebuild(backend: Backend, count: int, workdir: Path) -> tuple[float, int, int]:
-    """Records per second of routing rebuilding its projection, its VmHWM and child maxrss."""
+async def routing_rebuild(
+    backend: Backend, count: int, workdir: Path
+) -> tuple[float, int, int, str]:
+    """Records per second of routing rebuilding its projection, its VmHWM and child maxrss, and
+    the database it rebuilt into."""
     database = backend.create_database(f"bench_routing_{time.time_ns()}")
     creds = DemoCredentials.load_or_create(workdir / "secrets.json")
     env = {
@@ -154,7 +159,19 @@ async def routing_rebuild(backend: Backend, count: int, workdir: Path) -> tuple[
         await process.wait()
         log.close()
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return count / (last - first).total_seconds(), hwm, children
+    return count / (last - first).total_seconds(), hwm, children, database
+
+
+async def cli_replay(backend: Backend, database: str, count: int) -> tuple[float, int]:
+    """Records per second of `wijkbus replay routing` (its rebuild step) into a scratch schema
+    beside the live one the service just built; and how many it handled."""
+    started = time.perf_counter()
+    done = await routing_replay.rebuild(
+        database, backend.bootstrap, "routing_replay_bench", partners=tuple(DEMO_PARTNER_IDS)
+    )
+    if done.read != count:
+        raise RuntimeError(f"the replay read {done.read} of {count}: {done.refused[:3]}")
+    return count / (time.perf_counter() - started), done.handled
 
 
 async def _connect(database: str) -> asyncpg.Connection:
@@ -189,7 +206,8 @@ async def main(backend: Backend, quick: bool) -> list[str]:
     filled_s = time.perf_counter() - started
     raw = await raw_consume(backend.bootstrap, count)
     with tempfile.TemporaryDirectory() as tmp:
-        rate, hwm_kib, child_kib = await routing_rebuild(backend, count, Path(tmp))
+        rate, hwm_kib, child_kib, database = await routing_rebuild(backend, count, Path(tmp))
+    replayed, handled = await cli_replay(backend, database, count)
     own_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return [
         f"routing projection rebuild, {count} signals.accepted from offset 0 into an empty schema"
@@ -197,6 +215,8 @@ async def main(backend: Backend, quick: bool) -> list[str]:
         f"  raw aiokafka consume      : {raw:10.0f} records/s",
         f"  routing rebuild           : {rate:10.0f} records/s",
         f"  ratio                     : {rate / raw:10.3f}",
+        f"  wijkbus replay routing    : {replayed:10.0f} records/s (rebuild into a scratch schema,"
+        f" {handled} handled; ratio {replayed / raw:.3f})",
         f"  routing peak RSS          : {hwm_kib / 1024:10.0f} MiB (VmHWM of the service process;"
         f" getrusage children max {child_kib / 1024:.0f} MiB)",
         f"  bench process peak RSS    : {own_kib / 1024:10.0f} MiB",
