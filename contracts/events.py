@@ -88,6 +88,10 @@ class ResponderEscalated(BaseModel):
     reason: str
     escalated_at: UtcDatetime
     acknowledge_by: UtcDatetime | None
+    # Where the signal is (street level), so subscribers filtering on a street or buurt hear
+    # the whole lifecycle; absent in events published before these fields existed.
+    street_key: str | None = None
+    buurt_code: str | None = None
 
 
 class SignalAcknowledged(BaseModel):
@@ -98,6 +102,10 @@ class SignalAcknowledged(BaseModel):
     signal_id: SignalId
     partner_id: PartnerId
     acknowledged_at: UtcDatetime
+    # Where the signal is (street level), so subscribers filtering on a street or buurt hear
+    # the whole lifecycle; absent in events published before these fields existed.
+    street_key: str | None = None
+    buurt_code: str | None = None
 
 
 class SignalResolved(BaseModel):
@@ -109,6 +117,10 @@ class SignalResolved(BaseModel):
     partner_id: PartnerId
     outcome: Outcome
     resolved_at: UtcDatetime
+    # Where the signal is (street level), so subscribers filtering on a street or buurt hear
+    # the whole lifecycle; absent in events published before these fields existed.
+    street_key: str | None = None
+    buurt_code: str | None = None
 
 
 class StreetThresholdCrossed(BaseModel):

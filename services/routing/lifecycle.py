@@ -30,6 +30,8 @@ class Assignment:
     signal_id: str
     partner_id: str
     status: Status
+    street_key: str | None = None
+    buurt_code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,8 @@ def record_feedback(
             signal_id=assignment.signal_id,
             partner_id=assignment.partner_id,
             acknowledged_at=feedback.received_at,
+            street_key=assignment.street_key,
+            buurt_code=assignment.buurt_code,
         )
     if feedback.outcome is None:
         return Ignored("afgehandeld without an outcome")
@@ -65,6 +69,8 @@ def record_feedback(
         partner_id=assignment.partner_id,
         outcome=feedback.outcome,
         resolved_at=feedback.received_at,
+        street_key=assignment.street_key,
+        buurt_code=assignment.buurt_code,
     )
 
 
@@ -87,6 +93,8 @@ class Overdue:
     step: int
     chain: tuple[Escalation, ...]
     hours: HoursKind
+    street_key: str | None = None
+    buurt_code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -116,5 +124,7 @@ def escalate(overdue: Overdue, ruleset: RuleSet, now: datetime) -> Escalated | N
         reason=reason,
         escalated_at=now,
         acknowledge_by=due,
+        street_key=overdue.street_key,
+        buurt_code=overdue.buurt_code,
     )
     return Escalated(event, overdue.step + 1, due)

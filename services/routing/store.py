@@ -235,8 +235,8 @@ async def record_crossing(conn: asyncpg.Connection, e: Any) -> None:
 async def due_timers(conn: asyncpg.Connection, now: datetime, limit: int) -> list[Overdue]:
     """Overdue unacknowledged assignments, locked; rows another instance holds are skipped."""
     rows = await conn.fetch(
-        "SELECT a.signal_id, a.partner_id, a.rule_id, a.escalation_step, a.chain, a.hours"
-        " FROM escalation_timers t JOIN assignments a USING (signal_id)"
+        "SELECT a.signal_id, a.partner_id, a.rule_id, a.escalation_step, a.chain, a.hours,"
+        " a.street_key, a.buurt_code FROM escalation_timers t JOIN assignments a USING (signal_id)"
         " WHERE t.due_at <= $1 AND a.status = 'toegewezen'"
         " ORDER BY t.due_at, t.signal_id LIMIT $2 FOR UPDATE OF t, a SKIP LOCKED",
         now,
@@ -250,6 +250,8 @@ async def due_timers(conn: asyncpg.Connection, now: datetime, limit: int) -> lis
             r["escalation_step"],
             tuple(Escalation.model_validate(e) for e in json.loads(r["chain"])),
             r["hours"],
+            r["street_key"],
+            r["buurt_code"],
         )
         for r in rows
     ]
@@ -285,10 +287,15 @@ async def drop_timer(conn: asyncpg.Connection, signal_id: str) -> None:
 async def assignment_for_update(conn: asyncpg.Connection, signal_id: str) -> Assignment | None:
     """The signal's assignment, locked until the transaction ends."""
     row = await conn.fetchrow(
-        "SELECT signal_id, partner_id, status FROM assignments WHERE signal_id = $1 FOR UPDATE",
+        "SELECT signal_id, partner_id, status, street_key, buurt_code FROM assignments"
+        " WHERE signal_id = $1 FOR UPDATE",
         signal_id,
     )
-    return Assignment(row["signal_id"], row["partner_id"], row["status"]) if row else None
+    if row is None:
+        return None
+    return Assignment(
+        row["signal_id"], row["partner_id"], row["status"], row["street_key"], row["buurt_code"]
+    )
 
 
 async def acknowledge(conn: asyncpg.Connection, e: SignalAcknowledged) -> None:

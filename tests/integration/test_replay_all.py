@@ -169,7 +169,8 @@ async def test_every_replay_equals_live_and_republishing_after_broker_loss_conve
         ) as stack:
             operator = {"Authorization": f"Bearer {creds.operator_token}"}
             for url, types, filters in (
-                (routing_url, [ROUTING_TYPES], {}),  # the broker is the test's own
+                # By street: escalations, acknowledgements and resolutions say where, too.
+                (routing_url, [ROUTING_TYPES], {"street_key": f"naam:groningen:{street.lower()}"}),
                 (budget_url, ["nl.wijkaanpak.budget."], {"buurt_code": prepared[0]}),
             ):
                 subscribed = await stack.notify.post(

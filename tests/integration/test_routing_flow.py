@@ -299,8 +299,11 @@ async def test_feedback_from_the_assigned_partner_moves_the_assignment_on(
         "signal_id": signal.signal_id,
         "partner_id": "politie-groningen",
         "acknowledged_at": "2026-11-20T22:00:00Z",
+        "street_key": router.street_key,
+        "buurt_code": "BU00140107",
     }
     assert events[2]["data"]["outcome"] == "opgelost"
+    assert events[2]["data"]["street_key"] == router.street_key
 
 
 async def test_malformed_records_are_dead_lettered_and_the_next_one_is_handled(

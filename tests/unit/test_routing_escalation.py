@@ -64,3 +64,14 @@ def test_nobody_left_when_the_gebiedsmanager_already_has_it_or_none_is_configure
     without = parse_rules(RULES.replace("gebiedsmanager: gemeente-groningen\n", ""), PARTNERS)
     assert escalate(overdue(2, "gemeente-groningen"), with_manager, NOW) is None
     assert escalate(overdue(2, "wij-groningen"), without, NOW) is None
+
+
+def test_an_escalation_says_where_the_signal_is() -> None:
+    placed = Overdue("s1", "politie-groningen", "overlast", 0, CHAIN, "kalenderuren",
+                     "naam:groningen:asingastraat", "BU00140107")  # type: ignore[arg-type]  # fmt: skip
+    escalated = escalate(placed, parse_rules(RULES, PARTNERS), NOW)
+    assert escalated is not None
+    assert (escalated.event.street_key, escalated.event.buurt_code) == (
+        "naam:groningen:asingastraat",
+        "BU00140107",
+    )

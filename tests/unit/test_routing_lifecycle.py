@@ -83,3 +83,12 @@ def test_sla_state_compares_acknowledgement_with_the_deadline(
 
 def test_no_deadline_is_never_late() -> None:
     assert sla_state(None, None, NOW) == "op tijd"
+
+
+def test_lifecycle_events_say_where_the_signal_is_so_street_subscribers_hear_them() -> None:
+    placed = Assignment("s1", "politie-groningen", "toegewezen", "naam:groningen:asingastraat",
+                        "BU00140107")  # fmt: skip
+    for kind in ("opgepakt", "afgehandeld"):
+        event = record_feedback(placed, feedback(kind))
+        assert not isinstance(event, Ignored)
+        assert (event.street_key, event.buurt_code) == ("naam:groningen:asingastraat", "BU00140107")
