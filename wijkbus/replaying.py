@@ -8,15 +8,17 @@ handlers (`rebuild`) and then compares (`compare`); `wijkbus replay SERVICE` dri
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
 from contracts.envelope import CloudEvent, parse_event, to_json_bytes
-from wijkbus import inbox
+from wijkbus import db, inbox
 
 Progress = Callable[[int, int], None]
 
@@ -50,6 +52,24 @@ class Difference:
     key: str
     live: object
     replay: object
+
+
+@asynccontextmanager
+async def scratch(
+    database_url: str, into: str, migrations: Path, live_schema: str
+) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on the scratch schema `into`, migrated; refused when it is the live schema or a
+    replay already went into it."""
+    if into == live_schema:
+        raise ValueError(f"schema {into} is the live schema: replay into a new schema")
+    await db.migrate_url(database_url, into, migrations)
+    pool = await db.create_pool(database_url, into, max_size=2)
+    try:
+        if await pool.fetchval("SELECT count(*) FROM inbox"):
+            raise ValueError(f"schema {into} is not empty: replay into a new schema")
+        yield pool
+    finally:
+        await pool.close()
 
 
 async def batches(

@@ -23,7 +23,7 @@ from contracts import events as ev
 from contracts import topics
 from contracts.envelope import CloudEvent
 from services.budget.domain.initiatives import Status
-from wijkbus import db, replaying
+from wijkbus import replaying
 from wijkbus.replaying import Difference, Progress, Rebuilt, ReplayClock
 
 MIGRATIONS = Path(__file__).parent / "replay_migrations"
@@ -41,21 +41,13 @@ async def rebuild(
     progress: Progress | None = None,
 ) -> Rebuilt:
     """Replay budget.events into the empty schema `into` (`partners` is not needed here)."""
-    if into == live_schema:
-        raise ValueError(f"schema {into} is the live schema: replay into a new schema")
-    await db.migrate_url(database_url, into, MIGRATIONS)
-    pool = await db.create_pool(database_url, into, max_size=2)
-    try:
-        if await pool.fetchval("SELECT count(*) FROM inbox"):
-            raise ValueError(f"schema {into} is not empty: replay into a new schema")
+    async with replaying.scratch(database_url, into, MIGRATIONS, live_schema) as pool:
         clock, done = ReplayClock(), Rebuilt()
         async for record in replaying.records(bootstrap, INPUTS, progress):
             await replaying.handle_once(
                 pool, "budget-events", apply, record.value, clock, until, done
             )
         return done
-    finally:
-        await pool.close()
 
 
 async def apply(conn: asyncpg.Connection, event: CloudEvent) -> None:

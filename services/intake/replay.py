@@ -31,7 +31,7 @@ from contracts.envelope import CloudEvent
 from contracts.events import FeedbackReceived, SignalAccepted
 from services.intake import ledger, store
 from services.intake.handlers import learn_from_routing
-from wijkbus import db, replaying
+from wijkbus import replaying
 from wijkbus.replaying import Difference, Progress, Rebuilt, ReplayClock
 
 HERE = Path(__file__).parent
@@ -53,21 +53,14 @@ async def rebuild(
     progress: Progress | None = None,
 ) -> Rebuilt:
     """Replay intake's log and routing's events into the empty schema `into`."""
-    await db.migrate_url(database_url, into, HERE / "migrations")
-    pool = await db.create_pool(database_url, into, max_size=2)
     done, clock = Rebuilt(), ReplayClock()
-    try:
-        async with pool.acquire() as conn:
-            if await conn.fetchval("SELECT count(*) FROM inbox"):
-                raise ValueError(f"schema {into} is not empty: replay into a new schema")
+    async with replaying.scratch(database_url, into, HERE / "migrations", live_schema) as pool:
         await _from_log(pool, database_url, live_schema, topics.SIGNALS_ACCEPTED, until, done)
         async for record in replaying.records(bootstrap, INPUTS, progress):
             await replaying.handle_once(
                 pool, "assignments", learn_from_routing, record.value, clock, until, done
             )
         await _from_log(pool, database_url, live_schema, topics.SIGNALS_FEEDBACK, until, done)
-    finally:
-        await pool.close()
     return done
 
 

@@ -41,7 +41,7 @@ import asyncpg
 from contracts import topics
 from contracts.envelope import CloudEvent
 from services.notify.handlers import Fanout
-from wijkbus import db, replaying
+from wijkbus import replaying
 from wijkbus.replaying import Difference, Progress, Rebuilt, ReplayClock
 
 HERE = Path(__file__).parent
@@ -85,9 +85,7 @@ async def rebuild(
     progress: Progress | None = None,
 ) -> Rebuilt:
     """Replay the input topics into the empty schema `into` for the live subscriptions."""
-    await db.migrate_url(database_url, into, HERE / "migrations")
-    pool = await db.create_pool(database_url, into, max_size=2)
-    try:
+    async with replaying.scratch(database_url, into, HERE / "migrations", live_schema) as pool:
         async with pool.acquire() as conn:
             lifetimes = await _copy_subscriptions(conn, into, live_schema)
         clock = ReplayClock()
@@ -110,8 +108,6 @@ async def rebuild(
         async with pool.acquire() as conn:
             await _set_statuses(conn, {s.id: s.status for s in lifetimes})
         return done
-    finally:
-        await pool.close()
 
 
 async def _copy_subscriptions(

@@ -27,7 +27,7 @@ from contracts import topics
 from services.routing import bulk
 from services.routing.domain import parse_rules
 from services.routing.handlers import Routing
-from wijkbus import db, replaying
+from wijkbus import replaying
 from wijkbus.replaying import Difference, Progress, Rebuilt, ReplayClock
 
 HERE = Path(__file__).parent
@@ -45,12 +45,8 @@ async def rebuild(
     progress: Progress | None = None,
 ) -> Rebuilt:
     """Replay the input topics into the empty schema `into` with the live rule set."""
-    await db.migrate_url(database_url, into, HERE / "migrations")
-    pool = await db.create_pool(database_url, into, max_size=2)
-    try:
+    async with replaying.scratch(database_url, into, HERE / "migrations", live_schema) as pool:
         async with pool.acquire() as conn:
-            if await conn.fetchval("SELECT count(*) FROM inbox"):
-                raise ValueError(f"schema {into} is not empty: replay into a new schema")
             latest = await conn.fetchrow(
                 f"SELECT version, body FROM {live_schema}.rulesets ORDER BY seq DESC LIMIT 1"
             )
@@ -60,8 +56,6 @@ async def rebuild(
             routing = Routing(parse_rules(latest["body"], partners), clock, partners)
             await routing.record_ruleset(conn)
         return await _replay(pool, bootstrap, routing, clock, until, progress)
-    finally:
-        await pool.close()
 
 
 async def _replay(
