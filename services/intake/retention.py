@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import asyncpg
 from pydantic import BaseModel, ConfigDict, Field
@@ -55,20 +55,36 @@ def _keep_for(policy: Mapping[str, Keep], categorie: str) -> Keep:
     return policy.get(categorie) or policy["default"]
 
 
+# Resolved signals whose term ran out: $1/$2 the categories with a term of their own and its
+# days, $3 the default days, $4 now, $5 the shortest term (so the index signals_resolved narrows
+# the scan to rows old enough for any category before the per-category check).
+_EXPIRED = (
+    "LEFT JOIN unnest($1::text[], $2::int[]) AS k (categorie, days) ON k.categorie = s.categorie"
+    " WHERE s.resolved_at <= $4::timestamptz - make_interval(days => $5::int)"
+    " AND s.resolved_at + make_interval(days => coalesce(k.days, $3::int)) <= $4::timestamptz"
+)
+
+
+def _terms(policy: Mapping[str, Keep], term: str, now: datetime) -> tuple[object, ...]:
+    """The parameters of `_EXPIRED` for one term (`personal_data_days` or `signal_days`)."""
+    days = {categorie: getattr(keep, term) for categorie, keep in policy.items()}
+    own = {categorie: d for categorie, d in days.items() if categorie != "default"}
+    return list(own), list(own.values()), days["default"], now, min(days.values())
+
+
 async def apply(conn: asyncpg.Connection, policy: Mapping[str, Keep], now: datetime) -> Applied:
     """Destroy and anonymise what expired by `now`, in one transaction; return the counts."""
     persons = shredded = anonymised = 0
     async with conn.transaction():
         due_persons = await conn.fetch(
-            "SELECT s.signal_id, s.categorie, s.resolved_at, p.subject_ref FROM signals s"
+            "SELECT s.signal_id, s.categorie, p.subject_ref FROM signals s"
             " JOIN vault_persons p USING (signal_id)"
-            " WHERE s.resolved_at IS NOT NULL AND p.sealed IS NOT NULL FOR UPDATE OF p"
+            f" {_EXPIRED} AND p.sealed IS NOT NULL FOR UPDATE OF p",
+            *_terms(policy, "personal_data_days", now),
         )
         subjects = set()
         for row in due_persons:
             keep = _keep_for(policy, row["categorie"])
-            if row["resolved_at"] + timedelta(days=keep.personal_data_days) > now:
-                continue
             await conn.execute(
                 "UPDATE vault_persons SET sealed = NULL WHERE signal_id = $1", row["signal_id"]
             )
@@ -89,13 +105,12 @@ async def apply(conn: asyncpg.Connection, policy: Mapping[str, Keep], now: datet
                 shredded += 1
 
         due_signals = await conn.fetch(
-            "SELECT signal_id, categorie, resolved_at FROM signals"
-            " WHERE resolved_at IS NOT NULL AND anonymised_at IS NULL FOR UPDATE"
+            f"SELECT s.signal_id, s.categorie FROM signals s {_EXPIRED}"
+            " AND s.anonymised_at IS NULL FOR UPDATE OF s",
+            *_terms(policy, "signal_days", now),
         )
         for row in due_signals:
             keep = _keep_for(policy, row["categorie"])
-            if row["resolved_at"] + timedelta(days=keep.signal_days) > now:
-                continue
             await conn.execute(
                 "UPDATE signals SET street = '', street_key = 'geanonimiseerd', anonymised_at = $2"
                 " WHERE signal_id = $1",
