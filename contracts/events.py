@@ -277,6 +277,9 @@ class BallotCast(BaseModel):
 
     round_id: str
     cast_at: UtcDatetime
+    # The round's buurt, so subscribers filtering on a buurt hear its votes; absent in events
+    # published before this field existed.
+    buurt_code: str | None = None
 
 
 class BudgetYearClosed(BaseModel):

@@ -120,7 +120,9 @@ async def cast(
             "INSERT INTO round_approvals (round_id, voter_id, project_id) VALUES ($1, $2, $3)",
             [(round_id, voter, p) for p in choice],
         )
-        await outbox.record(conn, round_id, ev.BallotCast(round_id=round_id, cast_at=now), now)
+        await outbox.record(conn, round_id, ev.BallotCast(
+            round_id=round_id, buurt_code=r["buurt_code"], cast_at=now
+        ), now)  # fmt: skip
 
 
 def _check_ballot(choice: list[str], known: set[str], least: int, most: int | None) -> None:

@@ -1,7 +1,7 @@
 """All four services over one mixed stream, on a broker of the test's own: signals, feedback,
-escalations, buurtbudget support and webhook deliveries. Then every service's replay equals its
-live state; then the broker loses everything, intake republishes, and every service ends where it
-was: nothing counted twice, no webhook sent again under a new id."""
+escalations, buurtbudget pledges and votes, and webhook deliveries. Then every service's replay
+equals its live state; then the broker loses everything, intake republishes, and every service
+ends where it was: nothing counted twice, no webhook sent again under a new id."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from services.notify.app import build as build_notify
 from services.routing.app import RoutingSettings
 from services.routing.app import build as build_routing
 from tests.integration import test_budget_support as budget_support
+from tests.integration.test_budget_ballots import open_round, vote
 from tests.integration.test_intake_audit import CE, SOURCE, committed, fetchval, wijkbus
 from tests.integration.test_intake_gateway import _feedback
 from tests.integration.test_notify_flow import TOKEN, Receiver, receiver, settings_for
@@ -214,6 +215,11 @@ async def test_every_replay_equals_live_and_republishing_after_broker_loss_conve
             for code in stack.budget.codes[:3]:
                 assert (await stack.budget.support(code, bankje)).status_code == 201
             assert (await stack.budget.support(stack.budget.codes[3], boom)).status_code == 201
+            # And a participatory-budgeting round with three ballots.
+            await open_round(stack.budget, "groen-mix")
+            choices = ["bomen", "bankjes", "bomen"]
+            for code, project in zip(stack.budget.codes[:3], choices, strict=True):
+                assert await vote(stack.budget, code, "groen-mix", project) == 201
 
             hooks = [routing_hook, budget_hook]
             await eventually(lambda: quiet(fresh_database, receiver, hooks), what="all delivered")
