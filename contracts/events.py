@@ -75,6 +75,10 @@ class ResponderAssigned(BaseModel):
     ruleset_version: str
     acknowledge_by: UtcDatetime | None
     assigned_at: UtcDatetime
+    # The street as a person reads it (street level, no house number); absent in events
+    # published before this field existed.
+    street: str | None = None
+    city: str | None = None
 
 
 class ResponderEscalated(BaseModel):

@@ -21,14 +21,13 @@ import aiosmtplib
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from contracts.events import (
+    INITIATIVE_FUNDED_TYPE,
     ROUTING_ASSIGNED_TYPE,
     ROUTING_ESCALATED_TYPE,
     STREET_THRESHOLD_CROSSED_TYPE,
 )
 from services.notify.domain import AttemptResult
 
-# budget does not publish this yet; the name follows the other services' `<service>.<fact>`.
-INITIATIVE_FUNDED_TYPE = "nl.wijkaanpak.budget.initiative-funded"
 TEMPLATES = {
     ROUTING_ASSIGNED_TYPE: "assigned.txt",
     ROUTING_ESCALATED_TYPE: "escalated.txt",

@@ -354,4 +354,6 @@ def assign(
         ruleset_version=ruleset.version,
         acknowledge_by=ruleset.deadline(now, rule.acknowledge_within_hours, rule.hours),
         assigned_at=now,
+        street=signal.street,
+        city=signal.city,
     )

@@ -64,6 +64,22 @@ def test_an_assignment_tells_the_team_in_dutch_what_and_where() -> None:
     assert_private(mail.subject + mail.text)
 
 
+def test_an_assignment_names_the_street_as_people_read_it_when_the_event_has_it() -> None:
+    mail = MailRenderer().render(
+        event(
+            ROUTING_ASSIGNED_TYPE,
+            categorie="overlast",
+            street_key="bag:0014300000123456",
+            street="Asingastraat",
+            city="Groningen",
+            assigned_at="2026-11-20T20:30:00Z",
+        )
+    )
+    assert mail.subject == "Nieuw signaal voor uw team: overlast in Asingastraat, Groningen"
+    assert "Straat:          Asingastraat, Groningen" in mail.text
+    assert_private(mail.subject + mail.text)
+
+
 def test_a_signal_with_a_person_only_says_authorised_partners_can_fetch_it() -> None:
     mail = MailRenderer().render(
         event(
