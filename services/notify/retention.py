@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import asyncpg
 
 from wijkbus.logging import get_logger
+from wijkbus.periodic import Periodic
 
 log = get_logger(__name__)
 _BATCH = 5000  # rows per statement, so a large backlog never holds one long lock
@@ -42,9 +41,8 @@ class Retention:
         interval_s: float,
         clock: Callable[[], datetime],
     ) -> None:
-        self._pool, self._keep = pool, timedelta(days=days)
-        self._interval_s, self._clock = interval_s, clock
-        self._task: asyncio.Task[None] | None = None
+        self._pool, self._keep, self._clock = pool, timedelta(days=days), clock
+        self._periodic = Periodic("notify-retention", self.sweep, interval_s)
 
     async def sweep(self) -> int:
         """Delete what is older than the retention period now (by the injected clock)."""
@@ -56,21 +54,8 @@ class Retention:
 
     async def start(self) -> None:
         """Start the periodic sweep (the first one right away)."""
-        self._task = asyncio.create_task(self._run(), name="notify-retention")
+        self._periodic.start()
 
     async def stop(self) -> None:
         """Stop sweeping."""
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.sweep()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("delivery log retention failed, will retry", error=repr(exc))
-            await asyncio.sleep(self._interval_s)
+        await self._periodic.stop()

@@ -7,16 +7,12 @@ so a timer fires exactly once however many instances run.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Callable
 
 import asyncpg
 
 from services.routing.handlers import Routing
-from wijkbus.logging import get_logger
-
-log = get_logger(__name__)
+from wijkbus.periodic import Periodic
 
 
 class Escalator:
@@ -27,8 +23,8 @@ class Escalator:
     ) -> None:
         self._pool = pool
         self._routing = routing
-        self._interval_s = interval_s
-        self._task: asyncio.Task[None] | None = None
+        # A lost connection or a deadlock victim fails a round: the timers stay due until the next.
+        self._periodic = Periodic("routing-escalator", self._round, interval_s)
 
     async def fire_due(self) -> int:
         """Escalate what is due now, in batches of one transaction each; how many fired."""
@@ -42,25 +38,13 @@ class Escalator:
 
     async def start(self) -> None:
         """Start polling in the background."""
-        self._task = asyncio.create_task(self._run(), name="routing-escalator")
+        self._periodic.start()
 
     async def stop(self) -> None:
         """Stop polling; a transaction in flight rolls back and its timers stay due."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._periodic.stop()
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                async with self._pool().acquire() as conn:
-                    await self._routing.refresh(conn)
-                await self.fire_due()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                # A lost connection or a deadlock victim: the timers stay due, try again later.
-                log.warning("escalation round failed", error=f"{type(exc).__name__}: {exc}")
-            await asyncio.sleep(self._interval_s)
+    async def _round(self) -> None:
+        async with self._pool().acquire() as conn:
+            await self._routing.refresh(conn)
+        await self.fire_due()

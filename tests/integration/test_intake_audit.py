@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -262,43 +262,31 @@ async def _routing_state(url: str, street_key: str) -> dict[str, Any]:
         await conn.close()
 
 
-def _services(
+@asynccontextmanager
+async def _services(
     broker: EmbeddedBroker,
     database_url: str,
     registry: PartnerRegistry,
     creds: DemoCredentials,
     rules: Path,
     groups: dict[str, str],
-) -> Any:
+) -> AsyncIterator[httpx.AsyncClient]:
     """Intake and routing on `broker`; yields an HTTP client for intake."""
-
-    class Services:
-        async def __aenter__(self) -> httpx.AsyncClient:
-            self.stack = AsyncExitStack()
-            common = {
-                "database_url": database_url,
-                "kafka_bootstrap_servers": broker.bootstrap,
-                "operator_token": creds.operator_token,
-            }
-            intake = IntakeSettings(**common, group_prefix=groups["intake"])  # type: ignore[arg-type]
-            routing = RoutingSettings(
-                **common,  # type: ignore[arg-type]
-                group_prefix=groups["routing"],
-                rules_file=rules,
-                escalation_interval_s=3600,
-            )
-            url = await self.stack.enter_async_context(
-                running_app(build_intake(intake, partners=registry))
-            )
-            await self.stack.enter_async_context(
-                running_app(build_routing(routing, partners=registry))
-            )
-            return await self.stack.enter_async_context(httpx.AsyncClient(base_url=url, timeout=30))
-
-        async def __aexit__(self, *exc: object) -> None:
-            await self.stack.aclose()
-
-    return Services()
+    common: dict[str, Any] = {
+        "database_url": database_url,
+        "kafka_bootstrap_servers": broker.bootstrap,
+        "operator_token": creds.operator_token,
+    }
+    intake = IntakeSettings(**common, group_prefix=groups["intake"])
+    routing = RoutingSettings(
+        **common, group_prefix=groups["routing"], rules_file=rules, escalation_interval_s=3600
+    )
+    async with (
+        running_app(build_intake(intake, partners=registry)) as url,
+        running_app(build_routing(routing, partners=registry)),
+        httpx.AsyncClient(base_url=url, timeout=30) as http,
+    ):
+        yield http
 
 
 async def test_the_trail_of_a_signal_tells_its_whole_story_without_personal_data(
