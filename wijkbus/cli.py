@@ -60,6 +60,7 @@ def dev(workdir: Path = typer.Option(Path(".wijkbus"), help="where data and logs
         stack.wait_ready()
         (workdir / "stack.json").write_text(json.dumps(stack.describe(), indent=2))
         _seed_budget_demo(stack, workdir)
+        _subscribe_initiators(stack)
         _print_stack(stack, backend.description, workdir)
         _wait_for_stop(stack)
     finally:
@@ -80,6 +81,24 @@ def _seed_budget_demo(stack: devstack.ServiceProcesses, workdir: Path) -> None:
     )
     if folder is not None:
         console.print(f"  buurtbudget demo: {demo.MUNICIPALITY} {demo.BUURT}, letters in {folder}")
+
+
+def _subscribe_initiators(stack: devstack.ServiceProcesses) -> None:
+    """Initiators hear by e-mail when their initiative is funded: one operator subscription."""
+    import httpx
+
+    from contracts.events import INITIATIVE_FUNDED_TYPE
+
+    auth = {"Authorization": f"Bearer {stack.creds.operator_token}"}
+    with httpx.Client(base_url=stack.url("notify"), headers=auth, timeout=30) as http:
+        if any(s["channel"] == "initiator" for s in http.get("/api/v1/subscriptions").json()):
+            return
+        answer = http.post(
+            "/api/v1/subscriptions",
+            json={"channel": "initiator", "types": [INITIATIVE_FUNDED_TYPE]},
+        )
+        answer.raise_for_status()
+    console.print("  notify: initiators are mailed when their initiative is funded")
 
 
 def _print_stack(stack: devstack.ServiceProcesses, backend: str, workdir: Path) -> None:

@@ -75,8 +75,9 @@ class DemoCredentials:
     notify_secret_key: str
     api_keys: dict[str, str]
     signing_secrets: dict[str, str]
-    # Defaulted so that a secrets.json from before the vault still loads (and gets one added).
+    # Defaulted so that a secrets.json from before the vaults still loads (and gets them added).
     vault_key: str = field(default_factory=new_master_key)
+    budget_vault_key: str = field(default_factory=new_master_key)
 
     @classmethod
     def load_or_create(cls, path: Path) -> DemoCredentials:
@@ -84,7 +85,7 @@ class DemoCredentials:
         if path.exists():
             stored = json.loads(path.read_text())
             loaded = cls(**stored)
-            if "vault_key" not in stored:
+            if stored.keys() != loaded.__dict__.keys():
                 path.write_text(json.dumps(loaded.__dict__, indent=2))
             return loaded
         creds = cls(
@@ -186,8 +187,13 @@ class ServiceProcesses:
             for pid, secret in self.creds.signing_secrets.items():
                 env[secret_env_name(pid)] = secret
             env["INTAKE_VAULT_KEY"] = self.creds.vault_key
+        if name == "budget":  # initiator contacts stay readable across restarts
+            env["BUDGET_VAULT_KEY"] = self.creds.budget_vault_key
         if name == "notify":
             env.update({"NOTIFY_SMTP_HOST": "127.0.0.1", "NOTIFY_SMTP_PORT": str(self.mail.port)})
+            # The initiator channel asks budget's operator API for an initiator's address.
+            env.update({"NOTIFY_BUDGET_URL": self.url("budget"),
+                        "NOTIFY_BUDGET_TOKEN": self.creds.operator_token})  # fmt: skip
         return env
 
     def start(self, name: str) -> None:

@@ -16,6 +16,7 @@ from services.notify.crypto import SecretBox
 from services.notify.domain import RetryPolicy
 from services.notify.feed import FeedBroadcaster
 from services.notify.handlers import Fanout
+from services.notify.initiators import InitiatorContacts
 from services.notify.mail import MailRenderer, MailSender
 from services.notify.retention import Retention
 from services.notify.subscriptions import Subscriptions
@@ -55,6 +56,10 @@ class NotifySettings(ServiceSettings):
     smtp_timeout_s: float = 10.0
     attempt_retention_days: int = Field(default=30, ge=1)
     retention_interval_s: float = 3600.0
+    # Where the initiator channel asks for an initiator's sealed contact: budget's base URL and
+    # a token its operator API accepts. Unset: initiator deliveries wait and then go dead.
+    budget_url: str | None = None
+    budget_token: SecretStr | None = None
     feed_max_s: float = 300.0
     feed_heartbeat_s: float = 15.0
     event_topics: tuple[str, ...] = (
@@ -113,6 +118,11 @@ def build(
         sender=sender,
         mailer=settings.mail_sender(),
         renderer=MailRenderer(),
+        contacts=InitiatorContacts(
+            client,
+            settings.budget_url,
+            settings.budget_token.get_secret_value() if settings.budget_token else None,
+        ),
         policy=settings.retry_policy(),
         clock=clock,
         concurrency=settings.delivery_concurrency,

@@ -174,7 +174,7 @@ async def _queued(
             "SELECT d.subscription_id::text || ' ' || d.event_source || '|' || d.event_id AS key,"
             # The target as a digest: an e-mail address is personal data, not for a report.
             " s.channel, d.event_type, left(encode(sha256(convert_to(coalesce(s.callback_url,"
-            " 'mailto:' || s.email_address), 'UTF8')), 'hex'), 16) AS target,"
+            " 'mailto:' || s.email_address, s.channel), 'UTF8')), 'hex'), 16) AS target,"
             " r.message_id IS NOT NULL AS replayed,"
             " coalesce(h.processed_at >= $2, false) AS newer"
             f" FROM {schema}.deliveries d JOIN {schema}.subscriptions s ON s.id = d.subscription_id"

@@ -260,7 +260,8 @@ async def dashboard(conn: asyncpg.Connection) -> dict[str, list[asyncpg.Record]]
     return {
         "subscriptions": await conn.fetch(
             "SELECT s.id, s.owner_partner_id, s.channel,"
-            " coalesce(s.callback_url, 'mailto:' || s.email_address) AS callback_url,"
+            " coalesce(s.callback_url, 'mailto:' || s.email_address, 'initiatiefnemer')"
+            " AS callback_url,"
             " s.types, s.status,"
             " s.status_reason,"
             " count(d.id) FILTER (WHERE d.status = 'delivered') AS delivered,"

@@ -45,11 +45,13 @@ class FiltersIn(BaseModel):
 
 
 class SubscriptionRequest(BaseModel):
-    """The body of POST /api/v1/subscriptions: a webhook callback or an e-mail address."""
+    """The body of POST /api/v1/subscriptions: a webhook callback, an e-mail address, or the
+    initiator of each buurtbudget initiative (`initiator`: budget keeps that address sealed;
+    notify asks budget for it when it sends and never stores it; operators only)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    channel: Literal["webhook", "email"]
+    channel: Literal["webhook", "email", "initiator"]
     callback_url: CallbackUrl | None = Field(
         default=None, validate_default=True, description="Webhook only."
     )
@@ -150,6 +152,8 @@ class Subscriptions:
     ) -> dict[str, Any]:
         """Check a webhook with a test delivery, then store; the view (+ signing secret)."""
         filters = self._own_filters(request.filters, owner)
+        if request.channel == "initiator":
+            _check_initiator(request, owner)
         sub_id, now = uuid.uuid4(), self.clock()
         secret = None
         if request.channel == "webhook":
@@ -234,6 +238,22 @@ class Subscriptions:
                 conn, row["id"], "deleted", "deleted through the API", self.clock()
             )
         return True
+
+
+def _check_initiator(request: SubscriptionRequest, owner: str | None) -> None:
+    """Only an operator may mail initiators, and only about initiatives."""
+    if owner is not None:
+        raise Refused(403, "forbidden", detail="only an operator may subscribe initiators")
+    wrong = [t for t in request.types if not t.startswith(INITIATIVE_TYPES)]
+    if wrong:
+        raise Refused(
+            400,
+            "invalid subscription",
+            errors=[_error("types", f"the initiator channel takes only {INITIATIVE_TYPES}*")],
+        )
+
+
+INITIATIVE_TYPES = "nl.wijkaanpak.budget.initiative-"
 
 
 def _error(field_name: str, message: str) -> dict[str, str]:

@@ -21,6 +21,7 @@ from prometheus_client import Counter, Histogram
 
 from services.notify import domain, store
 from services.notify.crypto import SecretBox, SecretBoxError
+from services.notify.initiators import ContactGone, ContactUnavailable, InitiatorContacts
 from services.notify.mail import MailRenderer, MailSender
 from services.notify.webhook import WebhookSender
 from wijkbus import db
@@ -57,6 +58,7 @@ class DeliveryWorker:
         renderer: MailRenderer,
         policy: domain.RetryPolicy,
         clock: Callable[[], datetime],
+        contacts: InitiatorContacts | None = None,
         concurrency: int = 16,
         poll_interval_s: float = 1.0,
     ) -> None:
@@ -66,6 +68,7 @@ class DeliveryWorker:
         self._sender = sender
         self._mailer = mailer
         self._renderer = renderer
+        self._contacts = contacts
         self._policy = policy
         self._clock = clock
         self._concurrency = concurrency
@@ -186,6 +189,8 @@ class DeliveryWorker:
     async def _attempt(self, delivery: store.DueDelivery) -> domain.AttemptResult:
         """One try over the subscription's channel: a webhook POST or an e-mail."""
         sub = delivery.subscription_id
+        if delivery.channel == "initiator":
+            return await self._mail_initiator(delivery)
         if delivery.channel == "email":
             assert delivery.email_address is not None
             try:
@@ -207,13 +212,33 @@ class DeliveryWorker:
             return domain.AttemptResult(None, 0, error=f"{exc} (was NOTIFY_SECRET_KEY changed?)")
         return await self._sender.post(delivery.callback_url, authorization, secret, delivery.body)
 
+    async def _mail_initiator(self, delivery: store.DueDelivery) -> domain.AttemptResult:
+        """Mail the initiative's initiator at the address budget gives now; keep it nowhere."""
+        if self._contacts is None:
+            return domain.AttemptResult(None, 0, error="no budget to ask for initiators")
+        try:
+            mail = self._renderer.render(delivery.body)
+            to = await self._contacts.address(delivery.body)
+        except ContactGone as exc:
+            return domain.AttemptResult(None, 0, error=f"{_GONE}: {exc}")
+        except ContactUnavailable as exc:
+            return domain.AttemptResult(None, 0, error=str(exc))
+        except Exception as exc:  # a template that cannot render this event: retry, then dead
+            return domain.AttemptResult(None, 0, error=f"mail not rendered: {exc!r}"[:500])
+        key = f"{delivery.subscription_id}|{delivery.event_id}"
+        result = await self._mailer.send(to, mail, key=key, event_id=delivery.event_id)
+        if result.error:  # an SMTP answer may quote the address: it goes into no log or table
+            error = result.error.replace(to, "<initiatiefnemer>")
+            return domain.AttemptResult(result.status_code, result.latency_ms, error=error)
+        return result
+
     async def _deliver(self, conn: asyncpg.Connection, delivery: store.DueDelivery) -> None:
         """One attempt at the head delivery, recorded with its consequence in one transaction."""
         sub = delivery.subscription_id
         attempt = delivery.attempts + 1
         with bound(event_id=delivery.event_id):
             result = await self._attempt(delivery)
-            if result.error and result.error.startswith(_UNREADABLE):
+            if result.error and result.error.startswith((_UNREADABLE, _GONE)):
                 decision = domain.Decision("dead", reason=result.error)
             else:
                 decision = domain.decide(result, attempt, self._policy, self._clock())
@@ -235,3 +260,5 @@ class DeliveryWorker:
 
 # SecretBoxError's message: a subscription whose secrets no longer decrypt cannot be retried.
 _UNREADABLE = "stored secret"
+# No initiator to mail (the contact was erased, or there is no such initiative): no retry either.
+_GONE = "no initiator"
