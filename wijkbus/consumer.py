@@ -276,17 +276,12 @@ def subscribe_events(
     async def work(conn: asyncpg.Connection, delivery: Delivery) -> None:
         event = _parse(delivery)
         with bound(event_id=event.id, trace_id=_trace_id(event)):
-            if await inbox.claim(conn, consumer, f"{event.source}|{event.id}"):
+            if await inbox.claim(conn, consumer, inbox.event_key(event)):
                 await handle(conn, event)
 
     async def work_many(conn: asyncpg.Connection, deliveries: list[Delivery]) -> None:
-        events: dict[str, CloudEvent] = {}
-        for delivery in deliveries:
-            event = _parse(delivery)
-            # A later copy in the same batch is a redelivery, as it would be one by one.
-            events.setdefault(f"{event.source}|{event.id}", event)
-        new = await inbox.claim_many(conn, consumer, list(events))
-        await handle_many(conn, [e for key, e in events.items() if key in new])  # type: ignore[misc]
+        events = [_parse(delivery) for delivery in deliveries]
+        await handle_many(conn, await inbox.claim_events(conn, consumer, events))  # type: ignore[misc]
 
     _register(
         broker, kit, consumer, topic_names, work, work_many=work_many if handle_many else None

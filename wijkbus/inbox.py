@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import asyncpg
+
+from contracts.envelope import CloudEvent
+
+
+def event_key(event: CloudEvent) -> str:
+    """A CloudEvent's message id in the inbox: its identity, `source|id`."""
+    return f"{event.source}|{event.id}"
 
 
 async def claim(conn: asyncpg.Connection, consumer: str, message_id: str) -> bool:
@@ -24,3 +33,15 @@ async def claim_many(conn: asyncpg.Connection, consumer: str, message_ids: list[
         message_ids,
     )
     return {r["message_id"] for r in rows}
+
+
+async def claim_events(
+    conn: asyncpg.Connection, consumer: str, events: Iterable[CloudEvent]
+) -> list[CloudEvent]:
+    """Claim a batch of events at once; the new ones, in order, each once (a later copy in the
+    same batch is a redelivery, as it would be one by one)."""
+    unique: dict[str, CloudEvent] = {}
+    for event in events:
+        unique.setdefault(event_key(event), event)
+    new = await claim_many(conn, consumer, list(unique))
+    return [event for key, event in unique.items() if key in new]

@@ -17,7 +17,7 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
-from contracts.envelope import CloudEvent, parse_event, to_json_bytes
+from contracts.envelope import CloudEvent, parse_event
 from wijkbus import db, inbox
 
 Progress = Callable[[int, int], None]
@@ -180,7 +180,7 @@ async def handle_once(
         return
     clock.now = at
     async with pool.acquire() as conn, conn.transaction():
-        if not await inbox.claim(conn, consumer_name, f"{event.source}|{event.id}"):
+        if not await inbox.claim(conn, consumer_name, inbox.event_key(event)):
             done.duplicates += 1
             return
         try:
@@ -212,29 +212,20 @@ async def handle_batch(
         parsed = [parse_event(value or b"") for value in values]
     except ValueError:
         return await _one_by_one(pool, consumer_name, handle, values, clock, until, done)
-    events: dict[str, CloudEvent] = {}
-    for event in parsed:
-        if until is not None and (event.time or clock.now) > until:
-            done.read += 1
-            done.after_until += 1
-        elif f"{event.source}|{event.id}" in events:
-            done.read += 1
-            done.duplicates += 1
-        else:
-            events[f"{event.source}|{event.id}"] = event
-    if not events:
-        return None
-    clock.now = max(e.time or clock.now for e in events.values())
-    try:
-        async with pool.acquire() as conn, conn.transaction():
-            new = await inbox.claim_many(conn, consumer_name, list(events))
-            await handle_many(conn, [e for key, e in events.items() if key in new])  # type: ignore[misc]
-    except Exception:
-        kept = [to_json_bytes(e) for e in events.values()]
-        return await _one_by_one(pool, consumer_name, handle, kept, clock, until, done)
-    done.read += len(events)
+    kept = [e for e in parsed if until is None or (e.time or clock.now) <= until]
+    new: list[CloudEvent] = []
+    if kept:
+        clock.now = max(e.time or clock.now for e in kept)
+        try:
+            async with pool.acquire() as conn, conn.transaction():
+                new = await inbox.claim_events(conn, consumer_name, kept)
+                await handle_many(conn, new)  # type: ignore[misc]
+        except Exception:
+            return await _one_by_one(pool, consumer_name, handle, values, clock, until, done)
+    done.read += len(parsed)
+    done.after_until += len(parsed) - len(kept)
     done.handled += len(new)
-    done.duplicates += len(events) - len(new)
+    done.duplicates += len(kept) - len(new)
     return None
 
 

@@ -80,22 +80,13 @@ async def apply(conn: asyncpg.Connection, event: CloudEvent) -> None:
             )
         case ev.InitiativeSupportWithdrawn() as e:
             await _initiative(conn, e.initiative_id, e.buurt_code, supporters=e.supporters)
-        case ev.InitiativeFunded() as e:
+        case ev.InitiativeFunded() | ev.InitiativeNotFunded() as e:
+            funded = isinstance(e, ev.InitiativeFunded)
             await _initiative(
                 conn,
                 e.initiative_id,
                 e.buurt_code,
-                status="gefinancierd",
-                supporters=e.supporters,
-                funding_rule=e.funding_rule,
-                cost_cents=e.cost_cents,
-            )
-        case ev.InitiativeNotFunded() as e:
-            await _initiative(
-                conn,
-                e.initiative_id,
-                e.buurt_code,
-                status="niet-gefinancierd",
+                status="gefinancierd" if funded else "niet-gefinancierd",
                 supporters=e.supporters,
                 funding_rule=e.funding_rule,
                 cost_cents=e.cost_cents,

@@ -116,11 +116,13 @@ class Verification:
 
 
 async def _pages(
-    conn: asyncpg.Connection, query: str, column: str, after: int, batch: int = 5000
+    conn: asyncpg.Connection, query: str, column: str, after: int, *args: object
 ) -> AsyncIterator[asyncpg.Record]:
-    """The rows of `query` (with `$1` the keyset bound, `$2` the page size), page by page."""
+    """The rows of `query` (with `$1` the keyset bound, `$2` the page size, then `args`), page
+    by page."""
+    batch = 5000
     while True:
-        rows = await conn.fetch(query, after, batch)
+        rows = await conn.fetch(query, after, batch, *args)
         for row in rows:
             yield row
         if len(rows) < batch:
@@ -262,12 +264,16 @@ async def check_checkpoint(conn: asyncpg.Connection, checkpoint: Checkpoint) -> 
     return None
 
 
-def logged_since(conn: asyncpg.Connection, since_seq: int) -> AsyncIterator[asyncpg.Record]:
-    """Logged messages after `since_seq`, oldest first (what republishing sends)."""
+def logged_since(
+    conn: asyncpg.Connection, since_seq: int, topic: str | None = None
+) -> AsyncIterator[asyncpg.Record]:
+    """Logged messages after `since_seq` (of one topic, if given), oldest first (what
+    republishing sends, and what intake's replay reads)."""
     return _pages(
         conn,
         "SELECT seq, topic, key, value FROM event_log WHERE seq > $1 AND value IS NOT NULL"
-        " ORDER BY seq LIMIT $2",
+        " AND ($3::text IS NULL OR topic = $3) ORDER BY seq LIMIT $2",
         "seq",
         since_seq,
+        topic,
     )

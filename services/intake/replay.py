@@ -77,11 +77,10 @@ async def _from_log(
     log = await asyncpg.connect(database_url, server_settings={"search_path": live_schema})
     try:
         async with log.transaction(readonly=True, isolation="repeatable_read"):
-            async for row in ledger.logged_since(log, 0):
-                if row["topic"] == topic:
-                    await replaying.handle_once(
-                        pool, f"log:{topic}", handle, bytes(row["value"]), clock, until, done
-                    )
+            async for row in ledger.logged_since(log, 0, topic):
+                await replaying.handle_once(
+                    pool, f"log:{topic}", handle, bytes(row["value"]), clock, until, done
+                )
     finally:
         await log.close()
 

@@ -41,7 +41,7 @@ import asyncpg
 from contracts import topics
 from contracts.envelope import CloudEvent
 from services.notify.handlers import Fanout
-from wijkbus import replaying
+from wijkbus import inbox, replaying
 from wijkbus.replaying import Difference, Progress, Rebuilt, ReplayClock
 
 HERE = Path(__file__).parent
@@ -96,7 +96,7 @@ async def rebuild(
                 f"SELECT processed_at FROM {live_schema}.inbox"
                 " WHERE consumer = $1 AND message_id = $2",
                 CONSUMER,
-                f"{event.source}|{event.id}",
+                inbox.event_key(event),
             )
             moment = handled or clock.now
             await _set_statuses(conn, {s.id: s.status_at(moment) for s in lifetimes})

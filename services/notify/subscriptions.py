@@ -29,6 +29,7 @@ from services.notify.webhook import WebhookSender
 from wijkbus.partners import PartnerRegistry
 
 NOTIFY_SOURCE = "urn:nld:wijkbus:notify"
+INITIATIVE_TYPES = "nl.wijkaanpak.budget.initiative-"  # what the initiator channel may carry
 TypePrefix = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 CallbackUrl = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 HeaderValue = Annotated[str, StringConstraints(min_length=1, max_length=4096)]
@@ -251,9 +252,6 @@ def _check_initiator(request: SubscriptionRequest, owner: str | None) -> None:
             "invalid subscription",
             errors=[_error("types", f"the initiator channel takes only {INITIATIVE_TYPES}*")],
         )
-
-
-INITIATIVE_TYPES = "nl.wijkaanpak.budget.initiative-"
 
 
 def _error(field_name: str, message: str) -> dict[str, str]:

@@ -189,20 +189,8 @@ class DeliveryWorker:
     async def _attempt(self, delivery: store.DueDelivery) -> domain.AttemptResult:
         """One try over the subscription's channel: a webhook POST or an e-mail."""
         sub = delivery.subscription_id
-        if delivery.channel == "initiator":
-            return await self._mail_initiator(delivery)
-        if delivery.channel == "email":
-            assert delivery.email_address is not None
-            try:
-                mail = self._renderer.render(delivery.body)
-            except Exception as exc:  # a template that cannot render this event: retry, then dead
-                return domain.AttemptResult(None, 0, error=f"mail not rendered: {exc!r}"[:500])
-            return await self._mailer.send(
-                delivery.email_address,
-                mail,
-                key=f"{sub}|{delivery.event_id}",
-                event_id=delivery.event_id,
-            )
+        if delivery.channel in ("email", "initiator"):
+            return await self._mail(delivery)
         assert delivery.callback_url is not None
         assert delivery.authorization_enc is not None and delivery.signing_secret_enc is not None
         try:
@@ -212,22 +200,28 @@ class DeliveryWorker:
             return domain.AttemptResult(None, 0, error=f"{exc} (was NOTIFY_SECRET_KEY changed?)")
         return await self._sender.post(delivery.callback_url, authorization, secret, delivery.body)
 
-    async def _mail_initiator(self, delivery: store.DueDelivery) -> domain.AttemptResult:
-        """Mail the initiative's initiator at the address budget gives now; keep it nowhere."""
-        if self._contacts is None:
-            return domain.AttemptResult(None, 0, error="no budget to ask for initiators")
+    async def _mail(self, delivery: store.DueDelivery) -> domain.AttemptResult:
+        """The Dutch mail for the event: to the subscription's mailbox, or to the initiative's
+        initiator at the address budget gives now (kept nowhere, not even in an error)."""
         try:
             mail = self._renderer.render(delivery.body)
-            to = await self._contacts.address(delivery.body)
-        except ContactGone as exc:
-            return domain.AttemptResult(None, 0, error=f"{_GONE}: {exc}")
-        except ContactUnavailable as exc:
-            return domain.AttemptResult(None, 0, error=str(exc))
         except Exception as exc:  # a template that cannot render this event: retry, then dead
             return domain.AttemptResult(None, 0, error=f"mail not rendered: {exc!r}"[:500])
+        if delivery.channel == "email":
+            assert delivery.email_address is not None
+            to = delivery.email_address
+        elif self._contacts is None:
+            return domain.AttemptResult(None, 0, error="no budget to ask for initiators")
+        else:
+            try:
+                to = await self._contacts.address(delivery.body)
+            except ContactGone as exc:
+                return domain.AttemptResult(None, 0, error=f"{_GONE}: {exc}")
+            except ContactUnavailable as exc:
+                return domain.AttemptResult(None, 0, error=str(exc))
         key = f"{delivery.subscription_id}|{delivery.event_id}"
         result = await self._mailer.send(to, mail, key=key, event_id=delivery.event_id)
-        if result.error:  # an SMTP answer may quote the address: it goes into no log or table
+        if result.error and delivery.channel == "initiator":  # an SMTP answer may quote it
             error = result.error.replace(to, "<initiatiefnemer>")
             return domain.AttemptResult(result.status_code, result.latency_ms, error=error)
         return result
