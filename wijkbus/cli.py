@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import os
@@ -15,6 +14,7 @@ import typer
 from rich.console import Console
 
 from wijkbus import db, devstack, erase_cli
+from wijkbus.cli_run import run
 from wijkbus.infra import start_backend
 from wijkbus.logging import configure_logging
 
@@ -35,7 +35,7 @@ async def _migrate_all(database_url: str) -> dict[str, list[str]]:
 @app.command()
 def migrate(database_url: str = typer.Option(..., envvar="DATABASE_URL")) -> None:
     """Apply every service's pending migrations to DATABASE_URL."""
-    for name, applied in asyncio.run(_migrate_all(database_url)).items():
+    for name, applied in run(_migrate_all(database_url)).items():
         console.print(f"{name}: {', '.join(applied) or 'up to date'}")
 
 
@@ -51,7 +51,7 @@ def dev(workdir: Path = typer.Option(Path(".wijkbus"), help="where data and logs
     try:
         creds = devstack.DemoCredentials.load_or_create(workdir / "secrets.json")
         partners = devstack.write_partner_registry(workdir / "partners.yaml", creds)
-        for name, applied in asyncio.run(_migrate_all(backend.database_url)).items():
+        for name, applied in run(_migrate_all(backend.database_url)).items():
             console.print(f"  migrations {name}: {', '.join(applied) or 'up to date'}")
         stack = devstack.ServiceProcesses(
             workdir, backend.bootstrap, backend.database_url, creds, partners
@@ -74,7 +74,7 @@ def dev(workdir: Path = typer.Option(Path(".wijkbus"), help="where data and logs
 def _seed_budget_demo(stack: devstack.ServiceProcesses, workdir: Path) -> None:
     from services.budget import demo
 
-    folder = asyncio.run(
+    folder = run(
         demo.seed(
             stack.database_url, stack.url("budget"), stack.creds.operator_token, workdir / "letters"
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 
 import asyncpg
@@ -10,6 +9,7 @@ import typer
 from rich.console import Console
 
 from wijkbus import vault
+from wijkbus.cli_run import run
 
 console = Console()
 INTAKE_SCHEMA = "intake"
@@ -40,7 +40,7 @@ def erase(
     """Delete a data subject's key: none of its sealed personal data can be read again."""
     if bool(subject) == bool(signal):
         raise typer.BadParameter("give exactly one of --subject and --signal")
-    ref, persons = asyncio.run(erase_subject(database_url, subject=subject, signal=signal, by=by))
+    ref, persons = run(erase_subject(database_url, subject=subject, signal=signal, by=by))
     if persons < 0:
         console.print("[red]no such subject in the vault[/] (nothing erased)")
         raise typer.Exit(1)

@@ -14,6 +14,7 @@ from rich.console import Console
 
 from contracts import topics
 from wijkbus import simulate
+from wijkbus.cli_run import run
 from wijkbus.partners import sign
 
 app = typer.Typer(
@@ -95,11 +96,11 @@ def send(
         event_id = json.loads(body).get("id")
     except ValueError:
         event_id = None
-    asyncio.run(_publish(stack["broker"], partner, [body], 0))
+    run(_publish(stack["broker"], partner, [body], 0))
     if event_id is None:
         console.print("published; the body is not a JSON object with an id, so no receipt to match")
         raise typer.Exit(1)
-    receipt = asyncio.run(_receipt(stack["broker"], partner["id"], str(event_id), timeout))
+    receipt = run(_receipt(stack["broker"], partner["id"], str(event_id), timeout))
     if receipt is None:
         console.print(f"[red]no receipt within {timeout:.0f} s[/]")
         raise typer.Exit(1)
@@ -127,7 +128,7 @@ def simulate_command(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     started = time.monotonic()
-    asyncio.run(_publish(stack["broker"], partner, bodies, per_second))
+    run(_publish(stack["broker"], partner, bodies, per_second))
     took = time.monotonic() - started
     console.print(
         f"published {count} {scenario} events as {partner['id']} in {took:.1f} s "

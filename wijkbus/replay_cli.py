@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import uuid
 from datetime import datetime
@@ -12,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+from wijkbus.cli_run import run
 from wijkbus.partners import load_partners
 
 console = Console()
@@ -57,7 +57,7 @@ def replay(
         from services.intake.audit_cli import republish_log
 
         with Progress(*columns, console=console) as progress:
-            sent = asyncio.run(republish_log(database_url, bootstrap, since, progress))
+            sent = run(republish_log(database_url, bootstrap, since, progress))
         console.print(f"republished {sent} events from intake's event log (after seq {since})")
         return
     if service not in REPLAYABLE:
@@ -74,7 +74,7 @@ def replay(
     try:
         with Progress(*columns, console=console, transient=True) as progress:
             task = progress.add_task(f"replaying into {schema}", total=None)
-            done = asyncio.run(
+            done = run(
                 module.rebuild(
                     database_url,
                     bootstrap,
@@ -96,7 +96,7 @@ def replay(
     if until is not None:
         console.print(f"the state at {until.isoformat()} is in schema {schema}")
         return
-    differences, newer = asyncio.run(module.compare(database_url, schema))
+    differences, newer = run(module.compare(database_url, schema))
     if newer:
         console.print(f"{newer} rows live handled after the replay's end were left out")
     if differences:

@@ -21,6 +21,7 @@ from services.budget.handlers import Budget
 from services.budget.letters import write_all
 from services.budget.pabulib import PabulibError, parse_text, to_election
 from wijkbus import db
+from wijkbus.cli_run import run
 from wijkbus.vault import Vault
 
 HERE = Path(__file__).parent
@@ -96,7 +97,7 @@ def import_pb(
 ) -> None:
     """Load a real pabulib election as a round (projects and ballots); re-runs change nothing."""
     try:
-        rid, result = asyncio.run(import_pb_file(database_url, file, round_id))
+        rid, result = run(import_pb_file(database_url, file, round_id))
     except (PabulibError, store.RoundConflictError) as exc:
         console.print(f"[red]not imported:[/] {exc}")
         raise typer.Exit(1) from exc
@@ -114,7 +115,7 @@ def decide_command(
 ) -> None:
     """Compute a round's winners, store them with each project's votes and why it won or lost."""
     try:
-        outcome = asyncio.run(decide_round(database_url, round_id, rule))
+        outcome = run(decide_round(database_url, round_id, rule))
     except (store.UnknownRoundError, UnknownRuleError) as exc:
         console.print(f"[red]not decided:[/] {exc}")
         raise typer.Exit(1) from exc
@@ -152,7 +153,7 @@ def import_households(
 ) -> None:
     """Load the household register (one household per address); re-runs report what changed."""
     try:
-        changes = asyncio.run(import_households_file(database_url, file, municipality))
+        changes = run(import_households_file(database_url, file, municipality))
     except RegisterError as exc:
         for error in exc.errors:
             console.print(f"[red]not imported:[/] {error}")
@@ -184,7 +185,7 @@ def open_year(
         console.print(f"[red]unknown rule {rule!r}[/]: pledge, majority or vote")
         raise typer.Exit(1)
     try:
-        y = asyncio.run(_with_conn(database_url, lambda c: register.open_year(
+        y = run(_with_conn(database_url, lambda c: register.open_year(
             c, municipality, year, allowance_cents, rule)))  # fmt: skip
     except register.YearError as exc:
         console.print(f"[red]not opened:[/] {exc}")
@@ -202,7 +203,7 @@ def close_year(
     """Close a year: settle its initiatives (funded or not) and let unspent allowances lapse."""
     core = Budget(clock=_now, vault=Vault.ephemeral(), pseudonym_key=None)
     try:
-        account = asyncio.run(
+        account = run(
             _with_conn(database_url, lambda c: closing.close_year(core, c, municipality, year))
         )
     except register.YearError as exc:
@@ -235,7 +236,7 @@ def issue_codes(
         return letters, skipped, y.allowance_cents
 
     try:
-        letters, skipped, allowance = asyncio.run(_with_conn(database_url, issue))
+        letters, skipped, allowance = run(_with_conn(database_url, issue))
     except register.YearError as exc:
         console.print(f"[red]no codes issued:[/] {exc}")
         raise typer.Exit(1) from exc

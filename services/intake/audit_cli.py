@@ -15,6 +15,7 @@ from rich.table import Table
 
 from services.intake import ledger
 from wijkbus import audit_trail
+from wijkbus.cli_run import run
 
 SCHEMA = "intake"
 console = Console()
@@ -49,7 +50,7 @@ def verify(
 ) -> None:
     """Walk the hash chain of intake's event log; name the first broken row."""
     signed = ledger.Checkpoint.from_json(checkpoint.read_text()) if checkpoint else None
-    result, problem = asyncio.run(_verify(database_url, signed))
+    result, problem = run(_verify(database_url, signed))
     if not result.intact:
         where = f" (event_log.seq {result.broken_seq})" if result.broken_seq is not None else ""
         console.print(
@@ -75,7 +76,7 @@ def export_checkpoint(
     database_url: str = DATABASE_URL,
 ) -> None:
     """Verify the chain, then sign its head: a checkpoint to keep outside the system."""
-    result, _ = asyncio.run(_verify(database_url, None))
+    result, _ = run(_verify(database_url, None))
     if not result.intact:
         console.print(f"[red]no checkpoint: the chain breaks at row {result.broken_position}[/]")
         raise typer.Exit(1)
@@ -108,7 +109,7 @@ def trail(
     database_url: str = DATABASE_URL,
 ) -> None:
     """Every event about one signal across the services, in order; no personal data."""
-    steps = asyncio.run(_trail(database_url, signal_id))
+    steps = run(_trail(database_url, signal_id))
     if not steps:
         console.print(f"[red]no service knows signal {signal_id}[/]")
         raise typer.Exit(1)

@@ -1,0 +1,43 @@
+"""A command whose database or broker does not answer says so in one line and exits with 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from wijkbus.cli import app
+from wijkbus.devstack import DemoCredentials, write_partner_registry
+from wijkbus.infra import free_port
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["replay", "routing", "--into", "scratch"],
+        ["replay", "--republish"],
+        ["audit", "verify"],
+        ["budget", "decide", "groen-2026"],
+    ],
+)
+def test_an_unreachable_server_is_one_clear_line_not_a_traceback(
+    command: list[str], tmp_path: Path
+) -> None:
+    partners = write_partner_registry(
+        tmp_path / "partners.yaml", DemoCredentials.load_or_create(tmp_path / "secrets.json")
+    )
+    nobody = f"127.0.0.1:{free_port()}"  # nothing listens there
+    result = CliRunner().invoke(
+        app,
+        command,
+        env={
+            "DATABASE_URL": f"postgresql://postgres@{nobody}/wijkbus",
+            "KAFKA_BOOTSTRAP_SERVERS": nobody,
+            "WIJKBUS_PARTNERS": str(partners),
+            "COLUMNS": "200",
+        },
+    )
+    assert result.exit_code == 2, result.output
+    assert "cannot reach the database or the broker: ConnectionRefusedError" in result.output
+    assert "Traceback" not in result.output
