@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from wijkbus.cli_run import run
-from wijkbus.partners import load_partners
+from wijkbus.partners import PartnerRegistryError, load_partners
 
 console = Console()
 # Each module rebuilds its service's projection into a scratch schema (`rebuild`) and compares it
@@ -69,7 +69,10 @@ def replay(
     if partners_file is None:
         raise typer.BadParameter("the partner registry is needed", param_hint="--partners")
     module = importlib.import_module(REPLAYABLE[service])
-    partners = tuple(p.id for p in load_partners(partners_file, with_secrets=False))
+    try:
+        partners = tuple(p.id for p in load_partners(partners_file, with_secrets=False))
+    except PartnerRegistryError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--partners") from None
     schema = into or f"{service}_replay_{uuid.uuid4().hex[:8]}"
     try:
         with Progress(*columns, console=console, transient=True) as progress:

@@ -41,3 +41,17 @@ def test_an_unreachable_server_is_one_clear_line_not_a_traceback(
     assert result.exit_code == 2, result.output
     assert "cannot reach the database or the broker: ConnectionRefusedError" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_broken_partner_registry_is_named_before_anything_is_read(tmp_path: Path) -> None:
+    broken = tmp_path / "partners.yaml"
+    broken.write_text("- {id: x}\n")
+    result = CliRunner().invoke(
+        app,
+        ["replay", "routing"],
+        env={"DATABASE_URL": "x", "KAFKA_BOOTSTRAP_SERVERS": "y", "WIJKBUS_PARTNERS": str(broken),
+             "COLUMNS": "200"},
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "Invalid value for --partners" in result.output
+    assert "name: Field required" in result.output
