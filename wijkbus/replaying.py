@@ -1,8 +1,9 @@
 """What every service's replay shares: reading topics from offset 0 without disturbing anyone,
 the replay's clock, its tally, and a difference between the live and the rebuilt state.
 
-A service's `replay` module rebuilds its projection into a scratch schema with its own live
-handlers (`rebuild`) and then compares (`compare`); `wijkbus replay SERVICE` drives both.
+A service's `replay` module rebuilds its projection into a scratch schema with the same processors
+live runs (`rebuild`: `Replay.run` is the replay's source and policy around `processor.process`)
+and then compares (`compare`); `wijkbus replay SERVICE` drives both.
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
-from contracts.envelope import CloudEvent, parse_event
-from wijkbus import db, inbox
+from wijkbus import db
+from wijkbus.processor import Delivery, Item, Processor, process, reason
 
 Progress = Callable[[int, int], None]
 
@@ -74,7 +76,7 @@ async def scratch(
 
 async def batches(
     bootstrap: str, inputs: Sequence[str], progress: Progress | None = None
-) -> AsyncIterator[list[ConsumerRecord[bytes, bytes]]]:
+) -> AsyncIterator[list[Delivery]]:
     """Every record of `inputs` in fetched batches (one partition each), topic after topic, from
     offset 0 to the end each partition had when the replay began. No consumer group: live
     consumers are not disturbed."""
@@ -104,7 +106,7 @@ async def batches(
             while open_:
                 fetched = await consumer.getmany(*open_, timeout_ms=1000, max_records=5000)
                 for tp, got in fetched.items():
-                    wanted = [r for r in got if r.offset < ends[tp]]
+                    wanted = [_delivery(r) for r in got if r.offset < ends[tp]]
                     if wanted:
                         read += len(wanted)
                         yield wanted
@@ -116,13 +118,8 @@ async def batches(
         await consumer.stop()
 
 
-async def records(
-    bootstrap: str, inputs: Sequence[str], progress: Progress | None = None
-) -> AsyncIterator[ConsumerRecord[bytes, bytes]]:
-    """Every record of `inputs`, one at a time (see `batches`)."""
-    async for batch in batches(bootstrap, inputs, progress):
-        for record in batch:
-            yield record
+def _delivery(r: ConsumerRecord[bytes, bytes]) -> Delivery:
+    return Delivery(r.topic, r.partition, r.offset, r.key, r.value or b"", dict(r.headers or ()))
 
 
 async def end_offsets(
@@ -154,92 +151,54 @@ async def end_offsets(
     return ends
 
 
-Handle = Callable[[asyncpg.Connection, CloudEvent], object]
+@dataclass
+class Replay:
+    """The replay policy: `--until` and the replay clock, and a tally in place of retries.
 
+    A share is handled at the latest time of its events (as live handles a fetched batch at one
+    moment), so windows, deadlines and thresholds are judged as they were, to within one batch.
+    """
 
-async def handle_once(
-    pool: asyncpg.Pool,
-    consumer_name: str,
-    handle: Handle,
-    value: bytes | None,
-    clock: ReplayClock,
-    until: datetime | None,
-    done: Rebuilt,
-) -> None:
-    """Hand one record to `handle` in its own transaction, once per CloudEvent (the scratch
-    schema's inbox), with the clock at the event's time; refusals are tallied, not raised."""
-    done.read += 1
-    try:
-        event = parse_event(value or b"")
-    except ValueError as exc:
-        done.refused.append(f"{consumer_name}: not a CloudEvent ({exc})")
-        return
-    at = event.time or clock.now
-    if until is not None and at > until:
-        done.after_until += 1
-        return
-    clock.now = at
-    async with pool.acquire() as conn, conn.transaction():
-        if not await inbox.claim(conn, consumer_name, inbox.event_key(event)):
-            done.duplicates += 1
-            return
-        try:
-            async with conn.transaction():  # a savepoint: a refused record leaves no trace
-                await handle(conn, event)  # type: ignore[misc]
-        except Exception as exc:
-            done.refused.append(f"{consumer_name} {event.id}: {exc}")
-            return
-        done.handled += 1
+    clock: ReplayClock = field(default_factory=ReplayClock)
+    until: datetime | None = None
+    done: Rebuilt = field(default_factory=Rebuilt)
 
+    def admit(self, proc: Processor[Any], items: list[Item[Any]]) -> list[Item[Any]]:
+        """The items up to `--until`; the clock moves to the latest of them."""
+        now = self.clock.now
+        kept = [i for i in items if self.until is None or (i.at or now) <= self.until]
+        self.done.read += len(items)
+        self.done.after_until += len(items) - len(kept)
+        if kept:
+            self.clock.now = max(i.at or now for i in kept)
+        return kept
 
-HandleMany = Callable[[asyncpg.Connection, list[CloudEvent]], object]
+    async def refuse(self, proc: Processor[Any], delivery: Delivery, why: str) -> None:
+        """An undecodable record is read and refused."""
+        self.done.read += 1
+        self.done.refused.append(f"{proc.name} {delivery.position}: {why}")
 
+    async def failed(self, proc: Processor[Any], item: Item[Any], exc: Exception) -> bool:
+        """A record that fails on its own is refused, and the replay goes on."""
+        self.done.refused.append(f"{proc.name} {item.key}: {reason(exc)}")
+        return True
 
-async def handle_batch(
-    pool: asyncpg.Pool,
-    consumer_name: str,
-    handle_many: HandleMany,
-    handle: Handle,
-    values: Sequence[bytes | None],
-    clock: ReplayClock,
-    until: datetime | None,
-    done: Rebuilt,
-) -> None:
-    """Hand a fetched batch to `handle_many` in one transaction, each CloudEvent once, with the
-    clock at the batch's latest event time (as a live batch is handled at one moment). When the
-    batch fails, it is handled one by one, so a bad record is refused on its own."""
-    try:
-        parsed = [parse_event(value or b"") for value in values]
-    except ValueError:
-        return await _one_by_one(pool, consumer_name, handle, values, clock, until, done)
-    kept = [e for e in parsed if until is None or (e.time or clock.now) <= until]
-    new: list[CloudEvent] = []
-    if kept:
-        clock.now = max(e.time or clock.now for e in kept)
-        try:
-            async with pool.acquire() as conn, conn.transaction():
-                new = await inbox.claim_events(conn, consumer_name, kept)
-                await handle_many(conn, new)  # type: ignore[misc]
-        except Exception:
-            return await _one_by_one(pool, consumer_name, handle, values, clock, until, done)
-    done.read += len(parsed)
-    done.after_until += len(parsed) - len(kept)
-    done.handled += len(new)
-    done.duplicates += len(kept) - len(new)
-    return None
+    def handled(self, proc: Processor[Any], new: int, duplicates: int) -> None:
+        """Count what was handled and what the scratch inbox knew already."""
+        self.done.handled += new
+        self.done.duplicates += duplicates
 
-
-async def _one_by_one(
-    pool: asyncpg.Pool,
-    consumer_name: str,
-    handle: Handle,
-    values: Sequence[bytes | None],
-    clock: ReplayClock,
-    until: datetime | None,
-    done: Rebuilt,
-) -> None:
-    for value in values:
-        await handle_once(pool, consumer_name, handle, value, clock, until, done)
+    async def run(
+        self,
+        pool: asyncpg.Pool,
+        processors: Sequence[Processor[Any]],
+        source: AsyncIterator[list[Delivery]],
+    ) -> Rebuilt:
+        """Feed every batch of `source` to the processor of its topic, as live does."""
+        by_topic = {topic: proc for proc in processors for topic in proc.topics}
+        async for batch in source:
+            await process(pool, by_topic[batch[0].topic], batch, self)
+        return self.done
 
 
 def differences(

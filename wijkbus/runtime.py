@@ -14,6 +14,7 @@ from faststream.specification import AsyncAPI
 
 from wijkbus import consumer, db
 from wijkbus.outbox import OutboxRelay
+from wijkbus.processor import Processor
 from wijkbus.settings import ServiceSettings
 
 
@@ -56,40 +57,10 @@ class ServiceRuntime:
             raise RuntimeError("the service runtime is not started")
         return self._pool
 
-    def subscribe_events(
-        self,
-        name: str,
-        topics: list[str],
-        handle: consumer.EventHandler,
-        *,
-        handle_many: consumer.BatchEventHandler | None = None,
-    ) -> None:
-        """Consume CloudEvents from `topics` exactly once; in batches too with `handle_many`."""
-        consumer.subscribe_events(
-            self.broker, self.consumers, name, topics, handle, handle_many=handle_many
-        )
-
-    def subscribe_raw(
-        self,
-        name: str,
-        topics: list[str],
-        handle: consumer.RawHandler,
-        *,
-        pattern: str | None = None,
-        handle_many: consumer.BatchHandler | None = None,
-        redact_dead_letters: bool = False,
-    ) -> None:
-        """Consume raw records from `topics` (or every topic matching `pattern`), exactly once."""
-        consumer.subscribe_raw(
-            self.broker,
-            self.consumers,
-            name,
-            topics,
-            handle,
-            pattern=pattern,
-            handle_many=handle_many,
-            redact_dead_letters=redact_dead_letters,
-        )
+    def subscribe(self, *processors: Processor[Any]) -> None:
+        """Feed each processor from a consumer group of its own, exactly once in effect."""
+        for proc in processors:
+            consumer.subscribe(self.broker, self.consumers, proc)
 
     def document_publisher(self, topic: str, schema: type, description: str) -> None:
         """Describe a topic this service publishes (through its outbox) in its AsyncAPI document."""

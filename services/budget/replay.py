@@ -23,8 +23,8 @@ from contracts import events as ev
 from contracts import topics
 from contracts.envelope import CloudEvent
 from services.budget.domain.initiatives import Status
-from wijkbus import replaying
-from wijkbus.replaying import Difference, Progress, Rebuilt, ReplayClock
+from wijkbus import processor, replaying
+from wijkbus.replaying import Difference, Progress, Rebuilt, Replay, ReplayClock
 
 MIGRATIONS = Path(__file__).parent / "replay_migrations"
 INPUTS = [topics.BUDGET_EVENTS]
@@ -42,12 +42,8 @@ async def rebuild(
 ) -> Rebuilt:
     """Replay budget.events into the empty schema `into` (`partners` is not needed here)."""
     async with replaying.scratch(database_url, into, MIGRATIONS, live_schema) as pool:
-        clock, done = ReplayClock(), Rebuilt()
-        async for record in replaying.records(bootstrap, INPUTS, progress):
-            await replaying.handle_once(
-                pool, "budget-events", apply, record.value, clock, until, done
-            )
-        return done
+        source = replaying.batches(bootstrap, INPUTS, progress)
+        return await Replay(ReplayClock(), until).run(pool, [PROJECTION], source)
 
 
 async def apply(conn: asyncpg.Connection, event: CloudEvent) -> None:
@@ -186,3 +182,7 @@ async def _ballots(
         {r["round_id"]: r["ballots"] for r in rebuilt},
     )
     return diffs, sum(r["later"] for r in live)
+
+
+# The replay's own processor: budget consumes nothing live, so there is no live twin.
+PROJECTION = processor.events("budget-events", INPUTS, processor.each(apply))

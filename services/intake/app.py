@@ -14,8 +14,9 @@ from pydantic_settings import SettingsConfigDict
 from contracts import topics
 from contracts.events import FeedbackReceived, SignalAccepted
 from contracts.receipts import ReceiptData
-from services.intake import bulk, ledger, retention
+from services.intake import ledger, retention
 from services.intake.handlers import Intake
+from services.intake.processors import processors
 from services.intake.retention import DEFAULT_POLICY, Keep
 from services.intake.web import api, dashboard, person
 from wijkbus.http import create_app
@@ -76,15 +77,7 @@ def build(
     runtime = ServiceRuntime(settings, HERE / "migrations")
     intake = Intake(partners=partners, clock=clock, vault=vault or _vault(settings))
     # A pattern, not a list: a partner added to the registry is consumed without a restart.
-    runtime.subscribe_raw(
-        "partner-events",
-        [],
-        intake.on_partner_record,
-        pattern=topics.PARTNER_EVENTS_PATTERN,
-        handle_many=partial(bulk.on_partner_records, intake),
-        redact_dead_letters=True,  # partner records may hold a person in clear
-    )
-    runtime.subscribe_events("assignments", [topics.ROUTING_EVENTS], intake.on_routing_event)
+    runtime.subscribe(*processors(intake))
     runtime.document_publisher(
         topics.SIGNALS_ACCEPTED,
         SignalAccepted,

@@ -21,8 +21,10 @@ replay's last one.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
@@ -31,8 +33,9 @@ from contracts.envelope import CloudEvent
 from contracts.events import FeedbackReceived, SignalAccepted
 from services.intake import ledger, store
 from services.intake.handlers import learn_from_routing
-from wijkbus import replaying
-from wijkbus.replaying import Difference, Progress, Rebuilt, ReplayClock
+from wijkbus import processor, replaying
+from wijkbus.processor import Delivery, Processor
+from wijkbus.replaying import Difference, Progress, Rebuilt, Replay, ReplayClock
 
 HERE = Path(__file__).parent
 INPUTS = [topics.ROUTING_EVENTS]
@@ -53,14 +56,12 @@ async def rebuild(
     progress: Progress | None = None,
 ) -> Rebuilt:
     """Replay intake's log and routing's events into the empty schema `into`."""
-    done, clock = Rebuilt(), ReplayClock()
+    done = Rebuilt()
     async with replaying.scratch(database_url, into, HERE / "migrations", live_schema) as pool:
-        await _from_log(pool, database_url, live_schema, topics.SIGNALS_ACCEPTED, until, done)
-        async for record in replaying.records(bootstrap, INPUTS, progress):
-            await replaying.handle_once(
-                pool, "assignments", learn_from_routing, record.value, clock, until, done
-            )
-        await _from_log(pool, database_url, live_schema, topics.SIGNALS_FEEDBACK, until, done)
+        await _from_log(pool, database_url, live_schema, ACCEPTED, until, done)
+        source = replaying.batches(bootstrap, INPUTS, progress)
+        await Replay(ReplayClock(), until, done).run(pool, [ASSIGNMENTS], source)
+        await _from_log(pool, database_url, live_schema, FEEDBACK, until, done)
     return done
 
 
@@ -68,21 +69,31 @@ async def _from_log(
     pool: asyncpg.Pool,
     database_url: str,
     live_schema: str,
-    topic: str,
+    proc: Processor[Any],
     until: datetime | None,
     done: Rebuilt,
 ) -> None:
-    handle = _accept if topic == topics.SIGNALS_ACCEPTED else _feedback
-    clock = ReplayClock()
     log = await asyncpg.connect(database_url, server_settings={"search_path": live_schema})
     try:
         async with log.transaction(readonly=True, isolation="repeatable_read"):
-            async for row in ledger.logged_since(log, 0, topic):
-                await replaying.handle_once(
-                    pool, f"log:{topic}", handle, bytes(row["value"]), clock, until, done
-                )
+            source = _logged(log, proc.topics[0])
+            await Replay(ReplayClock(), until, done).run(pool, [proc], source)
     finally:
         await log.close()
+
+
+async def _logged(
+    log: asyncpg.Connection, topic: str, size: int = 500
+) -> AsyncIterator[list[Delivery]]:
+    """The log's rows of `topic` as records, a batch at a time (the log is the source here)."""
+    batch: list[Delivery] = []
+    async for row in ledger.logged_since(log, 0, topic):
+        batch.append(Delivery(topic, 0, row["seq"], row["key"], bytes(row["value"])))
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 async def _accept(conn: asyncpg.Connection, event: CloudEvent) -> None:
@@ -92,6 +103,16 @@ async def _accept(conn: asyncpg.Connection, event: CloudEvent) -> None:
 async def _feedback(conn: asyncpg.Connection, event: CloudEvent) -> None:
     feedback = FeedbackReceived.model_validate(event.data)
     await store.set_status(conn, feedback.signal_id, feedback.kind, feedback.received_at)
+
+
+# The replay's processors; the log's two topics are read by names of their own.
+ACCEPTED = processor.events(
+    f"log:{topics.SIGNALS_ACCEPTED}", [topics.SIGNALS_ACCEPTED], processor.each(_accept)
+)
+FEEDBACK = processor.events(
+    f"log:{topics.SIGNALS_FEEDBACK}", [topics.SIGNALS_FEEDBACK], processor.each(_feedback)
+)
+ASSIGNMENTS = processor.events("assignments", INPUTS, processor.each(learn_from_routing))
 
 
 async def compare(

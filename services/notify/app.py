@@ -18,6 +18,7 @@ from services.notify.feed import FeedBroadcaster
 from services.notify.handlers import Fanout
 from services.notify.initiators import InitiatorContacts
 from services.notify.mail import MailRenderer, MailSender
+from services.notify.processors import processors
 from services.notify.retention import Retention
 from services.notify.subscriptions import Subscriptions
 from services.notify.web import api, dashboard, deliveries, live
@@ -110,7 +111,7 @@ def build(
     client = http_client or httpx.AsyncClient(follow_redirects=False)
     sender = WebhookSender(client, settings.webhook_timeout_s)
     runtime = ServiceRuntime(settings, HERE / "migrations")
-    runtime.subscribe_events("events", list(settings.event_topics), Fanout(clock).on_event)
+    runtime.subscribe(*processors(Fanout(clock).on_event, settings.event_topics))
     worker = DeliveryWorker(
         database_url=settings.database_url,
         schema=settings.db_schema,

@@ -41,13 +41,13 @@ import asyncpg
 from contracts import topics
 from contracts.envelope import CloudEvent
 from services.notify.handlers import Fanout
+from services.notify.processors import CONSUMER, processors
 from wijkbus import inbox, replaying
-from wijkbus.replaying import Difference, Progress, Rebuilt, ReplayClock
+from wijkbus.replaying import Difference, Progress, Rebuilt, Replay, ReplayClock
 
 HERE = Path(__file__).parent
 # The topics of NotifySettings.event_topics, in the order notify subscribes to them.
 INPUTS = [topics.ROUTING_EVENTS, topics.STREETS_EVENTS, topics.BUDGET_EVENTS]
-CONSUMER = "events"  # the live consumer's name: its inbox says when live handled an event
 NOT_YET = "not yet created"  # a scratch subscription's status before its live created_at
 _COPIED = (
     "id, owner_partner_id, channel, callback_url, email_address, authorization_enc,"
@@ -98,13 +98,12 @@ async def rebuild(
                 CONSUMER,
                 inbox.event_key(event),
             )
-            moment = handled or clock.now
+            moment = handled or event.time or clock.now
             await _set_statuses(conn, {s.id: s.status_at(moment) for s in lifetimes})
             await fanout.on_event(conn, event)
 
-        done = Rebuilt()
-        async for record in replaying.records(bootstrap, INPUTS, progress):
-            await replaying.handle_once(pool, CONSUMER, on_event, record.value, clock, until, done)
+        source = replaying.batches(bootstrap, INPUTS, progress)
+        done = await Replay(clock, until).run(pool, processors(on_event, INPUTS), source)
         async with pool.acquire() as conn:
             await _set_statuses(conn, {s.id: s.status for s in lifetimes})
         return done

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI
 from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
-from contracts import topics
-from services.routing import bulk
 from services.routing.domain import RuleSet, RuleSetError, parse_rules
 from services.routing.escalation import Escalator
 from services.routing.handlers import Routing
+from services.routing.processors import processors
 from services.routing.web import api, dashboard
 from wijkbus.http import create_app
 from wijkbus.logging import get_logger
@@ -72,13 +70,7 @@ def build(
     routing = Routing(load_rules(settings.rules_file, partners), clock, partner_ids)
     runtime = ServiceRuntime(settings, HERE / "migrations", before_consume=routing.record_ruleset)
     escalator = Escalator(lambda: runtime.pool, routing, settings.escalation_interval_s)
-    runtime.subscribe_events(
-        "signals",
-        [topics.SIGNALS_ACCEPTED],
-        routing.on_signal_event,
-        handle_many=partial(bulk.on_signal_events, routing),
-    )
-    runtime.subscribe_events("feedback", [topics.SIGNALS_FEEDBACK], routing.on_feedback_event)
+    runtime.subscribe(*processors(routing))
 
     app = create_app(
         runtime,

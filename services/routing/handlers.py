@@ -1,4 +1,4 @@
-"""Routing's handlers: an accepted signal gets a responder; feedback moves its assignment on."""
+"""Routing's handlers: accepted signals get a responder; feedback moves an assignment on."""
 
 from __future__ import annotations
 
@@ -8,29 +8,20 @@ from datetime import datetime
 
 import asyncpg
 
-from contracts import topics
-from contracts.envelope import CloudEvent, new_event
+from contracts.envelope import CloudEvent
 from contracts.events import (
     FEEDBACK_RECEIVED_TYPE,
     ROUTING_ACKNOWLEDGED_TYPE,
-    ROUTING_ASSIGNED_TYPE,
-    ROUTING_ESCALATED_TYPE,
     ROUTING_RESOLVED_TYPE,
-    SIGNAL_ACCEPTED_TYPE,
-    STREET_THRESHOLD_CROSSED_TYPE,
     FeedbackReceived,
-    ResponderAssigned,
-    SignalAccepted,
     SignalAcknowledged,
     SignalResolved,
-    StreetThresholdCrossed,
 )
-from services.routing import domain, lifecycle, rulechange, store, streets
-from wijkbus.consumer import PermanentError
+from services.routing import domain, lifecycle, messages, rulechange, signals, store
 from wijkbus.logging import get_logger
-from wijkbus.outbox import OutgoingMessage, cloud_event_message, enqueue
+from wijkbus.outbox import enqueue
+from wijkbus.processor import expect_type
 
-ROUTING_SOURCE = "urn:nld:wijkbus:routing"
 Clock = Callable[[], datetime]
 log = get_logger(__name__)
 
@@ -79,71 +70,21 @@ class Routing:
                 f"routing rule set version {new.version!r} was in force before; "
                 "give the changed rules a new version"
             )
-        out = new_event(
-            rulechange.ROUTING_RULES_CHANGED_TYPE,
-            ROUTING_SOURCE,
-            change,
-            id=f"rules-changed-{new.version}",
-            subject=f"rules:{new.municipality}",
-            time=change.changed_at,
-        )
-        await enqueue(
-            conn, cloud_event_message(topics.ROUTING_EVENTS, f"rules:{new.municipality}", out)
-        )
+        await enqueue(conn, messages.rules_changed_message(change, new.municipality))
         return change
 
     def in_force(self, new: domain.RuleSet) -> None:
         """Route by `new` from now on (after its transaction committed)."""
         self.ruleset = new
 
-    async def on_signal_event(self, conn: asyncpg.Connection, event: CloudEvent) -> None:
-        """signals.accepted: count the incident, assign a responder, check street thresholds."""
-        expect_type(event, SIGNAL_ACCEPTED_TYPE)
-        signal = SignalAccepted.model_validate(event.data)
-        ruleset, now = self.ruleset, self.clock()
-        windows = streets.Windows.of(ruleset, signal.observed_at, now)
-        counted = await store.record_incident(conn, signal, windows.bounds)
-        # The inbox dedupes per consumer name; this also holds for a replay under another name.
-        if counted is None:
-            return
-        assigned = domain.assign(ruleset, signal, now, windows.recent(counted.windows))
-        await store.insert_assignment(conn, assigned, ruleset.rule(assigned.rule_id))
-        await _publish(
-            conn, event, ROUTING_ASSIGNED_TYPE, "assigned", assigned, assigned.assigned_at
-        )
-        if ruleset.thresholds:
-            by_days = windows.by_days(counted.windows)
-            await self._judge_street(conn, signal, event, by_days, counted.alerts, now)
+    async def on_signals(self, conn: asyncpg.Connection, events: list[CloudEvent]) -> None:
+        """signals.accepted: count, assign and judge the streets, the batch at once."""
+        await signals.route(self.ruleset, self.clock(), conn, events)
 
-    async def _judge_street(
-        self,
-        conn: asyncpg.Connection,
-        signal: SignalAccepted,
-        cause: CloudEvent,
-        counts_by_days: dict[int, dict[str, int]],
-        unlocked: dict[str, bool],
-        now: datetime,
-    ) -> None:
-        street = streets.Street(signal.street_key, signal.street, signal.city, signal.buurt_code)
-        changes = {
-            t.id: streets.judge(t, counts_by_days[t.window_days], unlocked.get(t.id, False))
-            for t in self.ruleset.thresholds
-        }
-        if all(change == "unchanged" for change in changes.values()):
-            return  # the common case, decided without a lock or another round trip
-        states = await store.alert_states(conn, signal.street_key)
-        for threshold in self.ruleset.thresholds:
-            counts = counts_by_days[threshold.window_days]
-            change = streets.judge(threshold, counts, states.get(threshold.id, False))
-            if change == "unchanged":
-                continue
-            n = await store.set_alert(
-                conn, signal.street_key, threshold.id, change == "crossed", now
-            )
-            if change == "crossed":
-                crossed = streets.crossed(threshold, street, counts, now)
-                await store.record_crossing(conn, crossed)
-                await enqueue(conn, crossing_message(cause, crossed, n))
+    async def on_feedback(self, conn: asyncpg.Connection, events: list[CloudEvent]) -> None:
+        """signals.feedback: each opgepakt or afgehandeld, in order."""
+        for event in events:
+            await self._feedback(conn, event)
 
     async def escalate_due(self, conn: asyncpg.Connection, limit: int = 100) -> int:
         """Escalate every assignment whose deadline passed unacknowledged; how many were due."""
@@ -155,19 +96,10 @@ class Routing:
             if escalated is None:
                 log.warning("deadline passed, nobody left to escalate to", signal=item.signal_id)
                 continue
-            out = new_event(
-                ROUTING_ESCALATED_TYPE,
-                ROUTING_SOURCE,
-                escalated.event,
-                id=f"escalated-{item.signal_id}-{escalated.step}",
-                subject=item.signal_id,
-                time=now,
-            )
-            await enqueue(conn, cloud_event_message(topics.ROUTING_EVENTS, item.signal_id, out))
+            await enqueue(conn, messages.escalated_message(item.signal_id, escalated, now))
         return len(overdue)
 
-    async def on_feedback_event(self, conn: asyncpg.Connection, event: CloudEvent) -> None:
-        """signals.feedback: opgepakt or afgehandeld by the assigned partner."""
+    async def _feedback(self, conn: asyncpg.Connection, event: CloudEvent) -> None:
         expect_type(event, FEEDBACK_RECEIVED_TYPE)
         feedback = FeedbackReceived.model_validate(event.data)
         assignment = await store.assignment_for_update(conn, feedback.signal_id)
@@ -195,61 +127,12 @@ class Routing:
                 log.warning("feedback ignored", signal_id=feedback.signal_id, reason=reason)
 
 
-def expect_type(event: CloudEvent, type_: str) -> None:
-    """Refuse, for good, an event of another type than this consumer takes."""
-    if event.type != type_:
-        raise PermanentError(f"unexpected event type {event.type!r}; this consumer takes {type_}")
-
-
 async def _publish(
     conn: asyncpg.Connection,
     cause: CloudEvent,
     type_: str,
     verb: str,
-    data: ResponderAssigned | SignalAcknowledged | SignalResolved,
+    data: SignalAcknowledged | SignalResolved,
     at: datetime,
 ) -> None:
-    await enqueue(conn, signal_message(cause, type_, verb, data, at))
-
-
-def signal_message(
-    cause: CloudEvent,
-    type_: str,
-    verb: str,
-    data: ResponderAssigned | SignalAcknowledged | SignalResolved,
-    at: datetime,
-) -> OutgoingMessage:
-    """The routing.events message saying what became of a signal, keyed by the signal."""
-    signal_id = data.signal_id
-    # A deterministic id lets consumers downstream dedupe whatever routing re-emits.
-    out = new_event(
-        type_,
-        ROUTING_SOURCE,
-        data,
-        id=f"{verb}-{signal_id}",
-        subject=signal_id,
-        time=at,
-        extensions=_trace(cause),
-    )
-    return cloud_event_message(topics.ROUTING_EVENTS, signal_id, out)
-
-
-def crossing_message(
-    cause: CloudEvent, crossed: StreetThresholdCrossed, crossings: int
-) -> OutgoingMessage:
-    """The streets.events message announcing a street's `crossings`-th crossing of a threshold."""
-    out = new_event(
-        STREET_THRESHOLD_CROSSED_TYPE,
-        ROUTING_SOURCE,
-        crossed,
-        id=f"threshold-{crossed.street_key}-{crossed.rule_id}-{crossings}",
-        subject=crossed.street_key,
-        time=crossed.crossed_at,
-        extensions=_trace(cause),
-    )
-    return cloud_event_message(topics.STREETS_EVENTS, crossed.street_key, out)
-
-
-def _trace(cause: CloudEvent) -> dict[str, str] | None:
-    extra = cause.model_extra or {}
-    return {"traceparent": extra["traceparent"]} if extra.get("traceparent") else None
+    await enqueue(conn, messages.signal_message(cause, type_, verb, data, at))

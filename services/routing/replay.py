@@ -3,11 +3,11 @@
 `wijkbus replay routing --into SCHEMA [--until TIME]` reads signals.accepted and then
 signals.feedback from offset 0 up to the end they had when the replay began (without a consumer
 group, so the live service is not disturbed), and hands every record to the same handlers the
-live service runs, exactly once per CloudEvent (the scratch schema has its own inbox). Signals
-go through routing's bulk path a fetched batch at a time, as the live service takes them, with
-the clock at the batch's latest event time; feedback goes one by one at its own time. So windows,
-deadlines and thresholds are judged as they were, to within one batch. Escalation timers are not
-fired (escalations are routing's own output, not input).
+live service runs (`processors.processors`, through the one `wijkbus.processor.process`),
+exactly once per CloudEvent (the scratch schema has its own inbox), a fetched batch at a time
+with the clock at the batch's latest event time. So windows, deadlines and thresholds are judged
+as they were, to within one batch. Escalation timers are not fired (escalations are routing's own
+output, not input).
 Nothing is published: the scratch schema's outbox is never relayed.
 
 Then every incident and assignment of the replayed signals, and every street count, is compared
@@ -18,17 +18,16 @@ replay's end is left out of the comparison, not reported as a difference.
 from __future__ import annotations
 
 from datetime import datetime
-from functools import partial
 from pathlib import Path
 
 import asyncpg
 
 from contracts import topics
-from services.routing import bulk
 from services.routing.domain import parse_rules
 from services.routing.handlers import Routing
+from services.routing.processors import processors
 from wijkbus import replaying
-from wijkbus.replaying import Difference, Progress, Rebuilt, ReplayClock
+from wijkbus.replaying import Difference, Progress, Rebuilt, Replay, ReplayClock
 
 HERE = Path(__file__).parent
 INPUTS = [topics.SIGNALS_ACCEPTED, topics.SIGNALS_FEEDBACK]
@@ -55,32 +54,9 @@ async def rebuild(
             clock = ReplayClock()
             routing = Routing(parse_rules(latest["body"], partners), clock, partners)
             await routing.record_ruleset(conn)
-        return await _replay(pool, bootstrap, routing, clock, until, progress)
-
-
-async def _replay(
-    pool: asyncpg.Pool,
-    bootstrap: str,
-    routing: Routing,
-    clock: ReplayClock,
-    until: datetime | None,
-    progress: Progress | None,
-) -> Rebuilt:
-    done = Rebuilt()
-    # INPUTS in order: every signal before any feedback on it. Signals go in bulk, as live.
-    async for batch in replaying.batches(bootstrap, INPUTS, progress):
-        values = [r.value for r in batch]
-        if batch[0].topic == topics.SIGNALS_ACCEPTED:
-            handle_many = partial(bulk.on_signal_events, routing)
-            await replaying.handle_batch(
-                pool, "signals", handle_many, routing.on_signal_event, values, clock, until, done
-            )
-        else:
-            for value in values:
-                await replaying.handle_once(
-                    pool, "feedback", routing.on_feedback_event, value, clock, until, done
-                )
-    return done
+        # INPUTS in order: every signal before any feedback on it.
+        source = replaying.batches(bootstrap, INPUTS, progress)
+        return await Replay(clock, until).run(pool, processors(routing), source)
 
 
 async def compare(

@@ -5,7 +5,7 @@ Pure: the handler counts incidents at the evaluation time and passes the alert's
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -88,3 +88,56 @@ def crossed(
         advice=threshold.advice,
         crossed_at=now,
     )
+
+
+Alert = tuple[bool, int]  # (active, crossings so far)
+
+
+@dataclass
+class StreetInBatch:
+    """What a batch knows of one street: its alerts and the incidents it added so far.
+
+    The stored counts and alerts are read once, before the batch's own incidents are stored,
+    and carried forward here, so each signal sees exactly what it would see in a batch of one,
+    including the signals of its street earlier in the same batch.
+    """
+
+    alerts: dict[str, Alert]
+    added: list[tuple[str, datetime]] = field(default_factory=list)
+    changed: set[str] = field(default_factory=set)
+
+    def add(self, categorie: str, observed_at: datetime) -> None:
+        """Count a new incident of this street (it counts itself too)."""
+        self.added.append((categorie, observed_at))
+
+    def counts(self, stored: dict[str, int], after: datetime, upto: datetime) -> dict[str, int]:
+        """The incidents in (after, upto]: those stored before the batch and those it added."""
+        counts = dict(stored)
+        for categorie, observed_at in self.added:
+            if after < observed_at <= upto:
+                counts[categorie] = counts.get(categorie, 0) + 1
+        return counts
+
+    def judge(
+        self,
+        thresholds: tuple[Threshold, ...],
+        where: Street,
+        counts_by_days: dict[int, dict[str, int]],
+        now: datetime,
+    ) -> list[tuple[StreetThresholdCrossed, int]]:
+        """Each threshold's verdict for one new incident, with hysteresis; the crossings it
+        causes, each with its number (the street's n-th crossing of that threshold)."""
+        found: list[tuple[StreetThresholdCrossed, int]] = []
+        for threshold in thresholds:
+            counts = counts_by_days[threshold.window_days]
+            active, crossings = self.alerts.get(threshold.id, (False, 0))
+            change = judge(threshold, counts, active)
+            if change == "unchanged":
+                continue
+            self.changed.add(threshold.id)
+            if change == "dropped":
+                self.alerts[threshold.id] = (False, crossings)
+                continue
+            self.alerts[threshold.id] = (True, crossings + 1)
+            found.append((crossed(threshold, where, counts, now), crossings + 1))
+        return found

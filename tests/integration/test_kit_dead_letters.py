@@ -8,7 +8,8 @@ from pathlib import Path
 import asyncpg
 
 from tests.support import eventually, produce, unique
-from wijkbus.consumer import Delivery, PermanentError
+from wijkbus import processor
+from wijkbus.processor import Delivery, PermanentError
 from wijkbus.runtime import ServiceRuntime
 from wijkbus.settings import ServiceSettings
 
@@ -31,7 +32,9 @@ async def _run(tmp_path: Path, database: str, bootstrap: str, *, redact: bool) -
         group_prefix=unique("g"),
     )
     runtime = ServiceRuntime(settings, tmp_path)
-    runtime.subscribe_raw("in", [topic], handle, redact_dead_letters=redact)
+    runtime.subscribe(
+        processor.raw("in", [topic], processor.each(handle), redact_dead_letters=redact)
+    )
     for value in (b"good-1", b'{"person": {"name": "Canary Jansen"}, "poison": 1}', b"good-2"):
         await produce(bootstrap, topic, value, key=b"one-partition")
     await runtime.start()

@@ -261,7 +261,7 @@ async def test_the_same_signal_delivered_again_changes_nothing(router: Router) -
     conn = await asyncpg.connect(router.database_url, server_settings={"search_path": "routing"})
     try:
         async with conn.transaction():
-            await replayer.on_signal_event(conn, signal_event(signal))
+            await replayer.on_signals(conn, [signal_event(signal)])
     finally:
         await conn.close()
     assert await router.counts() == {"overlast": 1, "vernieling": 1}

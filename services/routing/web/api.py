@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from contracts.topics import PARTNER_ID_PATTERN
-from services.routing import store
+from services.routing import queries, store
 from services.routing.domain import RuleSet, RuleSetError, parse_rules
 from services.routing.lifecycle import SlaState, Status, sla_state
 from services.routing.streets import WINDOWS
@@ -80,7 +80,7 @@ async def list_assignments(
     """Assignments, optionally of one partner, one status, and late (SLA te laat) or not."""
     now = request.app.state.clock()
     async with request.app.state.runtime.pool.acquire() as conn:
-        rows = await store.assignments(
+        rows = await queries.assignments(
             conn, partner=partner, status=status, late=late, now=now, limit=limit
         )
     return AssignmentList(
@@ -97,7 +97,7 @@ async def list_assignments(
 async def get_street(street_key: str, request: Request) -> StreetView:
     """A street's incident counts per categorie."""
     async with request.app.state.runtime.pool.acquire() as conn:
-        found = await store.street(conn, street_key, request.app.state.clock(), WINDOWS)
+        found = await queries.street(conn, street_key, request.app.state.clock(), WINDOWS)
     if found is None:
         raise HTTPException(404, "no incidents known for this street")
     return StreetView(**found)
@@ -107,7 +107,7 @@ async def get_street(street_key: str, request: Request) -> StreetView:
 async def get_buurt(buurt_code: str, request: Request) -> BuurtView:
     """A buurt's incident counts per categorie."""
     async with request.app.state.runtime.pool.acquire() as conn:
-        found = await store.buurt(conn, buurt_code, request.app.state.clock(), WINDOWS)
+        found = await queries.buurt(conn, buurt_code, request.app.state.clock(), WINDOWS)
     if found is None:
         raise HTTPException(404, "no incidents known for this buurt")
     return BuurtView(**found)
@@ -187,5 +187,5 @@ async def put_rules(request: Request) -> RulesUpdate | JSONResponse:
 async def get_rules_history(request: Request) -> RulesHistory:
     """The rule sets routing has run with, newest first."""
     async with request.app.state.runtime.pool.acquire() as conn:
-        rows = await store.ruleset_history(conn, limit=100)
+        rows = await queries.ruleset_history(conn, limit=100)
     return RulesHistory(history=[RulesHistoryEntry(**dict(r)) for r in rows])

@@ -7,7 +7,7 @@ from itertools import groupby
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
-from services.routing import store
+from services.routing import queries
 from services.routing.lifecycle import sla_state
 from services.routing.web.sparkline import sparkline
 from wijkbus.auth import require_operator_page
@@ -25,7 +25,7 @@ async def dashboard(request: Request) -> HTMLResponse:
     """Open assignments per partner with SLA state, streets, alerts, the rules and history."""
     now = request.app.state.clock()
     async with request.app.state.runtime.pool.acquire() as conn:
-        data = await store.dashboard(conn, now)
+        data = await queries.dashboard(conn, now)
     for street in data["streets"]:
         street["sparkline"] = sparkline(
             street["per_day"], f"{street['street']}: meldingen per dag, laatste 90 dagen"

@@ -1,10 +1,11 @@
-"""Routing a batch of accepted signals at once leaves exactly what routing them one by one leaves:
-incidents, counts, assignments, timers, street alerts, crossings and the outbox, byte for byte.
+"""Routing a batch of accepted signals at once leaves exactly what routing them in batches of one
+leaves: incidents, counts, assignments, timers, street alerts, crossings and the outbox, byte for
+byte. Both go through the one processor (`wijkbus.processor.process`) that live and replay run.
 
 Both run against the real PostgreSQL, each in a schema of its own; no broker is needed, as the
-batches are handed to the handlers directly, the way the kit hands a partition's batch over.
-A batch with malformed records goes through the kit itself: they are dead-lettered with their
-reason and the rest of the batch is routed.
+batches are handed to the processor directly, the way a source hands a partition's batch over.
+A batch with malformed records goes through the live source itself: they are dead-lettered with
+their reason and the rest of the batch is routed.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +23,13 @@ import pytest
 from contracts import topics
 from contracts.envelope import CloudEvent, new_event, to_json_bytes
 from contracts.events import SIGNAL_ACCEPTED_TYPE, SignalAccepted
-from services.routing import bulk
 from services.routing.domain import parse_rules
 from services.routing.handlers import Routing
+from services.routing.processors import processors
 from tests.integration.test_routing_flow import INTAKE, START, Clock, signal_event
-from wijkbus import consumer, db
+from wijkbus import consumer, db, processor
 from wijkbus.consumer import ConsumerKit
+from wijkbus.processor import Delivery
 
 MIGRATIONS = Path(__file__).parents[2] / "services" / "routing" / "migrations"
 PARTNERS = ["gemeente-groningen", "politie-groningen", "woonstichting-noord", "wij-groningen"]
@@ -73,13 +74,13 @@ DAY = timedelta(days=1)
 
 
 @pytest.fixture
-async def schemas(fresh_database: str) -> AsyncIterator[asyncpg.Connection]:
+async def schemas(fresh_database: str) -> AsyncIterator[tuple[str, asyncpg.Connection]]:
     """One connection to a database with an empty routing schema for each way of handling."""
     for schema in ("one_by_one", "in_bulk"):
         await db.migrate_url(fresh_database, schema, MIGRATIONS)
     conn = await asyncpg.connect(fresh_database)
     try:
-        yield conn
+        yield fresh_database, conn
     finally:
         await conn.close()
 
@@ -111,22 +112,27 @@ def copy_of(event: CloudEvent) -> CloudEvent:
     return new_event(SIGNAL_ACCEPTED_TYPE, INTAKE, signal, id=str(uuid.uuid4()), subject="x")
 
 
-async def handle(
-    conn: asyncpg.Connection, batches: list[tuple[datetime, list[CloudEvent]]]
-) -> None:
-    """Route each batch both ways, each in one transaction of its schema."""
+async def handle(database: str, batches: list[tuple[datetime, list[CloudEvent]]]) -> None:
+    """Route each batch both ways through the processor: in batches of one, and whole."""
     clock = Clock()
-    one = Routing(parse_rules(RULES, PARTNERS), clock)
-    many = Routing(parse_rules(RULES, PARTNERS), clock)
-    for now, events in batches:
-        clock.now = now
-        await conn.execute("SET search_path TO one_by_one")
-        async with conn.transaction():
-            for event in events:
-                await one.on_signal_event(conn, event)
-        await conn.execute("SET search_path TO in_bulk")
-        async with conn.transaction():
-            await bulk.on_signal_events(many, conn, events)
+    one = db.create_pool(database, "one_by_one")
+    many = db.create_pool(database, "in_bulk")
+    async with await one as one_pool, await many as many_pool:
+        for pool in (one_pool, many_pool):
+            kit = ConsumerKit(service="routing", pool=lambda p=pool: p, backoff_s=0)
+            signals = processors(Routing(parse_rules(RULES, PARTNERS), clock))[0]
+            offset = 0
+            for now, events in batches:
+                clock.now = now
+                records = []
+                for event in events:
+                    records.append(
+                        Delivery(topics.SIGNALS_ACCEPTED, 0, offset, b"k", to_json_bytes(event))
+                    )
+                    offset += 1
+                shares = [records] if pool is many_pool else [[r] for r in records]
+                for share in shares:
+                    assert await processor.process(pool, signals, share, kit)
 
 
 async def contents(conn: asyncpg.Connection, schema: str) -> dict[str, list[tuple[Any, ...]]]:
@@ -139,9 +145,10 @@ async def contents(conn: asyncpg.Connection, schema: str) -> dict[str, list[tupl
     return found
 
 
-async def test_a_batch_leaves_exactly_what_one_by_one_leaves(
-    schemas: asyncpg.Connection,
+async def test_a_batch_leaves_exactly_what_batches_of_one_leave(
+    schemas: tuple[str, asyncpg.Connection],
 ) -> None:
+    database, conn = schemas
     hoogte, korreweg, oost = "Hoogtestraat", "Korrewegstraat", "Oosterstraat"
     first = accepted(hoogte, "overlast", 2)
     later = START + 40 * DAY
@@ -179,10 +186,10 @@ async def test_a_batch_leaves_exactly_what_one_by_one_leaves(
             ],
         ),
     ]
-    await handle(schemas, batches)
+    await handle(database, batches)
 
-    one_by_one = await contents(schemas, "one_by_one")
-    assert await contents(schemas, "in_bulk") == one_by_one
+    one_by_one = await contents(conn, "one_by_one")
+    assert await contents(conn, "in_bulk") == one_by_one
     # What both did, so that the comparison cannot pass on two empty schemas.
     assert len(one_by_one["street_incidents"]) == 15
     assert {a[6] for a in one_by_one["assignments"]} == {"historie", "standaard"}
@@ -248,14 +255,7 @@ async def test_malformed_records_in_a_batch_are_dead_lettered_and_the_rest_is_ro
         broker = CapturingBroker()
         kit = ConsumerKit(service="routing", pool=lambda: pool, backoff_s=0)
         routing = Routing(parse_rules(RULES, PARTNERS), Clock())
-        consumer.subscribe_events(
-            broker,  # type: ignore[arg-type]
-            kit,
-            "signals",
-            [topics.SIGNALS_ACCEPTED],
-            routing.on_signal_event,
-            handle_many=partial(bulk.on_signal_events, routing),
-        )
+        consumer.subscribe(broker, kit, processors(routing)[0])  # type: ignore[arg-type]
         [on_batch] = broker.subscribers
         good = [accepted("Hoogtestraat", "overlast", n) for n in range(3)]
         wrong_type = new_event(

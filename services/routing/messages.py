@@ -1,0 +1,91 @@
+"""Routing's outgoing events, each built once as the outbox message it becomes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from contracts import topics
+from contracts.envelope import CloudEvent, new_event
+from contracts.events import (
+    ROUTING_ESCALATED_TYPE,
+    STREET_THRESHOLD_CROSSED_TYPE,
+    ResponderAssigned,
+    SignalAcknowledged,
+    SignalResolved,
+    StreetThresholdCrossed,
+)
+from services.routing import rulechange
+from services.routing.lifecycle import Escalated
+from wijkbus.outbox import OutgoingMessage, cloud_event_message
+
+ROUTING_SOURCE = "urn:nld:wijkbus:routing"
+
+
+def signal_message(
+    cause: CloudEvent,
+    type_: str,
+    verb: str,
+    data: ResponderAssigned | SignalAcknowledged | SignalResolved,
+    at: datetime,
+) -> OutgoingMessage:
+    """The routing.events message saying what became of a signal, keyed by the signal."""
+    signal_id = data.signal_id
+    # A deterministic id lets consumers downstream dedupe whatever routing re-emits.
+    out = new_event(
+        type_,
+        ROUTING_SOURCE,
+        data,
+        id=f"{verb}-{signal_id}",
+        subject=signal_id,
+        time=at,
+        extensions=_trace(cause),
+    )
+    return cloud_event_message(topics.ROUTING_EVENTS, signal_id, out)
+
+
+def crossing_message(
+    cause: CloudEvent, crossed: StreetThresholdCrossed, crossings: int
+) -> OutgoingMessage:
+    """The streets.events message announcing a street's `crossings`-th crossing of a threshold."""
+    out = new_event(
+        STREET_THRESHOLD_CROSSED_TYPE,
+        ROUTING_SOURCE,
+        crossed,
+        id=f"threshold-{crossed.street_key}-{crossed.rule_id}-{crossings}",
+        subject=crossed.street_key,
+        time=crossed.crossed_at,
+        extensions=_trace(cause),
+    )
+    return cloud_event_message(topics.STREETS_EVENTS, crossed.street_key, out)
+
+
+def escalated_message(signal_id: str, escalated: Escalated, now: datetime) -> OutgoingMessage:
+    """The routing.events message handing a signal to the next partner of its chain."""
+    out = new_event(
+        ROUTING_ESCALATED_TYPE,
+        ROUTING_SOURCE,
+        escalated.event,
+        id=f"escalated-{signal_id}-{escalated.step}",
+        subject=signal_id,
+        time=now,
+    )
+    return cloud_event_message(topics.ROUTING_EVENTS, signal_id, out)
+
+
+def rules_changed_message(change: rulechange.RulesChanged, municipality: str) -> OutgoingMessage:
+    """The routing.events message announcing a new rule set in force."""
+    key = f"rules:{municipality}"
+    out = new_event(
+        rulechange.ROUTING_RULES_CHANGED_TYPE,
+        ROUTING_SOURCE,
+        change,
+        id=f"rules-changed-{change.version}",
+        subject=key,
+        time=change.changed_at,
+    )
+    return cloud_event_message(topics.ROUTING_EVENTS, key, out)
+
+
+def _trace(cause: CloudEvent) -> dict[str, str] | None:
+    extra = cause.model_extra or {}
+    return {"traceparent": extra["traceparent"]} if extra.get("traceparent") else None

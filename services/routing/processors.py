@@ -1,0 +1,18 @@
+"""Routing's processors: what live consumes and what a replay rebuilds, by construction the same."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from contracts import topics
+from services.routing.handlers import Routing
+from wijkbus import processor
+from wijkbus.processor import Processor
+
+
+def processors(routing: Routing) -> list[Processor[Any]]:
+    """Accepted signals, then feedback on them (a replay takes the topics in this order)."""
+    return [
+        processor.events("signals", [topics.SIGNALS_ACCEPTED], routing.on_signals),
+        processor.events("feedback", [topics.SIGNALS_FEEDBACK], routing.on_feedback),
+    ]

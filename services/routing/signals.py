@@ -1,0 +1,131 @@
+"""Accepted signals, a partition's batch at a time: count, assign, judge the streets.
+
+The rules (`domain.assign`, `streets.StreetInBatch.judge`) run over the batch in record order,
+with one statement per table: the street counts and alert states are read once, before the
+batch's own incidents are stored, and carried forward in memory. A single signal is a batch of
+one; there is no other write path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import asyncpg
+
+from contracts.envelope import CloudEvent
+from contracts.events import (
+    ROUTING_ASSIGNED_TYPE,
+    SIGNAL_ACCEPTED_TYPE,
+    ResponderAssigned,
+    SignalAccepted,
+    StreetThresholdCrossed,
+)
+from services.routing import domain, store, streets
+from services.routing.messages import crossing_message, signal_message
+from wijkbus.outbox import OutgoingMessage, enqueue
+from wijkbus.processor import expect_type
+
+
+class AlertsChangedMeanwhile(RuntimeError):
+    """A street's alerts changed between reading and locking them: the batch is tried again."""
+
+
+@dataclass
+class Effects:
+    """What the batch writes, in the order of its signals."""
+
+    assigned: list[tuple[ResponderAssigned, domain.Rule]] = field(default_factory=list)
+    crossings: list[StreetThresholdCrossed] = field(default_factory=list)
+    messages: list[OutgoingMessage] = field(default_factory=list)
+
+
+async def route(
+    ruleset: domain.RuleSet, now: datetime, conn: asyncpg.Connection, events: list[CloudEvent]
+) -> None:
+    """signals.accepted: count each incident, assign a responder, judge its street's thresholds."""
+    accepted = _accepted(events)
+    if not accepted:
+        return
+    shape = streets.Windows.of(ruleset, now, now)
+    windows = [shape.at(s.observed_at, now) for _, s in accepted]
+    keys = sorted(
+        {(s.street_key, *b) for (_, s), w in zip(accepted, windows, strict=True) for b in w.bounds}
+    )
+    found = await store.stored_window_counts(conn, keys) if keys else []
+    stored = dict(zip(keys, found, strict=True))
+    street_keys = sorted({s.street_key for _, s in accepted})
+    alerts = await store.alert_states_many(conn, street_keys) if ruleset.thresholds else {}
+    new = await store.insert_incidents(conn, [s for _, s in accepted])
+    await store.add_counts(conn, [s for _, s in accepted if s.signal_id in new])
+    batch = {key: streets.StreetInBatch(dict(alerts.get(key, {}))) for key in street_keys}
+    effects = Effects()
+    for (event, signal), window in zip(accepted, windows, strict=True):
+        if signal.signal_id in new:  # else counted before, e.g. by a replay under another name
+            _route_one(ruleset, now, event, signal, window, stored, batch, effects)
+    await store.insert_assignments(conn, effects.assigned)
+    await _save_alerts(conn, alerts, batch, now)
+    await store.record_crossings(conn, effects.crossings)
+    await enqueue(conn, *effects.messages)
+
+
+def _route_one(
+    ruleset: domain.RuleSet,
+    now: datetime,
+    event: CloudEvent,
+    signal: SignalAccepted,
+    window: streets.Windows,
+    stored: dict[tuple[str, datetime, datetime], dict[str, int]],
+    batch: dict[str, streets.StreetInBatch],
+    effects: Effects,
+) -> None:
+    street = batch[signal.street_key]
+    street.add(signal.categorie.value, signal.observed_at)
+    counted = [street.counts(stored[(signal.street_key, *b)], *b) for b in window.bounds]
+    assigned = domain.assign(ruleset, signal, now, window.recent(counted))
+    effects.assigned.append((assigned, ruleset.rule(assigned.rule_id)))
+    effects.messages.append(
+        signal_message(event, ROUTING_ASSIGNED_TYPE, "assigned", assigned, assigned.assigned_at)
+    )
+    if not ruleset.thresholds:
+        return
+    where = streets.Street(signal.street_key, signal.street, signal.city, signal.buurt_code)
+    for crossed, n in street.judge(ruleset.thresholds, where, window.by_days(counted), now):
+        effects.crossings.append(crossed)
+        effects.messages.append(crossing_message(event, crossed, n))
+
+
+def _accepted(events: list[CloudEvent]) -> list[tuple[CloudEvent, SignalAccepted]]:
+    """Valid signals, a signal id once (a later copy is a redelivery); raises on anything else,
+    so that the processor narrows the batch down to the bad record."""
+    found: dict[str, tuple[CloudEvent, SignalAccepted]] = {}
+    for event in events:
+        expect_type(event, SIGNAL_ACCEPTED_TYPE)
+        signal = SignalAccepted.model_validate(event.data)
+        found.setdefault(signal.signal_id, (event, signal))
+    return list(found.values())
+
+
+async def _save_alerts(
+    conn: asyncpg.Connection,
+    read: dict[str, dict[str, streets.Alert]],
+    batch: dict[str, streets.StreetInBatch],
+    now: datetime,
+) -> None:
+    """Lock the alerts that change and store their new states.
+
+    They were read unlocked; only another instance handling the same street at once (during a
+    rebalance) could have changed them since, and then the batch is tried again.
+    """
+    changed = sorted(key for key, street in batch.items() if street.changed)
+    if not changed:
+        return
+    locked = await store.alert_states_many(conn, changed, lock=True)
+    if any(locked.get(key, {}) != read.get(key, {}) for key in changed):
+        raise AlertsChangedMeanwhile(f"street alerts changed while judged: {changed}")
+    states = {
+        (key, threshold_id): batch[key].alerts[threshold_id]
+        for key in changed
+        for threshold_id in batch[key].changed
+    }
+    await store.set_alerts(conn, states, now)
