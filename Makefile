@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP)
 
 run: install
-	$(PY) -m wijkbus dev
+	$(PY) -m tools dev
 
 test: install lint browser
 	$(PY) -m pytest -q tests

@@ -14,9 +14,9 @@ from fastapi import FastAPI, Request, Response
 
 from contracts.envelope import BATCH_CONTENT_TYPE
 from services.intake.app import IntakeSettings, build
+from tools.simulate import demo_partner_registry, realistic_signals
 from wijkbus.infra import Backend, free_port
 from wijkbus.serve import serving
-from wijkbus.simulate import demo_partner_registry, realistic_signals
 
 PARTNER = "woonstichting-noord"
 BATCH = 500

@@ -17,10 +17,10 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from contracts import topics
 from services.intake.app import IntakeSettings, build
+from tools.simulate import demo_partner_registry, realistic_signals
 from wijkbus.infra import Backend, free_port
 from wijkbus.partners import PartnerRegistry, sign
 from wijkbus.serve import serving
-from wijkbus.simulate import demo_partner_registry, realistic_signals
 
 PARTNER = "woonstichting-noord"
 

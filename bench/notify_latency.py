@@ -36,9 +36,9 @@ from services.notify.app import build as build_notify
 from services.notify.crypto import sign
 from services.routing.app import RoutingSettings
 from services.routing.app import build as build_routing
+from tools.simulate import demo_partner_registry, realistic_signals
 from wijkbus.infra import Backend, free_port
 from wijkbus.serve import serving
-from wijkbus.simulate import demo_partner_registry, realistic_signals
 
 PARTNER = "woonstichting-noord"
 RULES = Path(__file__).resolve().parent.parent / "deploy" / "demo" / "routing-rules.yaml"

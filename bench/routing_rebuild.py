@@ -28,7 +28,7 @@ from contracts import topics
 from contracts.envelope import new_event, to_json_bytes
 from contracts.events import SIGNAL_ACCEPTED_TYPE, SignalAccepted
 from services.routing import replay as routing_replay
-from wijkbus.devstack import DEMO_PARTNERS, DEMO_RULES, DemoCredentials, write_partner_registry
+from tools.devstack import DEMO_PARTNERS, DEMO_RULES, DemoCredentials, write_partner_registry
 from wijkbus.infra import Backend, free_port
 
 CATEGORIES = ["overlast"] * 5 + ["vernieling"] * 2 + ["vervuiling"] * 2 + ["zorg", "ondermijning"]

@@ -14,10 +14,10 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 from fastapi import FastAPI
 
+from tools.simulate import demo_partner_registry as demo_registry  # noqa: F401
 from wijkbus.infra import free_port
 from wijkbus.replaying import end_offsets
 from wijkbus.serve import serving
-from wijkbus.simulate import demo_partner_registry as demo_registry  # noqa: F401
 
 
 @asynccontextmanager

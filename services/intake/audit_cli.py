@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from enum import StrEnum
 from pathlib import Path
 
 import asyncpg
@@ -11,10 +10,8 @@ import typer
 from aiokafka import AIOKafkaProducer
 from rich.console import Console
 from rich.progress import Progress
-from rich.table import Table
 
 from services.intake import ledger
-from wijkbus import audit_trail
 from wijkbus.cli_run import run
 
 SCHEMA = "intake"
@@ -86,44 +83,6 @@ def export_checkpoint(
     else:
         out.write_text(signed.to_json() + "\n")
         console.print(f"checkpoint of {signed.position} rows written to {out}")
-
-
-class TrailFormat(StrEnum):
-    table = "table"
-    json = "json"
-    html = "html"
-
-
-async def _trail(database_url: str, signal_id: str) -> list[audit_trail.Step]:
-    conn = await asyncpg.connect(database_url)
-    try:
-        return await audit_trail.trail(conn, signal_id)
-    finally:
-        await conn.close()
-
-
-@audit.command()
-def trail(
-    signal_id: str = typer.Argument(..., help="the signal id (from the receipt)"),
-    output: TrailFormat = typer.Option(TrailFormat.table, "--format"),
-    database_url: str = DATABASE_URL,
-) -> None:
-    """Every event about one signal across the services, in order; no personal data."""
-    steps = run(_trail(database_url, signal_id))
-    if not steps:
-        console.print(f"[red]no service knows signal {signal_id}[/]")
-        raise typer.Exit(1)
-    if output is TrailFormat.json:
-        print(audit_trail.to_json(signal_id, steps))
-    elif output is TrailFormat.html:
-        print(audit_trail.to_html(signal_id, steps))
-    else:
-        table = Table(title=f"Spoor van melding {signal_id}")
-        for column in ("tijd (UTC)", "dienst", "wat", "details"):
-            table.add_column(column, overflow="fold")
-        for row in audit_trail.as_rows(steps):
-            table.add_row(*row)
-        console.print(table)
 
 
 async def republish_log(

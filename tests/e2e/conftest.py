@@ -11,7 +11,7 @@ import pytest
 from fastapi import FastAPI, Request, Response
 
 from tests.support import running_app
-from wijkbus.devstack import SERVICES, DemoCredentials, ServiceProcesses, write_partner_registry
+from tools.devstack import SERVICES, DemoCredentials, ServiceProcesses, write_partner_registry
 from wijkbus.infra import Backend, free_port
 
 

@@ -11,7 +11,7 @@ import httpx
 
 from contracts.signals import Location, street_key
 from tests.support import encode, eventually, signal_event, unique
-from wijkbus.devstack import DEMO_PARTNERS, ServiceProcesses
+from tools.devstack import DEMO_PARTNERS, ServiceProcesses
 
 CORP = "woonstichting-noord"
 SOURCE = {p["id"]: p["source"] for p in DEMO_PARTNERS}

@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.openapi import from_url
 
-from wijkbus.devstack import ServiceProcesses
+from tools.devstack import ServiceProcesses
 
 PARTNER = "woonstichting-noord"
 

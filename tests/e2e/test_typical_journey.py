@@ -18,7 +18,7 @@ from contracts.events import ROUTING_ASSIGNED_TYPE
 from contracts.signals import Location, street_key
 from tests.e2e.conftest import Receiver
 from tests.support import consume_json, encode, eventually, produce, signal_event, unique
-from wijkbus.devstack import DEMO_PARTNERS, ServiceProcesses
+from tools.devstack import DEMO_PARTNERS, ServiceProcesses
 from wijkbus.partners import sign
 
 CORP = "woonstichting-noord"
@@ -212,7 +212,7 @@ async def _cli(*args: str) -> tuple[int, str]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "wijkbus",
+        "tools",
         *args,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,

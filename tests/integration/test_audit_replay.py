@@ -13,7 +13,7 @@ from contracts import topics
 from tests.integration.test_intake_audit import _equals, _services, fetchval, send_signals, wijkbus
 from tests.integration.test_routing_flow import RULES
 from tests.support import demo_registry, eventually, produce, unique
-from wijkbus.devstack import write_partner_registry
+from tools.devstack import write_partner_registry
 from wijkbus.infra import EmbeddedBroker
 
 

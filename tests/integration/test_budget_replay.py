@@ -14,7 +14,7 @@ from tests.integration.test_budget_ballots import open_round, vote
 from tests.integration.test_budget_support import CONTACT, OPERATOR, running_buurt
 from tests.integration.test_intake_audit import fetchval, wijkbus
 from tests.support import demo_registry, eventually
-from wijkbus.devstack import write_partner_registry
+from tools.devstack import write_partner_registry
 from wijkbus.infra import EmbeddedBroker
 
 ROUND = "groen-replay"

@@ -24,8 +24,8 @@ from services.routing.app import build as build_routing
 from tests.integration.test_intake_gateway import _feedback
 from tests.integration.test_routing_flow import RULES, routing_groups
 from tests.support import demo_registry, encode, eventually, running_app, signal_event, unique
-from wijkbus.cli import app as wijkbus_cli
-from wijkbus.devstack import DEMO_PARTNERS, DemoCredentials
+from tools.cli import app as wijkbus_cli
+from tools.devstack import DEMO_PARTNERS, DemoCredentials
 from wijkbus.infra import EmbeddedBroker
 from wijkbus.partners import PartnerRegistry
 

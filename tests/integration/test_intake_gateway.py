@@ -26,7 +26,7 @@ from tests.support import (
     signal_event,
     unique,
 )
-from wijkbus.devstack import DEMO_PARTNERS, DemoCredentials
+from tools.devstack import DEMO_PARTNERS, DemoCredentials
 from wijkbus.partners import sign
 
 CE = {"Content-Type": "application/cloudevents+json"}

@@ -32,7 +32,7 @@ from tests.support import (
     running_app,
     signal_event,
 )
-from wijkbus.devstack import DEMO_PARTNERS, REPO, DemoCredentials
+from tools.devstack import DEMO_PARTNERS, REPO, DemoCredentials
 from wijkbus.partners import sign
 from wijkbus.vault import Vault, new_master_key
 
@@ -173,7 +173,7 @@ async def erase(gateway: Gateway, *args: str) -> tuple[int, str]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "wijkbus",
+        "tools",
         "erase",
         *args,
         cwd=REPO,

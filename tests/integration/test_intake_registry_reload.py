@@ -11,7 +11,7 @@ import yaml
 from contracts import topics
 from services.intake.app import IntakeSettings, build
 from tests.support import consume_json, encode, eventually, produce, running_app, signal_event
-from wijkbus.devstack import DEMO_PARTNERS, secret_env_name
+from tools.devstack import DEMO_PARTNERS, secret_env_name
 from wijkbus.partners import api_key_hash, sign
 
 NEW = {

@@ -17,7 +17,7 @@ from services.intake.retention import Keep
 from tests.integration.test_intake_gateway import _feedback
 from tests.integration.test_intake_privacy import CORP, SOURCE, WIJ, Gateway, canary_person
 from tests.support import demo_registry, encode, eventually, running_app, signal_event, unique
-from wijkbus.cli import app as wijkbus_cli
+from tools.cli import app as wijkbus_cli
 from wijkbus.vault import Vault, new_master_key
 
 CE = {"Content-Type": "application/cloudevents+json"}

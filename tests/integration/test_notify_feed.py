@@ -22,7 +22,7 @@ from tests.integration.test_notify_flow import (
     settings_for,
 )
 from tests.support import demo_registry, groups_at_end, running_app, unique
-from wijkbus.devstack import DemoCredentials
+from tools.devstack import DemoCredentials
 
 
 class Feed:

@@ -21,7 +21,7 @@ from contracts.events import ROUTING_ASSIGNED_TYPE, ResponderAssigned
 from services.notify.app import NotifySettings, build
 from services.notify.domain import TEST_EVENT_TYPE
 from tests.support import demo_registry, eventually, produce, running_app, unique
-from wijkbus.devstack import DemoCredentials
+from tools.devstack import DemoCredentials
 from wijkbus.partners import PartnerRegistry, verify_signature
 
 TOKEN = "Bearer receiver-token-3b7d"

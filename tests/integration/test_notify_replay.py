@@ -31,7 +31,7 @@ from tests.integration.test_notify_flow import (
     receiver,
 )
 from tests.support import eventually, produce, unique
-from wijkbus.devstack import write_partner_registry
+from tools.devstack import write_partner_registry
 
 __all__ = ["notify", "receiver"]  # the fixtures, used here
 

@@ -30,7 +30,7 @@ from tests.integration.test_intake_gateway import _feedback
 from tests.integration.test_notify_flow import TOKEN, Receiver, receiver, settings_for
 from tests.integration.test_routing_flow import RULES, START, Clock
 from tests.support import demo_registry, encode, eventually, running_app, signal_event, unique
-from wijkbus.devstack import DemoCredentials, write_partner_registry
+from tools.devstack import DemoCredentials, write_partner_registry
 from wijkbus.infra import EmbeddedBroker
 from wijkbus.partners import PartnerRegistry
 from wijkbus.replaying import end_offsets

@@ -11,7 +11,7 @@ from services.routing import store
 from services.routing.app import RoutingSettings, build
 from tests.integration.test_routing_flow import routing_groups
 from tests.support import demo_registry, running_app
-from wijkbus.devstack import DemoCredentials, secret_env_name, write_partner_registry
+from tools.devstack import DemoCredentials, secret_env_name, write_partner_registry
 
 RULES = """\
 version: "v1"

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from wijkbus.cli import app
-from wijkbus.devstack import DemoCredentials, write_partner_registry
+from tools.cli import app
+from tools.devstack import DemoCredentials, write_partner_registry
 from wijkbus.infra import free_port
 
 

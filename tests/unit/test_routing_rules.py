@@ -10,7 +10,7 @@ import pytest
 
 from contracts.events import SignalAccepted
 from services.routing.domain import RuleSetError, assign, choose_rule, parse_rules, wijk_of
-from wijkbus.devstack import DEMO_PARTNERS
+from tools.devstack import DEMO_PARTNERS
 
 PARTNERS = ["gemeente-groningen", "politie-groningen", "woonstichting-noord", "wij-groningen"]
 NOW = datetime(2026, 11, 20, 21, 0, tzinfo=UTC)

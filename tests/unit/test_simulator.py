@@ -7,7 +7,7 @@ import json
 import pytest
 
 from contracts.validation import ValidatedEvent, validate_partner_event
-from wijkbus.simulate import SCENARIOS, realistic_signals, scenario_events
+from tools.simulate import SCENARIOS, realistic_signals, scenario_events
 
 SOURCE = "urn:nld:kvknr:12345678:systeem:huurbeheer"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from services.intake.domain import SignalState, may_read_person
-from wijkbus.devstack import DEMO_PARTNERS, DemoCredentials
+from tools.devstack import DEMO_PARTNERS, DemoCredentials
 from wijkbus.partners import Partner
 from wijkbus.vault import Vault
 

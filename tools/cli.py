@@ -13,7 +13,8 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from wijkbus import db, devstack, erase_cli
+from tools import devstack
+from wijkbus import db, erase_cli
 from wijkbus.cli_run import run
 from wijkbus.infra import start_backend
 from wijkbus.logging import configure_logging
@@ -170,7 +171,7 @@ def _default_to_running_stack(command: list[str]) -> None:
 
 
 def _register_subcommands() -> None:
-    from wijkbus import partner_cli
+    from tools import partner_cli
 
     app.add_typer(partner_cli.app, name="partner")
 
@@ -178,13 +179,13 @@ def _register_subcommands() -> None:
 
     app.add_typer(budget_cli.app, name="budget")
 
-    from services.intake import audit_cli
+    from tools import audit
 
-    app.add_typer(audit_cli.audit, name="audit")
+    app.add_typer(audit.audit, name="audit")
 
-    from wijkbus import replay_cli
+    from tools import replay
 
-    app.command()(replay_cli.replay)
+    app.command()(replay.replay)
 
 
 _register_subcommands()

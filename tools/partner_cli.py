@@ -13,7 +13,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from rich.console import Console
 
 from contracts import topics
-from wijkbus import simulate
+from tools import simulate
 from wijkbus.cli_run import run
 from wijkbus.partners import sign
 

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from wijkbus.devstack import DEMO_PARTNERS, DemoCredentials, secret_env_name
+from tools.devstack import DEMO_PARTNERS, DemoCredentials, secret_env_name
 from wijkbus.partners import Partner, PartnerRegistry, api_key_hash
 
 # Streets of Groningen's De Hoogte, Korrewegwijk and Oosterparkwijk with their CBS buurt codes.
