@@ -1,0 +1,89 @@
+"""The codec on signals.accepted records: decode and encode µs/record, before and after, beside
+the raw ceiling `json.loads(raw)` / `json.dumps(dict)` of the same records in the same run.
+
+Pure CPU, no broker or database: `backend` is not used. Each figure is the best of a few rounds
+over the same records, so a neighbour's burst of CPU does not count against one path only.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from bench.routing_rebuild import accepted_signals
+from contracts.codec import decoder, encode
+from contracts.envelope import new_event, parse_event, to_json_bytes
+from contracts.events import SIGNAL_ACCEPTED_TYPE, SignalAccepted
+from wijkbus.infra import Backend
+
+ROUNDS = 5
+
+
+def best_us(work: Callable[[Any], object], items: Sequence[Any]) -> float:
+    """The best round's µs per item of `work` over `items`."""
+    best = float("inf")
+    for _ in range(ROUNDS):
+        started = time.perf_counter()
+        for item in items:
+            work(item)
+        best = min(best, time.perf_counter() - started)
+    return best / len(items) * 1e6
+
+
+def decode_before(raw: bytes) -> SignalAccepted:
+    """Today's path: the envelope, then its data a second time."""
+    return SignalAccepted.model_validate(parse_event(raw).data)
+
+
+def decode_after(raw: bytes) -> SignalAccepted:
+    """The codec: envelope and typed data in one pass."""
+    return decoder(SignalAccepted)(raw).data
+
+
+def encode_before(signal: SignalAccepted) -> bytes:
+    """Today's path: build and validate a CloudEvent, dump it, json.dumps it."""
+    event = new_event(
+        SIGNAL_ACCEPTED_TYPE, "urn:nld:wijkbus:intake", signal, id=signal.signal_id,
+        subject=signal.signal_id, time=signal.received_at,
+    )  # fmt: skip
+    return to_json_bytes(event)
+
+
+def encode_after(signal: SignalAccepted) -> bytes:
+    """The codec: the data model's own serialiser spliced into the envelope."""
+    return encode(
+        SIGNAL_ACCEPTED_TYPE, "urn:nld:wijkbus:intake", signal, id=signal.signal_id,
+        subject=signal.signal_id, time=signal.received_at,
+    )  # fmt: skip
+
+
+def dumps(body: dict[str, Any]) -> bytes:
+    """The raw ceiling of encoding: a ready dict of JSON values to compact bytes."""
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+async def main(backend: Backend, quick: bool) -> list[str]:
+    """Time decode and encode before and after, beside json.loads / json.dumps."""
+    count = 2_000 if quick else 20_000
+    raws = [value for _, value in accepted_signals(count, datetime.now(UTC))]
+    signals = [decode_after(raw) for raw in raws]
+    assert [encode_after(s) for s in signals[:100]] == [encode_before(s) for s in signals[:100]]
+    bodies = [json.loads(raw) for raw in raws]
+    loads = best_us(json.loads, raws)
+    before, after = best_us(decode_before, raws), best_us(decode_after, raws)
+    ceiling = best_us(dumps, bodies)
+    old, new = best_us(encode_before, signals), best_us(encode_after, signals)
+    return [
+        f"codec: {count:,} signals.accepted records ({len(raws[0])} bytes each), µs/record",
+        f"  decode before {before:>7.2f}  (parse_event, then SignalAccepted.model_validate)",
+        f"  decode after  {after:>7.2f}  ({before / after:.1f}× faster; ceiling ratio"
+        f" {loads / after:.2f})",
+        f"  json.loads    {loads:>7.2f}  (raw ceiling: no validation, no models)",
+        f"  encode before {old:>7.2f}  (new_event + to_json_bytes)",
+        f"  encode after  {new:>7.2f}  ({old / new:.1f}× faster; ceiling ratio"
+        f" {ceiling / new:.2f})",
+        f"  json.dumps    {ceiling:>7.2f}  (raw ceiling: a ready dict of JSON values)",
+    ]
