@@ -22,17 +22,17 @@ from wijkbus.infra import Backend
 ROUNDS = 7
 
 
-def best_us(works: Sequence[Callable[[Any], object]], items: Sequence[Any]) -> list[float]:
-    """Each work's best round in µs per item; rounds alternate between the works, so a
+def best_us(works: Sequence[tuple[Callable[[Any], object], Sequence[Any]]]) -> list[float]:
+    """Each (work, items)'s best round in µs per item; rounds alternate between the works, so a
     neighbour's burst of CPU on this shared machine does not count against one path only."""
     best = [float("inf")] * len(works)
     for _ in range(ROUNDS):
-        for n, work in enumerate(works):
+        for n, (work, items) in enumerate(works):
             started = time.perf_counter()
             for item in items:
                 work(item)
-            best[n] = min(best[n], time.perf_counter() - started)
-    return [b / len(items) * 1e6 for b in best]
+            best[n] = min(best[n], (time.perf_counter() - started) / len(items))
+    return [b * 1e6 for b in best]
 
 
 def decode_before(raw: bytes) -> SignalAccepted:
@@ -86,9 +86,17 @@ async def main(backend: Backend, quick: bool) -> list[str]:
     for signal in signals[:100]:
         assert encode_after(signal) == encode_before(signal) == encode_builders(signal)
     bodies = [json.loads(raw) for raw in raws]
-    loads, before, after = best_us([json.loads, decode_before, decode_after], raws)
-    ceiling = best_us([dumps], bodies)[0]
-    old, builders, new = best_us([encode_before, encode_builders, encode_after], signals)
+    loads, before, after = best_us(
+        [(json.loads, raws), (decode_before, raws), (decode_after, raws)]
+    )
+    ceiling, old, builders, new = best_us(
+        [
+            (dumps, bodies),
+            (encode_before, signals),
+            (encode_builders, signals),
+            (encode_after, signals),
+        ]
+    )
     return [
         f"codec: {count:,} signals.accepted records ({len(raws[0])} bytes each), µs/record",
         f"  decode before {before:>7.2f}  (parse_event, then SignalAccepted.model_validate)",
