@@ -224,3 +224,11 @@ def test_event_message_carries_the_encoded_event_under_its_key() -> None:
     )
     assert (message.topic, message.key) == ("signals.accepted", "naam:groningen:asingastraat")
     assert message.headers == (("content-type", CONTENT_TYPE),)
+
+
+def test_to_json_bytes_of_a_parsed_event_writes_what_it_wrote_before() -> None:
+    data = {"a": None, "b": [1, True, {"c": TRICKY}], "n": 2**70, "x": 0.25, "é": ""}
+    raw = json.dumps({"specversion": "1.0", "id": "1", "source": "s", "type": "t", "data": data})
+    event = parse_event(raw.encode())
+    assert to_json_bytes(event) == old_bytes(event)
+    assert to_json_bytes(envelope_of(raw.encode())) == old_bytes(event)
