@@ -23,6 +23,7 @@ BENCHES = [
     "notify_latency",
     "routing_rebuild",
     "audit_verify",
+    "codec",
 ]
 
 

@@ -1,5 +1,6 @@
 """wijkbus contracts: frozen event models, CloudEvent envelope, topic names and validation."""
 
+from contracts.codec import Envelope, decoder, encode, envelope_of
 from contracts.envelope import (
     BATCH_CONTENT_TYPE,
     CONTENT_TYPE,
@@ -78,6 +79,7 @@ __all__ = [
     "AcknowledgedData",
     "Categorie",
     "CloudEvent",
+    "Envelope",
     "FeedbackReceived",
     "FieldError",
     "Location",
@@ -96,6 +98,9 @@ __all__ = [
     "ValidatedEvent",
     "canonical_body_hash",
     "categorie_of",
+    "decoder",
+    "encode",
+    "envelope_of",
     "field_errors",
     "new_event",
     "parse_event",

@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from pydantic import BaseModel
 
-from contracts.envelope import CONTENT_TYPE, CloudEvent, to_json_bytes
+from contracts.codec import encode
+from contracts.envelope import CONTENT_TYPE, CloudEvent, ExtensionValue, to_json_bytes
 from wijkbus import metrics
 from wijkbus.logging import get_logger
 
@@ -31,6 +34,23 @@ class OutgoingMessage:
 def cloud_event_message(topic: str, key: str | None, event: CloudEvent) -> OutgoingMessage:
     """Wrap a CloudEvent as a structured-mode Kafka message."""
     return OutgoingMessage(topic=topic, key=key, value=to_json_bytes(event))
+
+
+def event_message(
+    topic: str,
+    key: str | None,
+    type: str,
+    source: str,
+    data: BaseModel,
+    *,
+    id: str,
+    subject: str | None,
+    time: datetime,
+    extensions: Mapping[str, ExtensionValue | None] | None = None,
+) -> OutgoingMessage:
+    """Our own event as a structured-mode Kafka message, encoded once without a CloudEvent."""
+    value = encode(type, source, data, id=id, subject=subject, time=time, extensions=extensions)
+    return OutgoingMessage(topic=topic, key=key, value=value)
 
 
 async def enqueue(conn: asyncpg.Connection, *messages: OutgoingMessage) -> None:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 import asyncpg
 from pydantic import BaseModel
 
 from contracts import topics
-from contracts.envelope import new_event
 from contracts.events import BUDGET_EVENT_TYPES
-from wijkbus.outbox import cloud_event_message, enqueue
+from wijkbus.outbox import enqueue, event_message
 
 BUDGET_SOURCE = "urn:nld:wijkbus:budget"
 _TYPE_OF = {model: type_ for type_, model in BUDGET_EVENT_TYPES.items()}
@@ -21,5 +21,14 @@ async def record(conn: asyncpg.Connection, key: str, data: BaseModel, at: dateti
     type_ = _TYPE_OF.get(type(data))
     if type_ is None:
         raise TypeError(f"{type(data).__name__} is not a budget event")
-    event = new_event(type_, BUDGET_SOURCE, data, subject=key, time=at)
-    await enqueue(conn, cloud_event_message(topics.BUDGET_EVENTS, key, event))
+    message = event_message(
+        topics.BUDGET_EVENTS,
+        key,
+        type_,
+        BUDGET_SOURCE,
+        data,
+        id=str(uuid.uuid4()),
+        subject=key,
+        time=at,
+    )
+    await enqueue(conn, message)

@@ -20,7 +20,7 @@ from pydantic import (
     field_validator,
 )
 
-from contracts.envelope import new_event, to_json_bytes
+from contracts.codec import encode
 from contracts.fields import PartnerId
 from contracts.signals import BuurtCode
 from services.notify import domain, store
@@ -189,17 +189,18 @@ class Subscriptions:
         self, sub_id: uuid.UUID, url: str, authorization: str, secret: str
     ) -> None:
         """POST a signed test event; Refused unless the callback answers 2xx."""
-        test = new_event(
+        test = encode(
             domain.TEST_EVENT_TYPE,
             NOTIFY_SOURCE,
             SubscriptionTested(
                 subscription_id=str(sub_id),
                 message="Testbericht: dit abonnement op wijkbus-gebeurtenissen wordt aangemaakt.",
             ),
+            id=str(uuid.uuid4()),
             subject=str(sub_id),
             time=self.clock(),
         )
-        result = await self.sender.post(url, authorization, secret, to_json_bytes(test))
+        result = await self.sender.post(url, authorization, secret, test)
         if result.status_code is None or not 200 <= result.status_code < 300:
             raise Refused(
                 400,
