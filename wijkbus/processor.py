@@ -20,9 +20,10 @@ from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
 import asyncpg
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from contracts.envelope import CloudEvent, parse_event
+from contracts.codec import decoder, envelope_of
+from contracts.envelope import CloudEvent
 from wijkbus import inbox
 
 T = TypeVar("T")
@@ -86,9 +87,33 @@ class Processor(Generic[T]):
     redact_dead_letters: bool = False
 
 
-def events(name: str, topics: Sequence[str], handle: BatchHandler[CloudEvent]) -> Processor[Any]:
-    """A processor of CloudEvents; the inbox key is the event's `source|id`."""
-    return Processor(name, tuple(topics), decode_event, handle)
+def events(
+    name: str,
+    topics: Sequence[str],
+    handle: BatchHandler[Any],
+    *,
+    data: type[BaseModel] | None = None,
+    type_: str | None = None,
+) -> Processor[Any]:
+    """A processor of CloudEvents; the inbox key is the event's `source|id`.
+
+    With `data`, envelope and data are validated in one pass (`Envelope[data]`); with `type_`,
+    an event of another type is refused for good before it reaches the handler.
+    """
+    parse = decoder(data) if data is not None else envelope_of
+
+    def decode(delivery: Delivery) -> Item[CloudEvent]:
+        try:
+            event = parse(delivery.value)
+        except ValidationError as exc:
+            envelope_ok = all(e["loc"][:1] == ("data",) for e in exc.errors())
+            prefix = "" if envelope_ok else "not a CloudEvent: "
+            raise PermanentError(prefix + reason(exc)) from exc
+        if type_ is not None:
+            expect_type(event, type_)
+        return Item(delivery, inbox.event_key(event), event, event.time)
+
+    return Processor(name, tuple(topics), decode, handle)
 
 
 def raw(
@@ -101,15 +126,6 @@ def raw(
 ) -> Processor[Any]:
     """A processor of raw records; the inbox key is the record's identity (`record_id`)."""
     return Processor(name, tuple(topics), decode_raw, handle, pattern, redact_dead_letters)
-
-
-def decode_event(delivery: Delivery) -> Item[CloudEvent]:
-    """A record as a CloudEvent, once; refused for good when it is not one."""
-    try:
-        event = parse_event(delivery.value)
-    except ValidationError as exc:
-        raise PermanentError("not a CloudEvent: " + reason(exc)) from exc
-    return Item(delivery, inbox.event_key(event), event, event.time)
 
 
 def expect_type(event: CloudEvent, type_: str) -> None:

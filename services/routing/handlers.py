@@ -8,9 +8,9 @@ from datetime import datetime
 
 import asyncpg
 
+from contracts.codec import Envelope
 from contracts.envelope import CloudEvent
 from contracts.events import (
-    FEEDBACK_RECEIVED_TYPE,
     ROUTING_ACKNOWLEDGED_TYPE,
     ROUTING_RESOLVED_TYPE,
     FeedbackReceived,
@@ -20,7 +20,6 @@ from contracts.events import (
 from services.routing import domain, lifecycle, messages, rulechange, signals, store
 from wijkbus.logging import get_logger
 from wijkbus.outbox import enqueue
-from wijkbus.processor import expect_type
 
 Clock = Callable[[], datetime]
 log = get_logger(__name__)
@@ -77,11 +76,13 @@ class Routing:
         """Route by `new` from now on (after its transaction committed)."""
         self.ruleset = new
 
-    async def on_signals(self, conn: asyncpg.Connection, events: list[CloudEvent]) -> None:
+    async def on_signals(self, conn: asyncpg.Connection, events: list[signals.Accepted]) -> None:
         """signals.accepted: count, assign and judge the streets, the batch at once."""
         await signals.route(self.ruleset, self.clock(), conn, events)
 
-    async def on_feedback(self, conn: asyncpg.Connection, events: list[CloudEvent]) -> None:
+    async def on_feedback(
+        self, conn: asyncpg.Connection, events: list[Envelope[FeedbackReceived]]
+    ) -> None:
         """signals.feedback: each opgepakt or afgehandeld, in order."""
         for event in events:
             await self._feedback(conn, event)
@@ -99,9 +100,8 @@ class Routing:
             await enqueue(conn, messages.escalated_message(item.signal_id, escalated, now))
         return len(overdue)
 
-    async def _feedback(self, conn: asyncpg.Connection, event: CloudEvent) -> None:
-        expect_type(event, FEEDBACK_RECEIVED_TYPE)
-        feedback = FeedbackReceived.model_validate(event.data)
+    async def _feedback(self, conn: asyncpg.Connection, event: Envelope[FeedbackReceived]) -> None:
+        feedback = event.data
         assignment = await store.assignment_for_update(conn, feedback.signal_id)
         if assignment is None:
             # Live, intake takes feedback only after routing.assigned; on a replay of both

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from contracts import topics
-from contracts.envelope import CloudEvent, new_event
+from contracts.envelope import CloudEvent
 from contracts.events import (
     ROUTING_ESCALATED_TYPE,
     STREET_THRESHOLD_CROSSED_TYPE,
@@ -16,7 +16,7 @@ from contracts.events import (
 )
 from services.routing import rulechange
 from services.routing.lifecycle import Escalated
-from wijkbus.outbox import OutgoingMessage, cloud_event_message
+from wijkbus.outbox import OutgoingMessage, event_message
 
 ROUTING_SOURCE = "urn:nld:wijkbus:routing"
 
@@ -31,7 +31,9 @@ def signal_message(
     """The routing.events message saying what became of a signal, keyed by the signal."""
     signal_id = data.signal_id
     # A deterministic id lets consumers downstream dedupe whatever routing re-emits.
-    out = new_event(
+    return event_message(
+        topics.ROUTING_EVENTS,
+        signal_id,
         type_,
         ROUTING_SOURCE,
         data,
@@ -40,14 +42,15 @@ def signal_message(
         time=at,
         extensions=_trace(cause),
     )
-    return cloud_event_message(topics.ROUTING_EVENTS, signal_id, out)
 
 
 def crossing_message(
     cause: CloudEvent, crossed: StreetThresholdCrossed, crossings: int
 ) -> OutgoingMessage:
     """The streets.events message announcing a street's `crossings`-th crossing of a threshold."""
-    out = new_event(
+    return event_message(
+        topics.STREETS_EVENTS,
+        crossed.street_key,
         STREET_THRESHOLD_CROSSED_TYPE,
         ROUTING_SOURCE,
         crossed,
@@ -56,12 +59,13 @@ def crossing_message(
         time=crossed.crossed_at,
         extensions=_trace(cause),
     )
-    return cloud_event_message(topics.STREETS_EVENTS, crossed.street_key, out)
 
 
 def escalated_message(signal_id: str, escalated: Escalated, now: datetime) -> OutgoingMessage:
     """The routing.events message handing a signal to the next partner of its chain."""
-    out = new_event(
+    return event_message(
+        topics.ROUTING_EVENTS,
+        signal_id,
         ROUTING_ESCALATED_TYPE,
         ROUTING_SOURCE,
         escalated.event,
@@ -69,13 +73,14 @@ def escalated_message(signal_id: str, escalated: Escalated, now: datetime) -> Ou
         subject=signal_id,
         time=now,
     )
-    return cloud_event_message(topics.ROUTING_EVENTS, signal_id, out)
 
 
 def rules_changed_message(change: rulechange.RulesChanged, municipality: str) -> OutgoingMessage:
     """The routing.events message announcing a new rule set in force."""
     key = f"rules:{municipality}"
-    out = new_event(
+    return event_message(
+        topics.ROUTING_EVENTS,
+        key,
         rulechange.ROUTING_RULES_CHANGED_TYPE,
         ROUTING_SOURCE,
         change,
@@ -83,7 +88,6 @@ def rules_changed_message(change: rulechange.RulesChanged, municipality: str) ->
         subject=key,
         time=change.changed_at,
     )
-    return cloud_event_message(topics.ROUTING_EVENTS, key, out)
 
 
 def _trace(cause: CloudEvent) -> dict[str, str] | None:

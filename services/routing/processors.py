@@ -5,6 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from contracts import topics
+from contracts.events import (
+    FEEDBACK_RECEIVED_TYPE,
+    SIGNAL_ACCEPTED_TYPE,
+    FeedbackReceived,
+    SignalAccepted,
+)
 from services.routing.handlers import Routing
 from wijkbus import processor
 from wijkbus.processor import Processor
@@ -13,6 +19,18 @@ from wijkbus.processor import Processor
 def processors(routing: Routing) -> list[Processor[Any]]:
     """Accepted signals, then feedback on them (a replay takes the topics in this order)."""
     return [
-        processor.events("signals", [topics.SIGNALS_ACCEPTED], routing.on_signals),
-        processor.events("feedback", [topics.SIGNALS_FEEDBACK], routing.on_feedback),
+        processor.events(
+            "signals",
+            [topics.SIGNALS_ACCEPTED],
+            routing.on_signals,
+            data=SignalAccepted,
+            type_=SIGNAL_ACCEPTED_TYPE,
+        ),
+        processor.events(
+            "feedback",
+            [topics.SIGNALS_FEEDBACK],
+            routing.on_feedback,
+            data=FeedbackReceived,
+            type_=FEEDBACK_RECEIVED_TYPE,
+        ),
     ]

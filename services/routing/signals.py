@@ -13,10 +13,9 @@ from datetime import datetime
 
 import asyncpg
 
-from contracts.envelope import CloudEvent
+from contracts.codec import Envelope
 from contracts.events import (
     ROUTING_ASSIGNED_TYPE,
-    SIGNAL_ACCEPTED_TYPE,
     ResponderAssigned,
     SignalAccepted,
     StreetThresholdCrossed,
@@ -24,7 +23,8 @@ from contracts.events import (
 from services.routing import domain, store, streets
 from services.routing.messages import crossing_message, signal_message
 from wijkbus.outbox import OutgoingMessage, enqueue
-from wijkbus.processor import expect_type
+
+Accepted = Envelope[SignalAccepted]
 
 
 class AlertsChangedMeanwhile(RuntimeError):
@@ -41,7 +41,7 @@ class Effects:
 
 
 async def route(
-    ruleset: domain.RuleSet, now: datetime, conn: asyncpg.Connection, events: list[CloudEvent]
+    ruleset: domain.RuleSet, now: datetime, conn: asyncpg.Connection, events: list[Accepted]
 ) -> None:
     """signals.accepted: count each incident, assign a responder, judge its street's thresholds."""
     accepted = _accepted(events)
@@ -72,7 +72,7 @@ async def route(
 def _route_one(
     ruleset: domain.RuleSet,
     now: datetime,
-    event: CloudEvent,
+    event: Accepted,
     signal: SignalAccepted,
     window: streets.Windows,
     stored: dict[tuple[str, datetime, datetime], dict[str, int]],
@@ -95,14 +95,11 @@ def _route_one(
         effects.messages.append(crossing_message(event, crossed, n))
 
 
-def _accepted(events: list[CloudEvent]) -> list[tuple[CloudEvent, SignalAccepted]]:
-    """Valid signals, a signal id once (a later copy is a redelivery); raises on anything else,
-    so that the processor narrows the batch down to the bad record."""
-    found: dict[str, tuple[CloudEvent, SignalAccepted]] = {}
+def _accepted(events: list[Accepted]) -> list[tuple[Accepted, SignalAccepted]]:
+    """The signals, a signal id once (a later copy, under another event id, is a redelivery)."""
+    found: dict[str, tuple[Accepted, SignalAccepted]] = {}
     for event in events:
-        expect_type(event, SIGNAL_ACCEPTED_TYPE)
-        signal = SignalAccepted.model_validate(event.data)
-        found.setdefault(signal.signal_id, (event, signal))
+        found.setdefault(event.data.signal_id, (event, event.data))
     return list(found.values())
 
 

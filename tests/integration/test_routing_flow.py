@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from contracts import topics
+from contracts.codec import decoder
 from contracts.envelope import CloudEvent, new_event, to_json_bytes
 from contracts.events import (
     FEEDBACK_RECEIVED_TYPE,
@@ -261,7 +262,8 @@ async def test_the_same_signal_delivered_again_changes_nothing(router: Router) -
     conn = await asyncpg.connect(router.database_url, server_settings={"search_path": "routing"})
     try:
         async with conn.transaction():
-            await replayer.on_signals(conn, [signal_event(signal)])
+            typed = decoder(SignalAccepted)(to_json_bytes(signal_event(signal)))
+            await replayer.on_signals(conn, [typed])
     finally:
         await conn.close()
     assert await router.counts() == {"overlast": 1, "vernieling": 1}
@@ -330,7 +332,7 @@ async def test_malformed_records_are_dead_lettered_and_the_next_one_is_handled(
     )
     assert [r["consumer"] for r in rows] == ["signals"] * 3
     assert "not a CloudEvent" in rows[0]["reason"]
-    assert rows[1]["reason"].startswith("invalid: categorie: Input should be 'overlast'")
+    assert rows[1]["reason"].startswith("invalid: data.categorie: Input should be 'overlast'")
     assert "unexpected event type 'nl.wijkaanpak.iets-anders'" in rows[2]["reason"]
 
 
