@@ -111,7 +111,7 @@ def build(
     client = http_client or httpx.AsyncClient(follow_redirects=False)
     sender = WebhookSender(client, settings.webhook_timeout_s)
     runtime = ServiceRuntime(settings, HERE / "migrations")
-    runtime.subscribe(*processors(Fanout(clock).on_event, settings.event_topics))
+    runtime.subscribe(*processors(Fanout(clock).on_events, settings.event_topics))
     worker = DeliveryWorker(
         database_url=settings.database_url,
         schema=settings.db_schema,

@@ -49,9 +49,15 @@ def announcement(event: CloudEvent) -> str:
     return payload
 
 
-async def announce(conn: asyncpg.Connection, event: CloudEvent) -> None:
-    """Announce `event` to the live feeds once the surrounding transaction commits."""
-    await conn.execute("SELECT pg_notify(current_schema() || '_feed', $1)", announcement(event))
+async def announce(conn: asyncpg.Connection, events: list[CloudEvent]) -> None:
+    """Announce `events`, in order, to the live feeds once the surrounding transaction commits."""
+    if not events:
+        return
+    await conn.execute(
+        "SELECT pg_notify(current_schema() || '_feed', p)"
+        " FROM unnest($1::text[]) WITH ORDINALITY AS u(p, n) ORDER BY n",
+        [announcement(event) for event in events],
+    )
 
 
 class FeedBroadcaster:

@@ -20,23 +20,23 @@ class Fanout:
 
     clock: Clock
 
-    async def on_event(self, conn: asyncpg.Connection, event: CloudEvent) -> None:
-        """Queue `event` for every subscription that wants it; announce it to the live feeds."""
-        await feed.announce(conn, event)
-        wanted = [
-            s.id
-            for s in await store.active_subscriptions(conn)
+    async def on_events(self, conn: asyncpg.Connection, events: list[CloudEvent]) -> None:
+        """Queue each event for every subscription that wants it, in order; announce them all
+        to the live feeds. The subscriptions are read once for the batch."""
+        await feed.announce(conn, events)
+        subscriptions = await store.active_subscriptions(conn)
+        queued = [
+            (s.id, event)
+            for event in events
+            for s in subscriptions
             if domain.matches(s, event.type, event.data)
         ]
-        if wanted:
-            await store.add_deliveries(
-                conn,
-                wanted,
-                source=event.source,
-                event_id=event.id,
-                event_type=event.type,
-                # Compact JSON of the parsed event; for events wijkbus publishes (themselves
-                # written with to_json_bytes) these are the bytes that were on the topic.
-                body=to_json_bytes(event),
-                at=self.clock(),
-            )
+        # Compact JSON of the parsed event; for events wijkbus publishes (themselves written
+        # with the same writer) these are the bytes that were on the topic.
+        await store.add_deliveries(
+            conn, [(s, e.source, e.id, e.type, to_json_bytes(e)) for s, e in queued], self.clock()
+        )
+
+    async def on_event(self, conn: asyncpg.Connection, event: CloudEvent) -> None:
+        """One event: a batch of one (the replay sets the subscriptions' state per event)."""
+        await self.on_events(conn, [event])

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-import asyncpg
-
-from contracts.envelope import CloudEvent
 from wijkbus import processor
-from wijkbus.processor import Processor
+from wijkbus.processor import BatchHandler, Processor
 
-OnEvent = Callable[[asyncpg.Connection, CloudEvent], Awaitable[None]]
-CONSUMER = "events"
+CONSUMER = "events"  # the live consumer's name: its inbox says when live handled an event
 
 
-def processors(on_event: OnEvent, event_topics: Sequence[str]) -> list[Processor[Any]]:
+def processors(fan_out: BatchHandler[Any], event_topics: Sequence[str]) -> list[Processor[Any]]:
     """The fan-out of every event notify hears to the subscriptions it matches."""
-    return [processor.events(CONSUMER, event_topics, processor.each(on_event))]
+    return [processor.events(CONSUMER, event_topics, fan_out)]

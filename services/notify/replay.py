@@ -42,7 +42,7 @@ from contracts import topics
 from contracts.envelope import CloudEvent
 from services.notify.handlers import Fanout
 from services.notify.processors import CONSUMER, processors
-from wijkbus import inbox, replaying
+from wijkbus import inbox, processor, replaying
 from wijkbus.replaying import Difference, Progress, Rebuilt, Replay, ReplayClock
 
 HERE = Path(__file__).parent
@@ -103,7 +103,8 @@ async def rebuild(
             await fanout.on_event(conn, event)
 
         source = replaying.batches(bootstrap, INPUTS, progress)
-        done = await Replay(clock, until).run(pool, processors(on_event, INPUTS), source)
+        each_at_its_moment = processor.each(on_event)
+        done = await Replay(clock, until).run(pool, processors(each_at_its_moment, INPUTS), source)
         async with pool.acquire() as conn:
             await _set_statuses(conn, {s.id: s.status for s in lifetimes})
         return done

@@ -144,20 +144,25 @@ async def active_subscriptions(conn: asyncpg.Connection) -> list[Subscription]:
 
 async def add_deliveries(
     conn: asyncpg.Connection,
-    subscription_ids: Sequence[str],
-    *,
-    source: str,
-    event_id: str,
-    event_type: str,
-    body: bytes,
+    queued: Sequence[tuple[str, str, str, str, bytes]],
     at: datetime,
 ) -> None:
-    """Queue one event for each subscription; an event already queued for one is left alone."""
-    await conn.executemany(
+    """Queue (subscription, source, event id, type, body) rows in order, in one statement; an
+    event already queued for a subscription is left alone."""
+    if not queued:
+        return
+    await conn.execute(
         "INSERT INTO deliveries (subscription_id, event_source, event_id, event_type, body,"
-        " next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $6)"
+        " next_attempt_at, created_at) SELECT u.s, u.source, u.id, u.type, u.body, $6, $6"
+        " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bytea[])"
+        " WITH ORDINALITY AS u(s, source, id, type, body, n) ORDER BY u.n"
         " ON CONFLICT (subscription_id, event_source, event_id) DO NOTHING",
-        [(UUID(s), source, event_id, event_type, body, at) for s in subscription_ids],
+        [UUID(q[0]) for q in queued],
+        [q[1] for q in queued],
+        [q[2] for q in queued],
+        [q[3] for q in queued],
+        [q[4] for q in queued],
+        at,
     )
 
 
