@@ -29,6 +29,7 @@ from contracts.envelope import new_event, to_json_bytes
 from contracts.events import SIGNAL_ACCEPTED_TYPE, SignalAccepted
 from services.routing import replay as routing_replay
 from tools.devstack import DEMO_PARTNERS, DEMO_RULES, DemoCredentials, write_partner_registry
+from wijkbus.gc_policy import collect_less
 from wijkbus.infra import Backend, free_port
 
 CATEGORIES = ["overlast"] * 5 + ["vernieling"] * 2 + ["vervuiling"] * 2 + ["zorg", "ondermijning"]
@@ -165,6 +166,7 @@ async def routing_rebuild(
 async def cli_replay(backend: Backend, database: str, count: int) -> tuple[float, int]:
     """Records per second of `wijkbus replay routing` (its rebuild step) into a scratch schema
     beside the live one the service just built; and how many it handled."""
+    collect_less()  # as `wijkbus replay` does
     started = time.perf_counter()
     done = await routing_replay.rebuild(
         database, backend.bootstrap, "routing_replay_bench", partners=tuple(DEMO_PARTNER_IDS)

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from wijkbus.cli_run import run
+from wijkbus.gc_policy import collect_less
 from wijkbus.partners import PartnerRegistryError, load_partners
 
 console = Console()
@@ -74,6 +75,7 @@ def replay(
     except PartnerRegistryError as exc:
         raise typer.BadParameter(str(exc), param_hint="--partners") from None
     schema = into or f"{service}_replay_{uuid.uuid4().hex[:8]}"
+    collect_less()
     try:
         with Progress(*columns, console=console, transient=True) as progress:
             task = progress.add_task(f"replaying into {schema}", total=None)

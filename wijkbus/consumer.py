@@ -42,7 +42,7 @@ class ConsumerKit:
     max_attempts: int = 5
     backoff_s: float = 0.2
     session_timeout_ms: int = 6000
-    max_batch: int = 500
+    max_batch: int = 1000
     group_prefix: str = ""
     attempts: dict[str, int] = field(default_factory=dict)
 
@@ -142,6 +142,7 @@ def subscribe(broker: KafkaBroker, kit: ConsumerKit, proc: Processor[Any]) -> No
         pattern=proc.pattern,
         batch=True,
         max_records=kit.max_batch,
+        max_partition_fetch_bytes=4 * 1024 * 1024,  # a full batch of ~800-byte events
         group_id=f"{kit.group_prefix or kit.service}.{proc.name}",
         ack_policy=AckPolicy.MANUAL,
         auto_offset_reset="earliest",

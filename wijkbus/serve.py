@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 import uvicorn
 from fastapi import FastAPI
 
+from wijkbus.gc_policy import collect_less
 from wijkbus.logging import configure_logging, get_logger
 from wijkbus.settings import ServiceSettings
 
@@ -37,6 +38,7 @@ def main_for(settings_cls: type[ServiceSettings], build) -> None:  # type: ignor
         # build() does no I/O but reading config files: a failure here is a configuration error.
         get_logger(__name__).error("refusing to start", reason=str(exc))
         raise SystemExit(f"{settings.service_name} refuses to start: {exc}") from None
+    collect_less()  # a service process: batches of thousands of events, few cycles
     serve(settings, app)
 
 

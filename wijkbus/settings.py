@@ -35,7 +35,7 @@ class ServiceSettings(BaseSettings):
     relay_poll_interval_s: float = 1.0
     relay_batch_size: int = 500
     consumer_session_timeout_ms: int = 6000
-    consumer_max_batch: int = 500
+    consumer_max_batch: int = 1000
     metadata_max_age_ms: int = 10_000
     # Consumer groups are named <group_prefix or service>.<consumer>; tests use their own prefix
     # so an app never waits for a stopped predecessor's session to expire.
