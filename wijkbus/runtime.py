@@ -13,7 +13,7 @@ from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 
 from wijkbus import consumer, db
-from wijkbus.outbox import OutboxRelay
+from wijkbus.relay import OutboxRelay
 from wijkbus.settings import ServiceSettings
 
 

@@ -131,7 +131,7 @@ async def quiet(url: str, receiver: Receiver, hooks: list[str]) -> bool:
     """Every outbox relayed, and every routing and budget event delivered to its hook once."""
     unsent = sum(
         [
-            await fetchval(url, f"SELECT count(*) FROM {schema}.outbox WHERE sent_at IS NULL")
+            await fetchval(url, f"SELECT count(*) FROM {schema}.outbox_backlog")
             for schema in ("intake", "routing", "budget")
         ]
     )
