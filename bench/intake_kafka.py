@@ -108,8 +108,7 @@ async def intake_end_to_end(
             await _wait_until_published(conn, len(values))
             first, last = await conn.fetchrow(
                 "SELECT (SELECT min(received_at) FROM intake.signals),"
-                " (SELECT max(sent_at) FROM intake.outbox WHERE topic = $1)",
-                topics.SIGNALS_ACCEPTED,
+                " (SELECT published_at FROM intake.outbox_position)"
             )
         finally:
             await conn.close()
@@ -121,7 +120,8 @@ async def _wait_until_published(conn: asyncpg.Connection, count: int, stall_s: f
     done, last_change = -1, time.monotonic()
     while done < count:
         now_done = await conn.fetchval(
-            "SELECT count(*) FROM intake.outbox WHERE topic = $1 AND sent_at IS NOT NULL",
+            "SELECT count(*) FROM intake.outbox WHERE topic = $1"
+            " AND id <= (SELECT published_id FROM intake.outbox_position)",
             topics.SIGNALS_ACCEPTED,
         )
         if now_done != done:

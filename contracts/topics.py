@@ -15,6 +15,7 @@ PARTNER_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
 _PARTNER_ID = re.compile(PARTNER_ID_PATTERN)
 _SERVICE = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 _PARTNER_EVENTS_TOPIC = re.compile(r"^partners\.([a-z0-9][a-z0-9-]{0,63})\.events$")
+_PARTNER_RECEIPTS_TOPIC = re.compile(r"^partners\.[a-z0-9][a-z0-9-]{0,63}\.receipts$")
 
 
 def _checked_partner_id(partner_id: str) -> str:
@@ -50,3 +51,8 @@ def partner_id_from_events_topic(topic: str) -> str | None:
     """The partner id in a `partners.<id>.events` topic name, or None for any other topic."""
     match = _PARTNER_EVENTS_TOPIC.fullmatch(topic)
     return match.group(1) if match else None
+
+
+def is_partner_receipts(topic: str) -> bool:
+    """Whether `topic` is a partner's receipts topic (`partners.<id>.receipts`)."""
+    return _PARTNER_RECEIPTS_TOPIC.fullmatch(topic) is not None

@@ -31,9 +31,11 @@ def replay(
         None, help=f"the service whose projection to rebuild ({', '.join(REPLAYABLE)})"
     ),
     republish: bool = typer.Option(
-        False, "--republish", help="instead: send intake's logged events to the bus again"
+        False,
+        "--republish",
+        help="instead: send every service's log (or SERVICE's) again",
     ),
-    since: int = typer.Option(0, "--since", help="--republish: only event_log rows after this"),
+    since: int = typer.Option(0, "--since", help="--republish: only log rows after this id"),
     into: str | None = typer.Option(
         None, "--into", help="the scratch schema to rebuild into (default: a new one)"
     ),
@@ -51,15 +53,19 @@ def replay(
     ),
 ) -> None:
     """Rebuild SERVICE's projection from its input into a scratch schema and compare it with
-    the live one; or, with --republish, re-send accepted signals and feedback after the broker
-    lost its data (the events keep their ids, so consumers de-duplicate and converge)."""
+    the live one; or, with --republish, re-send every service's log (or SERVICE's) after the
+    broker lost its data (the events keep their ids, so consumers de-duplicate and converge)."""
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     if republish:
-        from services.intake.audit_cli import republish_log
+        from wijkbus.republish import republish_services
 
-        with Progress(*columns, console=console) as progress:
-            sent = run(republish_log(database_url, bootstrap, since, progress))
-        console.print(f"republished {sent} events from intake's event log (after seq {since})")
+        chosen = [service] if service else list(REPLAYABLE)
+        if service is not None and service not in REPLAYABLE:
+            raise typer.BadParameter(f"give one of {', '.join(REPLAYABLE)}", param_hint="SERVICE")
+        sent = run(republish_services(database_url, bootstrap, chosen, since))
+        for name, count in sent.items():
+            console.print(f"{name}: republished {count} events from its log (after id {since})")
+        console.print(f"republished {sum(sent.values())} events")
         return
     if service not in REPLAYABLE:
         raise typer.BadParameter(

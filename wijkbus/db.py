@@ -22,6 +22,11 @@ def _check_schema(schema: str) -> str:
     return schema
 
 
+def checked_schema(schema: str) -> str:
+    """`schema` itself, refused unless it is a plain lower-case identifier (safe in SQL text)."""
+    return _check_schema(schema)
+
+
 async def create_pool(database_url: str, schema: str, *, max_size: int = 10) -> asyncpg.Pool:
     """A pool whose connections see only `schema` (and `public`) by default."""
     pool = await asyncpg.create_pool(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +14,11 @@ from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 
 from wijkbus import consumer, db
-from wijkbus.outbox import OutboxRelay
+from wijkbus.log_retention import receipts_retention
+from wijkbus.periodic import Periodic
 from wijkbus.processor import Processor
+from wijkbus.relay import OutboxRelay
+from wijkbus.republish import republish_lost
 from wijkbus.settings import ServiceSettings
 
 
@@ -49,6 +53,7 @@ class ServiceRuntime:
         self._pool: asyncpg.Pool | None = None
         self.producer: AIOKafkaProducer | None = None
         self.relay: OutboxRelay | None = None
+        self.receipts_retention: Periodic | None = None
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -72,7 +77,8 @@ class ServiceRuntime:
         )
 
     async def start(self) -> None:
-        """Migrate, connect, run the `before_consume` hook, start the relay, then the consumers."""
+        """Migrate, connect, run the `before_consume` hook, republish what a new broker lacks,
+        start the relay and the log's retention, then the consumers."""
         s = self.settings
         await db.migrate_url(s.database_url, s.db_schema, self.migrations)
         self._pool = await db.create_pool(s.database_url, s.db_schema, max_size=s.pool_max_size)
@@ -87,6 +93,8 @@ class ServiceRuntime:
             enable_idempotence=False,  # Tansu has no idempotent producer; the inbox dedupes.
         )
         await self.producer.start()
+        if s.republish_lost_topics:
+            await republish_lost(self._pool, self.producer, s.kafka_bootstrap_servers, s.db_schema)
         self.relay = OutboxRelay(
             self._pool,
             self.producer,
@@ -95,11 +103,21 @@ class ServiceRuntime:
             batch_size=s.relay_batch_size,
         )
         self.relay.start()
+        self.receipts_retention = receipts_retention(
+            self._pool,
+            s.db_schema,
+            s.receipts_retention_days,
+            s.receipts_retention_interval_s,
+            lambda: datetime.now(UTC),
+        )
+        self.receipts_retention.start()
         await self.broker.start()
 
     async def stop(self) -> None:
         """Stop consuming first, then publishing, then the pool."""
         await self.broker.stop()
+        if self.receipts_retention:
+            await self.receipts_retention.stop()
         if self.relay:
             await self.relay.stop()
         if self.producer:

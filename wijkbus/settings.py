@@ -34,6 +34,11 @@ class ServiceSettings(BaseSettings):
     retry_backoff_s: float = 0.2
     relay_poll_interval_s: float = 1.0
     relay_batch_size: int = 500
+    # At startup, republish the log's topics the broker holds nothing of (a new, empty broker).
+    republish_lost_topics: bool = True
+    # Published receipts are deleted from the log after this many days; everything else is kept.
+    receipts_retention_days: float = 30.0
+    receipts_retention_interval_s: float = 3600.0
     consumer_session_timeout_ms: int = 6000
     consumer_max_batch: int = 1000
     metadata_max_age_ms: int = 10_000

@@ -193,9 +193,7 @@ async def _outbox_drained(stack: ServiceProcesses) -> bool:
     try:
         backlog = 0
         for schema in ("intake", "routing", "notify"):
-            backlog += await conn.fetchval(
-                f"SELECT count(*) FROM {schema}.outbox WHERE sent_at IS NULL"
-            )
+            backlog += await conn.fetchval(f"SELECT count(*) FROM {schema}.outbox_backlog")
         pending = await conn.fetchval(
             "SELECT count(*) FROM notify.deliveries WHERE status = 'pending'"
         )

@@ -48,7 +48,7 @@ async def budget_state(url: str, schema: str) -> dict[str, Any]:
 
 async def all_published(url: str) -> None:
     """Wait until budget's relay has published its whole outbox."""
-    unsent = "SELECT count(*) = 0 FROM budget.outbox WHERE sent_at IS NULL"
+    unsent = "SELECT count(*) = 0 FROM budget.outbox_backlog"
     await eventually(lambda: fetchval(url, unsent), timeout=30, what="budget.events published")
 
 

@@ -162,7 +162,7 @@ async def test_pledges_fund_an_initiative_once_they_cover_its_cost(
             assert secret not in outbox_text
 
         async def published() -> bool:
-            rows = await b.fetch("SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL")
+            rows = await b.fetch("SELECT count(*) AS n FROM outbox_backlog")
             return rows[0]["n"] == 0
 
         await eventually(published, timeout=20, what="the relay to publish budget.events")

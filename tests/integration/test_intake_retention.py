@@ -113,6 +113,11 @@ async def test_expired_personal_data_is_destroyed_then_the_signal_anonymised_and
     )
     assert [r["id"] for r in sealed] == [unresolved]  # never resolved: kept
 
+    published = (
+        "SELECT count(*) AS n FROM intake.outbox WHERE topic IN ('signals.accepted',"
+        " 'signals.feedback') AND strpos(convert_from(value, 'UTF8'), $1) > 0"
+    )
+    assert (await gateway.fetch(published, signal_id))[0]["n"] == 2  # accepted, afgehandeld
     clock.now = resolved_at + timedelta(days=5 * 365 + 1)
     applied = await retainer.run_once()
     assert (applied.persons, applied.signals_anonymised) == (0, 1)
@@ -122,6 +127,8 @@ async def test_expired_personal_data_is_destroyed_then_the_signal_anonymised_and
     )
     assert (signal["street"], signal["street_key"]) == ("", "geanonimiseerd")
     assert signal["anonymised_at"] == clock.now
+    # Nothing left in intake's log that a republish could send with the signal's street.
+    assert (await gateway.fetch(published, signal_id))[0]["n"] == 0
     assert (await retainer.run_once()).signals_anonymised == 0  # once
 
     code, output = await wijkbus("audit", "verify", database_url=gateway.database_url)
