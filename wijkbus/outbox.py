@@ -34,18 +34,17 @@ def cloud_event_message(topic: str, key: str | None, event: CloudEvent) -> Outgo
 
 
 async def enqueue(conn: asyncpg.Connection, *messages: OutgoingMessage) -> None:
-    """Add messages to the outbox inside the caller's transaction."""
-    await conn.executemany(
-        "INSERT INTO outbox (topic, key, value, headers) VALUES ($1, $2, $3, $4::jsonb)",
-        [
-            (
-                m.topic,
-                m.key.encode() if m.key is not None else None,
-                m.value,
-                json.dumps([list(h) for h in m.headers]),
-            )
-            for m in messages
-        ],
+    """Add messages to the outbox inside the caller's transaction, in order (one statement)."""
+    if not messages:
+        return
+    await conn.execute(
+        "INSERT INTO outbox (topic, key, value, headers)"
+        " SELECT topic, key, value, headers::jsonb FROM unnest($1::text[], $2::bytea[],"
+        " $3::bytea[], $4::text[]) WITH ORDINALITY AS m(topic, key, value, headers, n) ORDER BY n",
+        [m.topic for m in messages],
+        [m.key.encode() if m.key is not None else None for m in messages],
+        [m.value for m in messages],
+        [json.dumps([list(h) for h in m.headers]) for m in messages],
     )
 
 
