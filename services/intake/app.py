@@ -14,7 +14,7 @@ from pydantic_settings import SettingsConfigDict
 from contracts import topics
 from contracts.events import FeedbackReceived, SignalAccepted
 from contracts.receipts import ReceiptData
-from services.intake import bulk, ledger, retention
+from services.intake import ledger, retention
 from services.intake.handlers import Intake
 from services.intake.retention import DEFAULT_POLICY, Keep
 from services.intake.web import api, dashboard, person
@@ -81,7 +81,7 @@ def build(
         [],
         intake.on_partner_record,
         pattern=topics.PARTNER_EVENTS_PATTERN,
-        handle_many=partial(bulk.on_partner_records, intake),
+        handle_many=intake.on_partner_records,
         redact_dead_letters=True,  # partner records may hold a person in clear
     )
     runtime.subscribe_events("assignments", [topics.ROUTING_EVENTS], intake.on_routing_event)
