@@ -20,7 +20,7 @@ class ReceivedEvent(NamedTuple):
     body_hash: str
     partner_id: str
     type: str
-    signal_id: UUID | None
+    signal_id: str | None  # asyncpg takes a uuid as its text
     received_at: datetime
 
 
@@ -86,7 +86,7 @@ async def insert_signals(conn: asyncpg.Connection, signals: list[SignalAccepted]
         *_columns(
             [
                 (
-                    UUID(s.signal_id),
+                    s.signal_id,
                     s.partner_id,
                     s.event_source,
                     s.event_id,

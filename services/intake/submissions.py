@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from uuid import UUID
 
 import asyncpg
 
@@ -54,44 +53,61 @@ async def submit_batch(
     if not batch:
         return []
     checks = [_check(sub) for sub in batch]
+    verdicts = await _judge(conn, batch, checks, new_signal_id)
+    published = await _store(conn, vault, batch, checks, verdicts, received_at)
+    outcomes = [_outcome(sub, v, received_at) for sub, v in zip(batch, verdicts, strict=True)]
+    await store.record_outcomes(conn, outcomes)
+    await ledger.publish(conn, *_in_order(batch, checks, verdicts, published, received_at))
+    return verdicts
+
+
+async def _judge(
+    conn: asyncpg.Connection,
+    batch: Sequence[Submission],
+    checks: list[domain.Checked],
+    new_signal_id: Callable[[], str],
+) -> list[domain.Verdict]:
+    """Lock the batch's `(source, id)`s, load what the rules need, and judge in order."""
     valid = [c for c in checks if isinstance(c, ValidatedEvent)]
     await store.lock_events(conn, (f"{c.event.source}|{c.event.id}" for c in valid))
     previous = await queries.previous_events(conn, {(c.event.source, c.event.id) for c in valid})
     targets = await queries.signal_states(conn, {c.feedback.signal_id for c in valid if c.feedback})
-    verdicts = domain.judge_batch(
-        [(sub.partner, c) for sub, c in zip(batch, checks, strict=True)],
-        previous,
-        targets,
-        new_signal_id,
-    )
+    items = [(sub.partner, c) for sub, c in zip(batch, checks, strict=True)]
+    return domain.judge_batch(items, previous, targets, new_signal_id)
+
+
+async def _store(
+    conn: asyncpg.Connection,
+    vault: Vault,
+    batch: Sequence[Submission],
+    checks: list[domain.Checked],
+    verdicts: list[domain.Verdict],
+    at: datetime,
+) -> dict[int, OutgoingMessage]:
+    """Seal, store and build the publication of every accepted event; the publications by the
+    submission's place in the batch."""
     stored = [
         (n, c, v.signal_id)
         for n, (c, v) in enumerate(zip(checks, verdicts, strict=True))
         if v.stored and isinstance(c, ValidatedEvent) and v.signal_id is not None
     ]
-    subject_refs = await _seal(conn, vault, stored, received_at)
+    subject_refs = await _seal(conn, vault, stored, at)
     published: dict[int, OutgoingMessage] = {}
     signals, changes = [], []
     for n, checked, signal_id in stored:
         partner = batch[n].partner
         if checked.signal is not None:
             accepted, published[n] = publications.signal_accepted(
-                partner, checked, signal_id, subject_refs.get(signal_id), received_at
+                partner, checked, signal_id, subject_refs.get(signal_id), at
             )
             signals.append(accepted)
         else:
-            feedback, published[n] = publications.feedback_received(
-                partner, checked, signal_id, received_at
-            )
-            changes.append(store.StatusChange(signal_id, feedback.kind, received_at))
-    await store.claim_events(conn, [_received(batch[n], c, s, received_at) for n, c, s in stored])
+            feedback, published[n] = publications.feedback_received(partner, checked, signal_id, at)
+            changes.append(store.StatusChange(signal_id, feedback.kind, at))
+    await store.claim_events(conn, [_received(batch[n], c, s, at) for n, c, s in stored])
     await store.insert_signals(conn, signals)
     await store.set_statuses(conn, changes)
-    await store.record_outcomes(
-        conn, [_outcome(s, v, received_at) for s, v in zip(batch, verdicts, strict=True)]
-    )
-    await ledger.publish(conn, *_in_order(batch, checks, verdicts, published, received_at))
-    return verdicts
+    return published
 
 
 def _check(sub: Submission) -> domain.Checked:
@@ -124,7 +140,7 @@ def _received(
 ) -> store.ReceivedEvent:
     event = checked.event
     return store.ReceivedEvent(
-        event.source, event.id, checked.body_hash, sub.partner.id, event.type, UUID(signal_id), at
+        event.source, event.id, checked.body_hash, sub.partner.id, event.type, signal_id, at
     )
 
 
