@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from contracts.envelope import (
     MAX_EVENT_BYTES,
@@ -29,10 +29,30 @@ from contracts.signals import (
     categorie_of,
 )
 
-_FEEDBACK_MODELS: dict[str, type[AcknowledgedData] | type[ResolvedData]] = {
-    FEEDBACK_ACKNOWLEDGED_TYPE: AcknowledgedData,
-    FEEDBACK_RESOLVED_TYPE: ResolvedData,
+
+class _SignalEvent(CloudEvent):
+    """A signal event: envelope and data validated in one pass."""
+
+    data: SignalData
+
+
+class _AcknowledgedEvent(CloudEvent):
+    """An acknowledgement: envelope and data validated in one pass."""
+
+    data: AcknowledgedData
+
+
+class _ResolvedEvent(CloudEvent):
+    """A resolution: envelope and data validated in one pass."""
+
+    data: ResolvedData
+
+
+_FEEDBACK_MODELS: dict[str, type[CloudEvent]] = {
+    FEEDBACK_ACKNOWLEDGED_TYPE: _AcknowledgedEvent,
+    FEEDBACK_RESOLVED_TYPE: _ResolvedEvent,
 }
+_ENVELOPE_FIELDS = frozenset(CloudEvent.model_fields)
 _KNOWN_TYPES = ", ".join([SIGNAL_TYPE_PREFIX + "<categorie>", *_FEEDBACK_MODELS])
 _CATEGORIES = ", ".join(c.value for c in Categorie)
 _PERSON_CATEGORIE = Categorie.HUURACHTERSTAND
@@ -54,7 +74,7 @@ class ValidatedEvent:
 
 def canonical_body_hash(raw_event: dict[str, Any]) -> str:
     """sha256 hex of the event's canonical JSON, to tell a duplicate from a conflict."""
-    canonical = json.dumps(raw_event, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    canonical = _CANONICAL.encode(raw_event)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
@@ -70,6 +90,11 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
+
+
+# Built once: json.loads and json.dumps with options build a new decoder or encoder every call.
+_DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicate_keys, parse_constant=_no_constant)
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def load_json(raw: bytes) -> tuple[Any, list[FieldError]]:
@@ -90,7 +115,9 @@ def load_json(raw: bytes) -> tuple[Any, list[FieldError]]:
             )
         ]
     try:
-        value = json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_constant=_no_constant)
+        if text.startswith("\ufeff"):  # what json.loads says, which the bare decoder does not
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+        value = _DECODER.decode(text)
     except json.JSONDecodeError as exc:
         return None, [_body_error(f"body is not valid JSON: {exc}")]
     except (ValueError, RecursionError) as exc:
@@ -150,12 +177,15 @@ def _validate(value: Any) -> ValidatedEvent | list[FieldError]:
     if not isinstance(value, dict):
         kind = "an array" if isinstance(value, list) else f"a JSON {_json_kind(value)}"
         return [_body_error(f"body must be a JSON object (one CloudEvent), not {kind}")]
-    event, errors = _validate_envelope(value)
-
     event_type = value.get("type")
     categorie = categorie_of(event_type) if isinstance(event_type, str) else None
-    feedback_model = _FEEDBACK_MODELS.get(event_type) if isinstance(event_type, str) else None
-    if isinstance(event_type, str) and event_type and categorie is None and feedback_model is None:
+    model: type[CloudEvent] | None = _SignalEvent if categorie is not None else None
+    if isinstance(event_type, str) and categorie is None:
+        model = _FEEDBACK_MODELS.get(event_type)
+    data = value.get("data")
+    # Envelope and data in one pass, unless the data cannot be validated for this type.
+    event, errors, data_errors = _validate_event(value, model if data is not None else None)
+    if isinstance(event_type, str) and event_type and model is None:
         errors.append(
             FieldError(
                 field="type",
@@ -164,48 +194,49 @@ def _validate(value: Any) -> ValidatedEvent | list[FieldError]:
             )
         )
         return errors
-
-    data = value.get("data")
-    model: type[BaseModel] | None = SignalData if categorie is not None else feedback_model
-    parsed: BaseModel | None = None
-    if model is not None:
-        if data is None:
-            errors.append(FieldError(field="data", message="data is required for this type"))
-        else:
-            try:
-                parsed = model.model_validate(data)
-            except ValidationError as exc:
-                errors += field_errors(exc, prefix="data")
+    if model is not None and data is None:
+        errors.append(FieldError(field="data", message="data is required for this type"))
+    errors += data_errors
     if categorie is not None and isinstance(data, dict):
         errors += _person_rule(categorie, data.get("person"))
 
-    if errors or event is None or parsed is None:
+    if errors or event is None or model is None or data is None:
         return errors or [_body_error("event is not valid")]
     body_hash = canonical_body_hash(value)
+    parsed = event.data
     if isinstance(parsed, SignalData):
         return ValidatedEvent(event, "signal", categorie, parsed, None, body_hash)
     assert isinstance(parsed, AcknowledgedData | ResolvedData)
     return ValidatedEvent(event, "feedback", None, None, parsed, body_hash)
 
 
-def _validate_envelope(value: dict[str, Any]) -> tuple[CloudEvent | None, list[FieldError]]:
-    extensions = {k: v for k, v in value.items() if k not in CloudEvent.model_fields}
-    errors = [
-        FieldError(field=name, message=extension_name_message(name))
-        for name in invalid_extension_names(extensions)
-    ]
-    errors += [
-        FieldError(field=name, message=f"{name} must be a string, integer or boolean")
-        for name in invalid_extension_values(extensions)
-        if name not in {e.field for e in errors}
-    ]
+def _validate_event(
+    value: dict[str, Any], model: type[CloudEvent] | None
+) -> tuple[CloudEvent | None, list[FieldError], list[FieldError]]:
+    """The event as `model` (the bare envelope when None), its envelope errors and its data
+    errors, each in the order partners have always been given them."""
+    extensions = {k: v for k, v in value.items() if k not in _ENVELOPE_FIELDS}
+    errors = []
+    if extensions:
+        errors = [
+            FieldError(field=name, message=extension_name_message(name))
+            for name in invalid_extension_names(extensions)
+        ]
+        errors += [
+            FieldError(field=name, message=f"{name} must be a string, integer or boolean")
+            for name in invalid_extension_values(extensions)
+            if name not in {e.field for e in errors}
+        ]
     event: CloudEvent | None = None
+    data_errors: list[FieldError] = []
     try:
-        event = CloudEvent.model_validate(value)
+        event = (model or CloudEvent).model_validate(value)
     except ValidationError as exc:
-        errors += field_errors(exc, skip_types=_EXTENSION_ERRORS)
+        for error in field_errors(exc, skip_types=_EXTENSION_ERRORS):
+            is_data = error.field == "data" or error.field.startswith("data.")
+            (data_errors if model is not None and is_data else errors).append(error)
     errors += _content_type_errors(value.get("datacontenttype"))
-    return event, errors
+    return event, errors, data_errors
 
 
 def _person_rule(categorie: Categorie, person: Any) -> list[FieldError]:

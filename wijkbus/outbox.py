@@ -40,20 +40,32 @@ def event_message(
     id: str,
     subject: str | None,
     time: datetime,
+    dataref: str | None = None,
     extensions: Mapping[str, ExtensionValue | None] | None = None,
 ) -> OutgoingMessage:
     """Our own event as a structured-mode Kafka message, encoded once without a CloudEvent."""
-    value = encode(type, source, data, id=id, subject=subject, time=time, extensions=extensions)
+    value = encode(
+        type,
+        source,
+        data,
+        id=id,
+        subject=subject,
+        time=time,
+        dataref=dataref,
+        extensions=extensions,
+    )
     return OutgoingMessage(topic=topic, key=key, value=value)
 
 
 async def enqueue(conn: asyncpg.Connection, *messages: OutgoingMessage) -> None:
-    """Append messages to the service's log inside the caller's transaction (one statement)."""
+    """Append messages to the service's log inside the caller's transaction, in order (one
+    statement)."""
     if not messages:
         return
     await conn.execute(
         "INSERT INTO outbox (topic, key, value, headers)"
-        " SELECT * FROM unnest($1::text[], $2::bytea[], $3::bytea[], $4::jsonb[])",
+        " SELECT topic, key, value, headers::jsonb FROM unnest($1::text[], $2::bytea[],"
+        " $3::bytea[], $4::text[]) WITH ORDINALITY AS m(topic, key, value, headers, n) ORDER BY n",
         [m.topic for m in messages],
         [m.key.encode() if m.key is not None else None for m in messages],
         [m.value for m in messages],

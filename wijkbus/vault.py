@@ -135,40 +135,55 @@ def _open(key: bytes, sealed: bytes, aad: bytes) -> bytes:
         raise VaultError("cannot open: wrong key or tampered data") from exc
 
 
-async def seal_person(
-    conn: asyncpg.Connection, vault: Vault, signal_id: str, person: dict[str, Any], at: datetime
-) -> str:
-    """Store a signal's person sealed under its subject's key; return the subject reference.
+async def seal_persons(
+    conn: asyncpg.Connection,
+    vault: Vault,
+    persons: list[tuple[str, dict[str, Any]]],
+    at: datetime,
+) -> list[str]:
+    """Store the persons of signals (signal id, person) sealed under their subjects' keys, one
+    statement per table; return each one's subject reference, in order.
 
     An erased subject stays erased: its person is recorded without ciphertext, so neither a
     replayed nor a re-sent event brings the data back.
     """
-    ref = vault.subject_ref(person["name"], person.get("phone"), person.get("email"))
-    _, wrapped = vault.new_subject_key(ref)
+    if not persons:
+        return []
+    refs = [vault.subject_ref(p["name"], p.get("phone"), p.get("email")) for _, p in persons]
+    new_keys = {ref: vault.new_subject_key(ref)[1] for ref in refs}  # one key per new subject
     await conn.execute(
-        "INSERT INTO vault_subjects (subject_ref, wrapped_key, created_at) VALUES ($1, $2, $3)"
+        "INSERT INTO vault_subjects (subject_ref, wrapped_key, created_at)"
+        " SELECT ref, wrapped, $3 FROM unnest($1::text[], $2::bytea[]) AS u(ref, wrapped)"
         " ON CONFLICT DO NOTHING",
-        ref,
-        wrapped,
+        list(new_keys),
+        list(new_keys.values()),
         at,
     )
-    # FOR SHARE: an erasure of this subject waits until this seal is committed, then shreds it.
-    stored = await conn.fetchval(
-        "SELECT wrapped_key FROM vault_subjects WHERE subject_ref = $1 FOR SHARE", ref
+    # FOR SHARE: an erasure of these subjects waits until this seal is committed, then shreds it.
+    rows = await conn.fetch(
+        "SELECT subject_ref, wrapped_key FROM vault_subjects WHERE subject_ref = ANY($1::text[])"
+        " ORDER BY subject_ref FOR SHARE",
+        list(new_keys),
     )
-    sealed = None
-    if stored is not None:
+    keys = {r["subject_ref"]: r["wrapped_key"] for r in rows}
+    sealed: list[bytes | None] = []
+    for ref, (signal_id, person) in zip(refs, persons, strict=True):
+        stored = keys.get(ref)
         plaintext = json.dumps(person, ensure_ascii=False, sort_keys=True).encode()
-        sealed = vault.seal(vault.unwrap(ref, stored), plaintext, signal_id)
+        sealed.append(
+            None if stored is None else vault.seal(vault.unwrap(ref, stored), plaintext, signal_id)
+        )
     await conn.execute(
         "INSERT INTO vault_persons (signal_id, subject_ref, sealed, sealed_at)"
-        " VALUES ($1, $2, $3, $4) ON CONFLICT (signal_id) DO NOTHING",
-        UUID(signal_id),
-        ref,
+        " SELECT signal_id, ref, sealed, $4"
+        " FROM unnest($1::uuid[], $2::text[], $3::bytea[]) AS u(signal_id, ref, sealed)"
+        " ON CONFLICT (signal_id) DO NOTHING",
+        [UUID(signal_id) for signal_id, _ in persons],
+        refs,
         sealed,
         at,
     )
-    return ref
+    return refs
 
 
 async def open_person(conn: asyncpg.Connection, vault: Vault, signal_id: str) -> dict[str, Any]:

@@ -5,6 +5,7 @@ Pure: no I/O and no clock; the handler loads what the rules need and passes it i
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -85,6 +86,45 @@ def judge(
     if checked.kind == "feedback":
         return _judge_feedback(partner, feedback_target)
     return Verdict("accepted", signal_id=new_signal_id)
+
+
+Checked = ValidatedEvent | list[FieldError] | Verdict
+"""An event as far as intake checks it alone: validated, its errors, or refused already."""
+
+
+def judge_batch(
+    items: Sequence[tuple[Partner, Checked]],
+    previous: dict[tuple[str, str], PreviousEvent],
+    signals: dict[str, SignalState],
+    new_signal_id: Callable[[], str],
+) -> list[Verdict]:
+    """Judge a batch in order, exactly as one by one: what an earlier event of the batch stored
+    is `previous` for its later copies, and a signal it accepted is known to later feedback."""
+    known, states = dict(previous), dict(signals)
+    verdicts = []
+    for partner, checked in items:
+        if isinstance(checked, Verdict):
+            verdicts.append(checked)
+            continue
+        if isinstance(checked, list):
+            verdicts.append(judge(partner, checked, body_hash="", previous=None, new_signal_id=""))
+            continue
+        key = (checked.event.source, checked.event.id)
+        target = states.get(checked.feedback.signal_id) if checked.feedback else None
+        verdict = judge(
+            partner,
+            checked,
+            body_hash=checked.body_hash,
+            previous=known.get(key),
+            new_signal_id=new_signal_id() if checked.kind == "signal" else "",
+            feedback_target=target,
+        )
+        if verdict.stored and verdict.signal_id is not None:
+            known[key] = PreviousEvent(checked.body_hash, verdict.signal_id)
+            if checked.kind == "signal":
+                states[verdict.signal_id] = SignalState(verdict.signal_id, None)
+        verdicts.append(verdict)
+    return verdicts
 
 
 def _judge_feedback(partner: Partner, target: SignalState | None) -> Verdict:

@@ -40,10 +40,14 @@ async def publish(conn: asyncpg.Connection, *messages: OutgoingMessage) -> None:
     await enqueue(conn, *messages)
     logged = [m for m in messages if m.topic in LOGGED_TOPICS]
     if logged:
-        await conn.executemany(
+        await conn.execute(
             "INSERT INTO event_log (topic, key, value, signal_id)"
-            " VALUES ($1, $2, $3, (convert_from($3, 'UTF8')::jsonb ->> 'subject')::uuid)",
-            [(m.topic, m.key, m.value) for m in logged],
+            " SELECT topic, key, value, (convert_from(value, 'UTF8')::jsonb ->> 'subject')::uuid"
+            " FROM unnest($1::text[], $2::text[], $3::bytea[]) WITH ORDINALITY"
+            " AS m(topic, key, value, n) ORDER BY n",
+            [m.topic for m in logged],
+            [m.key for m in logged],
+            [m.value for m in logged],
         )
 
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 from contracts import topics
-from services.intake import bulk
 from services.intake.handlers import Intake
 from wijkbus import processor
 from wijkbus.processor import Processor
@@ -20,7 +18,7 @@ def processors(intake: Intake) -> list[Processor[Any]]:
         processor.raw(
             "partner-events",
             [],
-            partial(bulk.on_partner_records, intake),
+            intake.on_partner_records,
             pattern=topics.PARTNER_EVENTS_PATTERN,
             redact_dead_letters=True,
         ),

@@ -97,7 +97,7 @@ async def _logged(
 
 
 async def _accept(conn: asyncpg.Connection, event: CloudEvent) -> None:
-    await store.insert_signal(conn, SignalAccepted.model_validate(event.data))
+    await store.insert_signals(conn, [SignalAccepted.model_validate(event.data)])
 
 
 async def _feedback(conn: asyncpg.Connection, event: CloudEvent) -> None:

@@ -1,89 +1,110 @@
-"""asyncpg queries for intake's schema."""
+"""asyncpg writes to intake's schema, each one statement for a whole batch."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import asyncpg
 
 from contracts.events import SignalAccepted
-from services.intake.domain import PreviousEvent, SignalState
 
 
-async def previous_event(
-    conn: asyncpg.Connection, source: str, event_id: str
-) -> PreviousEvent | None:
-    """What was stored for `(source, id)`, locking it against a concurrent submission."""
-    row = await conn.fetchrow(
-        "SELECT body_hash, signal_id FROM received_events WHERE source = $1 AND event_id = $2",
-        source,
-        event_id,
+class ReceivedEvent(NamedTuple):
+    """A `received_events` row: what identifies an accepted event and what it became."""
+
+    source: str
+    event_id: str
+    body_hash: str
+    partner_id: str
+    type: str
+    signal_id: str | None  # asyncpg takes a uuid as its text
+    received_at: datetime
+
+
+class StatusChange(NamedTuple):
+    """A signal's new lifecycle status, and when."""
+
+    signal_id: str
+    status: str
+    at: datetime
+
+
+class Outcome(NamedTuple):
+    """An `outcomes` row: one answer given to a partner."""
+
+    partner_id: str
+    channel: str
+    status: str
+    reason: str | None
+    at: datetime
+
+
+def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
+    """Rows turned into `width` column lists, the arguments of an `unnest` insert."""
+    return [[row[i] for row in rows] for i in range(width)] if rows else [[]] * width
+
+
+async def lock_events(conn: asyncpg.Connection, keys: Iterable[str]) -> None:
+    """Serialise concurrent submissions of the same `source|id` keys, for this transaction."""
+    keys = list(keys)
+    if not keys:
+        return
+    # In lock order, so two batches sharing keys take their locks alike and cannot deadlock.
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(h) FROM"
+        " (SELECT DISTINCT hashtext(k) AS h FROM unnest($1::text[]) k ORDER BY h) locks",
+        keys,
     )
-    if row is None:
-        return None
-    return PreviousEvent(row["body_hash"], str(row["signal_id"]) if row["signal_id"] else None)
 
 
-async def claim_event(
-    conn: asyncpg.Connection,
-    *,
-    source: str,
-    event_id: str,
-    body_hash: str,
-    partner_id: str,
-    type_: str,
-    signal_id: str | None,
-    received_at: datetime,
-) -> bool:
-    """Record `(source, id)` as received; False when a concurrent submission got there first."""
-    status = await conn.execute(
+async def claim_events(conn: asyncpg.Connection, rows: list[ReceivedEvent]) -> None:
+    """Record each `(source, id)` as received (one statement for the batch)."""
+    if not rows:
+        return
+    await conn.execute(
         "INSERT INTO received_events"
         " (source, event_id, body_hash, partner_id, type, signal_id, received_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-        source,
-        event_id,
-        body_hash,
-        partner_id,
-        type_,
-        UUID(signal_id) if signal_id else None,
-        received_at,
+        " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],"
+        " $6::uuid[], $7::timestamptz[]) ON CONFLICT DO NOTHING",
+        *_columns(rows, 7),
     )
-    return bool(status == "INSERT 0 1")
 
 
-async def insert_signal(conn: asyncpg.Connection, s: SignalAccepted) -> None:
-    """Store an accepted signal (street level only)."""
+async def insert_signals(conn: asyncpg.Connection, signals: list[SignalAccepted]) -> None:
+    """Store accepted signals, street level only (one statement for the batch)."""
+    if not signals:
+        return
     await conn.execute(
         "INSERT INTO signals (signal_id, partner_id, source, event_id, categorie, subcategory,"
         " severity, street_key, street, city, buurt_code, observed_at, received_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-        UUID(s.signal_id),
-        s.partner_id,
-        s.event_source,
-        s.event_id,
-        s.categorie.value,
-        s.subcategory,
-        s.severity.value,
-        s.street_key,
-        s.street,
-        s.city,
-        s.buurt_code,
-        s.observed_at,
-        s.received_at,
+        " SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],"
+        " $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],"
+        " $12::timestamptz[], $13::timestamptz[])",
+        *_columns(
+            [
+                (
+                    s.signal_id,
+                    s.partner_id,
+                    s.event_source,
+                    s.event_id,
+                    s.categorie.value,
+                    s.subcategory,
+                    s.severity.value,
+                    s.street_key,
+                    s.street,
+                    s.city,
+                    s.buurt_code,
+                    s.observed_at,
+                    s.received_at,
+                )
+                for s in signals
+            ],
+            13,
+        ),
     )
-
-
-async def signal_state(conn: asyncpg.Connection, signal_id: str) -> SignalState | None:
-    """The signal's current assignment, if the signal exists."""
-    try:
-        key = UUID(signal_id)
-    except ValueError:
-        return None
-    row = await conn.fetchrow(
-        "SELECT signal_id, assigned_partner_id FROM signals WHERE signal_id = $1", key
-    )
-    return SignalState(str(row["signal_id"]), row["assigned_partner_id"]) if row else None
 
 
 async def set_assignment(conn: asyncpg.Connection, signal_id: str, partner_id: str) -> None:
@@ -97,71 +118,41 @@ async def set_assignment(conn: asyncpg.Connection, signal_id: str, partner_id: s
 
 async def set_status(conn: asyncpg.Connection, signal_id: str, status: str, at: datetime) -> None:
     """Record the signal's lifecycle status (opgepakt, afgehandeld) and when it was resolved."""
+    await set_statuses(conn, [StatusChange(signal_id, status, at)])
+
+
+async def set_statuses(conn: asyncpg.Connection, changes: list[StatusChange]) -> None:
+    """Apply status changes in order (one statement): the last status wins, the first
+    resolution is when the signal was resolved."""
+    final: dict[str, tuple[str, datetime | None]] = {}
+    for change in changes:
+        _, resolved_at = final.get(change.signal_id, ("", None))
+        if resolved_at is None and change.status == "afgehandeld":
+            resolved_at = change.at
+        final[change.signal_id] = (change.status, resolved_at)
+    if not final:
+        return
     await conn.execute(
-        "UPDATE signals SET status = $2, resolved_at = CASE WHEN $2 = 'afgehandeld'"
-        " THEN coalesce(resolved_at, $3) ELSE resolved_at END WHERE signal_id = $1",
-        UUID(signal_id),
-        status,
-        at,
+        "UPDATE signals s SET status = u.status, resolved_at = coalesce(s.resolved_at,"
+        " u.resolved_at) FROM unnest($1::uuid[], $2::text[], $3::timestamptz[])"
+        " AS u(signal_id, status, resolved_at) WHERE s.signal_id = u.signal_id",
+        [UUID(signal_id) for signal_id in final],
+        [status for status, _ in final.values()],
+        [resolved_at for _, resolved_at in final.values()],
     )
 
 
-async def record_outcome(
-    conn: asyncpg.Connection,
-    partner_id: str,
-    channel: str,
-    status: str,
-    reason: str | None,
-    at: datetime,
-) -> None:
-    """Count one answer given to a partner."""
+async def record_outcomes(conn: asyncpg.Connection, outcomes: list[Outcome]) -> None:
+    """Count the answers given to partners, in the order given (one statement)."""
+    if not outcomes:
+        return
     await conn.execute(
-        "INSERT INTO outcomes (partner_id, channel, status, reason, at) VALUES ($1,$2,$3,$4,$5)",
-        partner_id,
-        channel,
-        status,
-        reason,
-        at,
+        "INSERT INTO outcomes (partner_id, channel, status, reason, at)"
+        " SELECT partner_id, channel, status, reason, at FROM unnest($1::text[], $2::text[],"
+        " $3::text[], $4::text[], $5::timestamptz[]) WITH ORDINALITY"
+        " AS u(partner_id, channel, status, reason, at, n) ORDER BY n",
+        *_columns(outcomes, 5),
     )
-
-
-async def signal_view(conn: asyncpg.Connection, signal_id: str) -> asyncpg.Record | None:
-    """A signal's status and assignment, for the API."""
-    try:
-        key = UUID(signal_id)
-    except ValueError:
-        return None
-    return await conn.fetchrow(
-        "SELECT signal_id, partner_id, categorie, subcategory, severity, street_key, street, city,"
-        " buurt_code, observed_at, received_at, assigned_partner_id, status"
-        " FROM signals WHERE signal_id = $1",
-        key,
-    )
-
-
-async def dashboard(conn: asyncpg.Connection) -> dict[str, list[asyncpg.Record]]:
-    """What the operator dashboard shows: counts per partner, top reasons, latest signals."""
-    return {
-        "counts": await conn.fetch(
-            "SELECT partner_id,"
-            " count(*) FILTER (WHERE status = 'accepted') AS accepted,"
-            " count(*) FILTER (WHERE status = 'duplicate') AS duplicate,"
-            " count(*) FILTER (WHERE status NOT IN ('accepted', 'duplicate')) AS rejected"
-            " FROM outcomes GROUP BY partner_id ORDER BY partner_id"
-        ),
-        "reasons": await conn.fetch(
-            "SELECT reason, count(*) AS n FROM outcomes WHERE reason IS NOT NULL"
-            " GROUP BY reason ORDER BY n DESC, reason LIMIT 10"
-        ),
-        "latest": await conn.fetch(
-            "SELECT signal_id, partner_id, categorie, street, city, buurt_code, received_at,"
-            " assigned_partner_id, status FROM signals ORDER BY received_at DESC LIMIT 20"
-        ),
-        "dead_letters": await conn.fetch(
-            "SELECT id, consumer, topic, reason, attempts, created_at FROM dead_letters"
-            " ORDER BY id DESC LIMIT 20"
-        ),
-    }
 
 
 async def record_person_read(

@@ -93,6 +93,7 @@ def test_valid_feedback_is_parsed_into_its_model(
     ("raw", "fragment"),
     [
         (b"\xff\xfe{}", "not valid UTF-8"),
+        (b'\xef\xbb\xbf{"id": "a"}', "Unexpected UTF-8 BOM"),
         (b'{"specversion": "1.0",', "not valid JSON"),
         (b"[]", "must be a JSON object"),
         (b'[{"specversion": "1.0"}]', "not an array"),

@@ -11,9 +11,10 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from contracts.envelope import BATCH_CONTENT_TYPE, CONTENT_TYPE, MAX_EVENT_BYTES, CloudEvent
-from services.intake import bulk, store
+from services.intake import queries
 from services.intake.domain import Verdict
 from services.intake.handlers import Intake
+from services.intake.submissions import Submission
 from wijkbus import auth
 from wijkbus.http import problem
 from wijkbus.partners import Partner
@@ -97,15 +98,9 @@ def router(buckets: TokenBuckets) -> APIRouter:
             return events
         if wait := buckets.take(partner.id, len(events)):
             return _too_many(wait)
-        return JSONResponse(
-            [
-                _batch_answer(v)
-                for v in await _submit_batch(
-                    request.app.state.runtime.pool, intake, partner, events
-                )
-            ],
-            status_code=202,
-        )
+        batch = [Submission(partner, raw, "http") for raw in events]
+        verdicts = await _submit_batch(request.app.state.runtime.pool, intake, batch)
+        return JSONResponse([_batch_answer(v) for v in verdicts], status_code=202)
 
     @api.get("/signals/{signal_id}")
     async def get_signal(signal_id: str, request: Request) -> dict[str, Any]:
@@ -114,7 +109,7 @@ def router(buckets: TokenBuckets) -> APIRouter:
         operator = auth.is_operator_token(key, request.app.state.settings.operator_token)
         partner = None if operator else partner_from_key(request)
         async with request.app.state.runtime.pool.acquire() as conn:
-            row = await store.signal_view(conn, signal_id)
+            row = await queries.signal_view(conn, signal_id)
         if row is None or not (
             operator or (partner and partner.id in (row["partner_id"], row["assigned_partner_id"]))
         ):
@@ -125,20 +120,20 @@ def router(buckets: TokenBuckets) -> APIRouter:
 
 
 async def _submit_batch(
-    pool: asyncpg.Pool, intake: Intake, partner: Partner, events: list[bytes]
+    pool: asyncpg.Pool, intake: Intake, batch: list[Submission]
 ) -> list[Verdict]:
-    """The whole batch in one transaction; if that fails, event by event, so none fails the rest."""
-    submissions = [bulk.Submission(partner, raw, "http") for raw in events]
+    """The whole batch in one transaction; if that fails, each half on its own, down to single
+    events, so no event fails the rest (an event that fails alone fails the request)."""
     try:
         async with pool.acquire() as conn, conn.transaction():
-            return await bulk.submit_many(intake, conn, submissions)
+            return await intake.submit_many(conn, batch)
     except asyncpg.PostgresError:
-        verdicts = []
-        async with pool.acquire() as conn:
-            for raw in events:
-                async with conn.transaction():
-                    verdicts.append(await intake.submit(conn, partner, raw, "http"))
-        return verdicts
+        if len(batch) == 1:
+            raise
+    half = len(batch) // 2
+    return await _submit_batch(pool, intake, batch[:half]) + await _submit_batch(
+        pool, intake, batch[half:]
+    )
 
 
 async def _read_limited(request: Request, limit: int) -> bytes | None:

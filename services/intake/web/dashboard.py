@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
-from services.intake import store
+from services.intake import queries
 from wijkbus.auth import require_operator_page
 
 router = APIRouter()
@@ -20,7 +20,7 @@ router = APIRouter()
 async def dashboard(request: Request) -> HTMLResponse:
     """Counts per partner, top rejection reasons, latest signals and dead letters."""
     async with request.app.state.runtime.pool.acquire() as conn:
-        data = await store.dashboard(conn)
+        data = await queries.dashboard(conn)
     return request.app.state.templates.TemplateResponse(
         request,
         "dashboard.html",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from services.intake import domain, store
+from services.intake import domain, queries, store
 from services.intake.handlers import Intake
 from wijkbus import auth, vault
 from wijkbus.http import problem
@@ -29,7 +29,7 @@ async def read_person(signal_id: str, request: Request) -> Response:
     async with request.app.state.runtime.pool.acquire() as conn, conn.transaction():
         outcome, person = "unauthenticated", None
         if partner is not None:
-            state = await store.signal_state(conn, signal_id)
+            state = await queries.signal_state(conn, signal_id)
             sealed = await vault.person_state(conn, signal_id) if state else "none"
             if sealed == "erased":
                 outcome = "erased"
