@@ -176,7 +176,7 @@ class Replay:
     async def refuse(self, proc: Processor[Any], delivery: Delivery, why: str) -> None:
         """An undecodable record is read and refused."""
         self.done.read += 1
-        self.done.refused.append(f"{proc.name} {delivery.position}: {why}")
+        self.done.refused.append(f"{proc.name}: {why} (at {delivery.position})")
 
     async def failed(self, proc: Processor[Any], item: Item[Any], exc: Exception) -> bool:
         """A record that fails on its own is refused, and the replay goes on."""

@@ -24,9 +24,9 @@ from services.intake.app import HERE
 from services.intake.domain import Verdict
 from services.intake.handlers import Intake
 from tests.support import demo_registry, encode, signal_event
+from tools.devstack import DEMO_PARTNERS
 from wijkbus import db
 from wijkbus.consumer import Delivery
-from wijkbus.devstack import DEMO_PARTNERS
 from wijkbus.partners import PartnerRegistry, sign
 from wijkbus.vault import Vault, new_master_key, open_person
 
