@@ -111,8 +111,11 @@ async def _save_alerts(
 ) -> None:
     """Lock the alerts that change and store their new states.
 
-    They were read unlocked; only another instance handling the same street at once (during a
-    rebalance) could have changed them since, and then the batch is tried again.
+    They were read unlocked. Another transaction can have changed them since only when it
+    handled signals of the same street at the same time: a rebalance does not cause that (the
+    new owner's inbox claim waits for the old owner's batch), a street on two partitions does
+    (its signals not keyed by street key). Then the batch is tried again. An alert without a
+    row yet cannot be locked: its insert finds the other transaction's row instead.
     """
     changed = sorted(key for key, street in batch.items() if street.changed)
     if not changed:
@@ -125,4 +128,8 @@ async def _save_alerts(
         for key in changed
         for threshold_id in batch[key].changed
     }
-    await store.set_alerts(conn, states, now)
+    new = {
+        (key, threshold_id) for key, threshold_id in states if threshold_id not in read.get(key, {})
+    }
+    if not await store.set_alerts(conn, states, now, new=new):
+        raise AlertsChangedMeanwhile(f"street alerts created while judged: {changed}")

@@ -277,18 +277,45 @@ async def insert_assignments(
 
 
 async def set_alerts(
-    conn: asyncpg.Connection, states: dict[tuple[str, str], tuple[bool, int]], now: datetime
-) -> None:
-    """Record alerts' (active, crossings) as evaluated at `now`; their rows are locked."""
-    keys = sorted(states)
-    await conn.execute(
+    conn: asyncpg.Connection,
+    states: dict[tuple[str, str], tuple[bool, int]],
+    now: datetime,
+    *,
+    new: set[tuple[str, str]],
+) -> bool:
+    """Record alerts' (active, crossings) as evaluated at `now`: update the locked rows, insert
+    those in `new`; False when one of those exists after all (created by another transaction)."""
+    existing = [k for k in sorted(states) if k not in new]
+    if existing:
+        await conn.execute(
+            "UPDATE street_alerts a SET active = u.active, crossings = u.crossings,"
+            " evaluated_at = $5 FROM unnest($1::text[], $2::text[], $3::boolean[], $4::int[])"
+            " AS u(street_key, threshold_id, active, crossings)"
+            " WHERE a.street_key = u.street_key AND a.threshold_id = u.threshold_id",
+            *_alert_columns(existing, states),
+            now,
+        )
+    created = sorted(new)
+    if not created:
+        return True
+    # No lock could hold a row that did not exist yet: a concurrent insert of the same alert
+    # makes this one wait for it and then insert nothing.
+    inserted = await conn.fetch(
         "INSERT INTO street_alerts (street_key, threshold_id, active, crossings, evaluated_at)"
         " SELECT u.*, $5 FROM unnest($1::text[], $2::text[], $3::boolean[], $4::int[]) AS u"
-        " ON CONFLICT (street_key, threshold_id) DO UPDATE SET active = EXCLUDED.active,"
-        " crossings = EXCLUDED.crossings, evaluated_at = EXCLUDED.evaluated_at",
+        " ON CONFLICT (street_key, threshold_id) DO NOTHING RETURNING 1",
+        *_alert_columns(created, states),
+        now,
+    )
+    return len(inserted) == len(created)
+
+
+def _alert_columns(
+    keys: list[tuple[str, str]], states: dict[tuple[str, str], tuple[bool, int]]
+) -> tuple[list[str], list[str], list[bool], list[int]]:
+    return (
         [k[0] for k in keys],
         [k[1] for k in keys],
         [states[k][0] for k in keys],
         [states[k][1] for k in keys],
-        now,
     )
