@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import asyncpg
 import typer
-from aiokafka import AIOKafkaProducer
 from rich.console import Console
-from rich.progress import Progress
 
 from services.intake import ledger
 from wijkbus.cli_run import run
@@ -83,44 +80,3 @@ def export_checkpoint(
     else:
         out.write_text(signed.to_json() + "\n")
         console.print(f"checkpoint of {signed.position} rows written to {out}")
-
-
-async def republish_log(
-    database_url: str, bootstrap: str, since: int, progress: Progress | None = None
-) -> int:
-    """Send every logged message after `since` again, as it was; return how many."""
-    conn = await _connect(database_url)
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", linger_ms=5, enable_idempotence=False
-    )
-    await producer.start()
-    try:
-        total = await conn.fetchval(
-            "SELECT count(*) FROM event_log WHERE seq > $1 AND value IS NOT NULL", since
-        )
-        task = progress.add_task("republishing", total=total) if progress else None
-        sent = 0
-        pending = []
-        async for row in ledger.logged_since(conn, since):
-            key = row["key"].encode() if row["key"] is not None else None
-            pending.append(
-                await producer.send(
-                    row["topic"],
-                    bytes(row["value"]),
-                    key=key,
-                    headers=[("content-type", b"application/cloudevents+json")],
-                )
-            )
-            sent += 1
-            if len(pending) >= 1000:
-                await asyncio.gather(*pending)
-                pending.clear()
-                if progress and task is not None:
-                    progress.update(task, completed=sent)
-        await asyncio.gather(*pending)
-        if progress and task is not None:
-            progress.update(task, completed=sent)
-        return sent
-    finally:
-        await producer.stop()
-        await conn.close()
