@@ -168,6 +168,8 @@ def _default_to_running_stack(command: list[str]) -> None:
     stack = json.loads(stack_file.read_text())
     os.environ.setdefault("DATABASE_URL", stack["database_url"])
     os.environ.setdefault("KAFKA_BOOTSTRAP_SERVERS", stack["broker"])
+    if stack.get("partners_file"):  # `wijkbus replay` needs the registry the stack runs with
+        os.environ.setdefault("WIJKBUS_PARTNERS", stack["partners_file"])
 
 
 def _register_subcommands() -> None:

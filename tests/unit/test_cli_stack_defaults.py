@@ -1,0 +1,49 @@
+"""The `wijkbus` tools find the `make run` stack by themselves: database, broker and partners."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tools.cli import _default_to_running_stack
+
+STACK = {
+    "database_url": "postgresql://postgres:@/postgres?host=/x/pg",
+    "broker": "127.0.0.1:9",
+    "partners_file": "/x/partners.yaml",
+}
+NAMES = ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", "WIJKBUS_PARTNERS")
+
+
+@pytest.fixture
+def stack_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / ".wijkbus").mkdir()
+    (tmp_path / ".wijkbus" / "stack.json").write_text(json.dumps(STACK))
+    monkeypatch.chdir(tmp_path)
+    for name in NAMES:
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path
+
+
+def test_replay_takes_the_running_stacks_database_broker_and_partners(stack_dir: Path) -> None:
+    _default_to_running_stack(["replay"])
+    assert [os.environ[n] for n in NAMES] == [
+        STACK["database_url"],
+        STACK["broker"],
+        STACK["partners_file"],
+    ]
+
+
+def test_what_the_environment_says_wins_and_dev_takes_nothing(
+    stack_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WIJKBUS_PARTNERS", "/mine.yaml")
+    _default_to_running_stack(["replay"])
+    assert os.environ["WIJKBUS_PARTNERS"] == "/mine.yaml"
+    for name in NAMES:
+        monkeypatch.delenv(name, raising=False)
+    _default_to_running_stack(["dev"])
+    assert not any(name in os.environ for name in NAMES)
