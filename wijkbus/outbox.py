@@ -71,8 +71,3 @@ async def enqueue(conn: asyncpg.Connection, *messages: OutgoingMessage) -> None:
         [m.value for m in messages],
         [json.dumps([list(h) for h in m.headers]) for m in messages],
     )
-
-
-async def backlog(conn: asyncpg.Connection) -> int:
-    """How many logged messages wait to be published (after the relay's position)."""
-    return int(await conn.fetchval("SELECT count(*) FROM outbox_backlog"))

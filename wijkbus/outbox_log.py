@@ -2,9 +2,9 @@
 
 A replay whose input topic starts later than the log, or is empty after a broker loss, can take
 its input from the publishing service's log table in the same database instead: `log_batches`
-yields what the relay published, in log order, as `ConsumerRecord`s (partition 0, the log id as
-offset), so the code that handles topic records handles these unchanged. `topic_reaches_back`
-says which of the two a replay should read.
+yields what the relay published, in log order, as the processors' `Delivery` records (partition
+0, the log id as offset), so it is a source for `Replay.run` like the topics are.
+`topic_reaches_back` says which of the two a replay should read.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from typing import TypeAlias
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.structs import ConsumerRecord
 
 from wijkbus import db
+from wijkbus.processor import Delivery
 from wijkbus.replaying import end_offsets
 
 LogSource: TypeAlias = asyncpg.Pool | asyncpg.Connection
@@ -67,22 +67,16 @@ async def log_count(conn: asyncpg.Connection, schema: str, topic: str) -> int:
     )
 
 
-def to_record(row: asyncpg.Record) -> ConsumerRecord[bytes, bytes]:
+def to_delivery(row: asyncpg.Record) -> Delivery:
     """One log row as the record a consumer of its topic would have read."""
-    key = bytes(row["key"]) if row["key"] is not None else None
-    value = bytes(row["value"])
-    return ConsumerRecord(
+    return Delivery(
         topic=row["topic"],
         partition=0,
         offset=row["id"],
+        key=bytes(row["key"]) if row["key"] is not None else None,
+        value=bytes(row["value"]),
+        headers={k: v.encode() for k, v in json.loads(row["headers"])},
         timestamp=int(row["created_at"].timestamp() * 1000),
-        timestamp_type=0,
-        key=key,
-        value=value,
-        checksum=None,
-        serialized_key_size=len(key) if key is not None else -1,
-        serialized_value_size=len(value),
-        headers=[(k, v.encode()) for k, v in json.loads(row["headers"])],
     )
 
 
@@ -93,7 +87,7 @@ async def log_batches(
     *,
     since: int = 0,
     batch_size: int = 5000,
-) -> AsyncIterator[list[ConsumerRecord[bytes, bytes]]]:
+) -> AsyncIterator[list[Delivery]]:
     """The published rows of `topics` in `schema`'s log after id `since`, oldest first, in
     batches; up to the position the relay had when reading began (what the topics got)."""
     schema = db.checked_schema(schema)
@@ -109,7 +103,7 @@ async def log_batches(
                 batch_size,
             )
             if rows:
-                yield [to_record(r) for r in rows]
+                yield [to_delivery(r) for r in rows]
             if len(rows) < batch_size:
                 return
             since = rows[-1]["id"]

@@ -167,7 +167,7 @@ async def process(
     for delivery in deliveries:
         try:
             items.append(processor.decode(delivery))
-        except (PermanentError, ValidationError, ValueError) as exc:
+        except (PermanentError, ValueError) as exc:  # ValidationError is a ValueError
             await policy.refuse(processor, delivery, reason(exc))
     return await _handle(pool, processor, policy.admit(processor, items), policy)
 

@@ -16,6 +16,7 @@ from aiokafka.structs import ConsumerRecord
 from tests.support import unique
 from wijkbus import db
 from wijkbus.outbox import OutgoingMessage
+from wijkbus.processor import Delivery
 
 SOURCE = "urn:wijkbus:test"
 
@@ -56,9 +57,10 @@ def message(topic: str, key: str, n: int, event_id: str | None = None) -> Outgoi
     )
 
 
-def shape(record: ConsumerRecord[bytes, bytes]) -> tuple[object, ...]:
+def shape(record: ConsumerRecord[bytes, bytes] | Delivery) -> tuple[object, ...]:
     """What republishing and the log must keep of a record: topic, key, value and headers."""
-    return record.topic, record.key, record.value, [(k, bytes(v)) for k, v in record.headers]
+    headers = record.headers.items() if isinstance(record.headers, dict) else record.headers
+    return record.topic, record.key, record.value, [(k, bytes(v)) for k, v in headers]
 
 
 def sent_shape(m: OutgoingMessage) -> tuple[object, ...]:
