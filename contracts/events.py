@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from contracts.fields import PartnerId, SignalId, UtcDatetime
 from contracts.receipts import RECEIPT_TYPES, ReceiptData
 from contracts.signals import Categorie, Outcome, Severity
+from contracts.wijkhubs import WIJKHUB_EVENT_TYPES
 
 SIGNAL_ACCEPTED_TYPE = "nl.wijkaanpak.intake.signal-accepted"
 FEEDBACK_RECEIVED_TYPE = "nl.wijkaanpak.intake.feedback-received"
@@ -79,6 +80,8 @@ class ResponderAssigned(BaseModel):
     # published before this field existed.
     street: str | None = None
     city: str | None = None
+    # The wijkhub whose period and streets the signal fell in (rules may match on it).
+    wijkhub_id: str | None = None
 
 
 class ResponderEscalated(BaseModel):
@@ -318,3 +321,4 @@ BUDGET_EVENT_TYPES: dict[str, type[BaseModel]] = {
 """The buurtbudget's event types."""
 
 EVENT_TYPES.update(BUDGET_EVENT_TYPES)
+EVENT_TYPES.update(WIJKHUB_EVENT_TYPES)

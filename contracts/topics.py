@@ -8,6 +8,7 @@ SIGNALS_ACCEPTED = "signals.accepted"
 SIGNALS_FEEDBACK = "signals.feedback"
 ROUTING_EVENTS = "routing.events"
 STREETS_EVENTS = "streets.events"
+WIJKHUBS_EVENTS = "wijkhubs.events"
 BUDGET_EVENTS = "budget.events"
 NOTIFY_EVENTS = "notify.events"
 

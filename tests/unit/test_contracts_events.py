@@ -39,9 +39,78 @@ from contracts.receipts import (
     FieldError,
     ReceiptData,
 )
+from contracts.wijkhubs import (
+    WIJKHUB_ADVISED_TYPE,
+    WIJKHUB_CLOSED_TYPE,
+    WIJKHUB_DECLINED_TYPE,
+    WIJKHUB_EXTENDED_TYPE,
+    WIJKHUB_OPENED_TYPE,
+)
 
 AT = datetime(2026, 11, 20, 20, 30, tzinfo=UTC)
 SOURCE = "urn:nld:wijkbus:intake"
+
+HUB = "hub-" + "0" * 31 + "1"
+_STREET = {"street_key": "bag:0014300000123456", "buurt_code": "BU00140107"}
+_WINDOW = {
+    "start": AT,
+    "end": AT,
+    "weeks": 1.0,
+    "incidents": 2,
+    "per_week": 2.0,
+    "per_street_week": 2.0,
+    "per_categorie": {"overlast": 2},
+}
+_TIMES = {
+    "signals": 2,
+    "opgepakt": 1,
+    "afgehandeld": 0,
+    "opgepakt_median_hours": 3.5,
+    "opgepakt_p90_hours": 3.5,
+    "afgehandeld_median_hours": None,
+    "afgehandeld_p90_hours": None,
+}
+_GROUP = {
+    "streets": 1,
+    "before": _WINDOW,
+    "during": _WINDOW,
+    "after": None,
+    "response_before": _TIMES,
+    "response_during": _TIMES,
+}
+WIJKHUB_SAMPLES: dict[str, dict[str, Any]] = {
+    WIJKHUB_ADVISED_TYPE: {
+        **_STREET, "street": "Asingastraat", "city": "Groningen", "rule_id": "wijkhub",
+        "window_days": 30, "counts": {"overlast": 5}, "advice": "Overweeg een wijkhub.",
+        "advised_at": AT,
+    },
+    WIJKHUB_OPENED_TYPE: {
+        "hub_id": HUB, "street_keys": ["bag:0014300000123456"], "buurt_code": "BU00140107",
+        "city": "Groningen", "address": "Asingastraat 43", "starts_at": AT, "ends_at": AT,
+        "partners": ["politie-groningen"], "contact_role": "wijkagent", "aims": "Contact.",
+        "opened_by": "operator", "opened_at": AT,
+    },
+    WIJKHUB_DECLINED_TYPE: {
+        **_STREET, "street": "Asingastraat", "city": "Groningen", "reason": "Al een aanpak.",
+        "declined_by": "operator", "declined_at": AT,
+    },
+    WIJKHUB_EXTENDED_TYPE: {
+        "hub_id": HUB, "street_keys": ["bag:0014300000123456"], "buurt_code": None,
+        "partners": ["politie-groningen"], "previous_ends_at": AT, "ends_at": AT,
+        "extended_by": "operator", "extended_at": AT,
+    },
+    WIJKHUB_CLOSED_TYPE: {
+        "hub_id": HUB, "street_keys": ["bag:0014300000123456"], "buurt_code": None,
+        "partners": ["politie-groningen"], "outcome_note": "Rustiger.", "closed_by": "operator",
+        "closed_at": AT,
+        "evaluation": {
+            "hub_id": HUB, "as_of": AT, "period_start": AT, "period_end": AT,
+            "baseline_weeks": 1.0, "hub": _GROUP, "comparison": None,
+            "difference_in_differences": None,
+            "weekly": [{"week_start": AT, "hub": 2, "comparison_per_street": None}],
+        },
+    },
+}  # fmt: skip
 
 SAMPLES: dict[str, dict[str, Any]] = {
     SIGNAL_ACCEPTED_TYPE: {
@@ -186,6 +255,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "not_funded": 2,
         "closed_at": AT,
     },
+    **WIJKHUB_SAMPLES,
 }
 
 
