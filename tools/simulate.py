@@ -6,6 +6,8 @@ import json
 import random
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from tools.devstack import DEMO_PARTNERS, DemoCredentials, secret_env_name
@@ -167,3 +169,50 @@ def _scenario_signal(
         "city": f.city(),
     }
     return rng.choice(list(SUBCATEGORIES)), location, None
+
+
+@dataclass(frozen=True)
+class StoryIncident:
+    """One incident of a scenario told over time: where, what, when seen and when accepted."""
+
+    phase: str
+    street: str
+    categorie: str
+    observed_at: datetime
+    received_at: datetime
+
+
+HUB_STREET = "Asingastraat"  # De Hoogte (BU00140107): the street that gets a wijkhub
+COMPARISON_STREETS = ("Bedumerweg", "Eikenlaan")  # the same buurt's other streets
+
+
+def de_hoogte_story(opened_at: datetime, weeks: int = 6) -> dict[str, list[StoryIncident]]:
+    """The `de-hoogte` scenario as a wijkhub story, by phase, for a hub opened at `opened_at`
+    that runs `weeks` weeks: a cluster of overlast in Asingastraat in the month before (15
+    incidents, all reported at the opening, so the street crosses its threshold), then one a
+    week while the hub runs; the buurt's other streets go on as before (5 in the month before,
+    then one a week each)."""
+    before = [
+        StoryIncident(
+            "voor", HUB_STREET, "overlast", opened_at - timedelta(days=2 * i + 1), opened_at
+        )
+        for i in range(15)
+    ]
+    before += [
+        StoryIncident(
+            "voor",
+            street,
+            "vernieling" if i % 2 else "vervuiling",
+            opened_at - timedelta(days=6 * i + 2),
+            opened_at,
+        )
+        for street in COMPARISON_STREETS
+        for i in range(5)
+    ]
+    during = [
+        StoryIncident("tijdens", street, "overlast", at - timedelta(minutes=30), at)
+        for week in range(weeks)
+        for at in [opened_at + timedelta(weeks=week, hours=1)]
+        for street in (HUB_STREET, *COMPARISON_STREETS)
+    ]
+    return {"voor": before, "tijdens": during}

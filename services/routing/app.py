@@ -7,19 +7,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from fastapi import FastAPI
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from services.routing.domain import RuleSet, RuleSetError, parse_rules
 from services.routing.escalation import Escalator
 from services.routing.handlers import Routing
 from services.routing.processors import processors
-from services.routing.web import api, dashboard
+from services.routing.web import api, dashboard, wijkhubs
+from services.routing.wijkhub.decisions import Wijkhubs
 from wijkbus.http import create_app
 from wijkbus.logging import get_logger
 from wijkbus.partners import PartnerRegistry, PartnerRegistryError, load_partners
 from wijkbus.runtime import ServiceRuntime
 from wijkbus.settings import ServiceSettings
+from wijkbus.vault import Vault
 
 HERE = Path(__file__).parent
 log = get_logger(__name__)
@@ -36,6 +38,8 @@ class RoutingSettings(ServiceSettings):
         None, validation_alias=AliasChoices("ROUTING_RULES", "rules_file")
     )
     escalation_interval_s: float = Field(5.0, gt=0)
+    # ROUTING_VAULT_KEY seals wijkhub contacts (wijkbus.vault.new_master_key); unset: throwaway.
+    vault_key: SecretStr | None = None
 
 
 def load_rules(path: Path, partners: PartnerRegistry) -> RuleSet:
@@ -55,8 +59,9 @@ def build(
     *,
     partners: PartnerRegistry | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    vault: Vault | None = None,
 ) -> FastAPI:
-    """Build the routing app; tests may pass their own registry and clock."""
+    """Build the routing app; tests may pass their own registry, clock and vault."""
     if partners is None:
         if settings.partners_file is None:
             raise SystemExit("routing needs a partner registry: set WIJKBUS_PARTNERS")
@@ -68,6 +73,7 @@ def build(
         raise SystemExit("routing needs its rule set: set ROUTING_RULES")
     partner_ids = tuple(p.id for p in partners)
     routing = Routing(load_rules(settings.rules_file, partners), clock, partner_ids)
+    hubs = Wijkhubs(vault or _vault(settings), clock, routing.ruleset.zone, partner_ids)
     runtime = ServiceRuntime(settings, HERE / "migrations", before_consume=routing.record_ruleset)
     escalator = Escalator(lambda: runtime.pool, routing, settings.escalation_interval_s)
     runtime.subscribe(*processors(routing))
@@ -81,8 +87,18 @@ def build(
         on_stop=escalator.stop,
     )
     app.state.routing = routing
+    app.state.wijkhubs = hubs
+    app.state.partners = partners
     app.state.escalator = escalator
     app.state.clock = clock
     app.include_router(api.router)
+    app.include_router(wijkhubs.router)
     app.include_router(dashboard.router)
     return app
+
+
+def _vault(settings: RoutingSettings) -> Vault:
+    if settings.vault_key is not None:
+        return Vault.from_setting(settings.vault_key.get_secret_value())
+    log.warning("ROUTING_VAULT_KEY is not set: sealing wijkhub contacts under a throwaway key")
+    return Vault.ephemeral()

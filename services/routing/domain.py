@@ -85,14 +85,20 @@ class Match(BaseModel):
     weekday: tuple[Weekday, ...] | None = Field(None, min_length=1)
     time_of_day: TimeWindow | None = None
     min_recent: MinRecent | None = None
+    wijkhub: bool | None = None
 
     def matches(
-        self, signal: SignalAccepted, zone: ZoneInfo, recent: Mapping[RecentWindow, int]
+        self,
+        signal: SignalAccepted,
+        zone: ZoneInfo,
+        recent: Mapping[RecentWindow, int],
+        wijkhub: bool = False,
     ) -> bool:
         """Whether `signal` meets every condition of this match.
 
         Weekday and time of day are those at which intake accepted the signal, in the
         municipality's time zone, so a replay routes it exactly as it was routed live.
+        `wijkhub` says whether the signal fell in a running wijkhub's streets and period.
         """
         buurt = signal.buurt_code
         sub = signal.subcategory.strip().lower() if signal.subcategory else None
@@ -101,6 +107,7 @@ class Match(BaseModel):
             _allows(self.categorie, signal.categorie)
             and _allows(self.subcategorie, sub)
             and _allows(self.severity, signal.severity)
+            and (self.wijkhub is None or self.wijkhub == wijkhub)
             and _allows(self.buurt, buurt)
             and _allows(self.wijk, wijk_of(buurt) if buurt else None)
             and (self.weekday is None or weekday_of(signal.received_at, zone) in self.weekday)
@@ -143,10 +150,16 @@ class Rule(BaseModel):
     escalation: tuple[Escalation, ...] = ()
 
     def applies_to(
-        self, signal: SignalAccepted, zone: ZoneInfo, recent: Mapping[RecentWindow, int]
+        self,
+        signal: SignalAccepted,
+        zone: ZoneInfo,
+        recent: Mapping[RecentWindow, int],
+        wijkhub: bool = False,
     ) -> bool:
         """Whether this rule chooses the responder for `signal`."""
-        return self.default or (self.match is not None and self.match.matches(signal, zone, recent))
+        return self.default or (
+            self.match is not None and self.match.matches(signal, zone, recent, wijkhub)
+        )
 
 
 class Threshold(BaseModel):
@@ -159,6 +172,9 @@ class Threshold(BaseModel):
     window_days: Annotated[int, Field(gt=0, le=366)]
     count: Annotated[int, Field(gt=0)]
     advice: Annotated[str, Field(min_length=1, max_length=500)]
+    # Whether the advice is a wijkhub: crossing then also puts one to the wijkteam
+    # (wijkhub.advised, and "advies wijkhub" on the dashboard).
+    wijkhub: bool = True
 
 
 class RuleSet(BaseModel):
@@ -192,6 +208,10 @@ class RuleSet(BaseModel):
     def rule(self, rule_id: str) -> Rule:
         """The rule with this id."""
         return next(r for r in self.rules if r.id == rule_id)
+
+    def threshold(self, threshold_id: str) -> Threshold:
+        """The threshold with this id."""
+        return next(t for t in self.thresholds if t.id == threshold_id)
 
     def recent_windows(self) -> set[RecentWindow]:
         """Every recent-incident count some rule's match asks for."""
@@ -326,14 +346,18 @@ def _check_default(entries: list[Any]) -> list[str]:
 
 
 def choose_rule(
-    ruleset: RuleSet, signal: SignalAccepted, recent: Mapping[RecentWindow, int] | None = None
+    ruleset: RuleSet,
+    signal: SignalAccepted,
+    recent: Mapping[RecentWindow, int] | None = None,
+    wijkhub: bool = False,
 ) -> Rule:
     """The first rule that applies to `signal` (the default when no other does).
 
-    `recent` holds the street's incident counts for the windows of `ruleset.recent_windows()`.
+    `recent` holds the street's incident counts for the windows of `ruleset.recent_windows()`;
+    `wijkhub` whether the signal fell in a running wijkhub.
     """
     counts = recent or {}
-    return next(r for r in ruleset.rules if r.applies_to(signal, ruleset.zone, counts))
+    return next(r for r in ruleset.rules if r.applies_to(signal, ruleset.zone, counts, wijkhub))
 
 
 def assign(
@@ -341,9 +365,11 @@ def assign(
     signal: SignalAccepted,
     now: datetime,
     recent: Mapping[RecentWindow, int] | None = None,
+    wijkhub_id: str | None = None,
 ) -> ResponderAssigned:
-    """Assign `signal` to the first responder of the rule that chooses it, with its deadline."""
-    rule = choose_rule(ruleset, signal, recent)
+    """Assign `signal` to the first responder of the rule that chooses it, with its deadline;
+    `wijkhub_id` names the running wijkhub the signal fell in."""
+    rule = choose_rule(ruleset, signal, recent, wijkhub_id is not None)
     return ResponderAssigned(
         signal_id=signal.signal_id,
         partner_id=rule.responder,
@@ -356,4 +382,5 @@ def assign(
         assigned_at=now,
         street=signal.street,
         city=signal.city,
+        wijkhub_id=wijkhub_id,
     )

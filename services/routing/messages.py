@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from pydantic import BaseModel
+
 from contracts import topics
 from contracts.envelope import CloudEvent
 from contracts.events import (
@@ -14,6 +16,7 @@ from contracts.events import (
     SignalResolved,
     StreetThresholdCrossed,
 )
+from contracts.wijkhubs import WIJKHUB_ADVISED_TYPE, WijkhubAdvised
 from services.routing import rulechange
 from services.routing.lifecycle import Escalated
 from wijkbus.outbox import OutgoingMessage, event_message
@@ -61,6 +64,21 @@ def crossing_message(
     )
 
 
+def advised_message(
+    cause: CloudEvent, crossed: StreetThresholdCrossed, crossings: int
+) -> OutgoingMessage:
+    """The wijkhubs.events message putting a wijkhub to the wijkteam: the street crossed."""
+    advised = WijkhubAdvised(
+        **crossed.model_dump(exclude={"crossed_at"}), advised_at=crossed.crossed_at
+    )
+    key = crossed.street_key
+    message = wijkhub_message(
+        WIJKHUB_ADVISED_TYPE, key, advised, id=f"advised-{key}-{crossed.rule_id}-{crossings}",
+        at=crossed.crossed_at,
+    )  # fmt: skip
+    return message
+
+
 def escalated_message(signal_id: str, escalated: Escalated, now: datetime) -> OutgoingMessage:
     """The routing.events message handing a signal to the next partner of its chain."""
     return event_message(
@@ -93,3 +111,13 @@ def rules_changed_message(change: rulechange.RulesChanged, municipality: str) ->
 def _trace(cause: CloudEvent) -> dict[str, str] | None:
     extra = cause.model_extra or {}
     return {"traceparent": extra["traceparent"]} if extra.get("traceparent") else None
+
+
+def wijkhub_message(
+    type_: str, key: str, data: BaseModel, *, id: str, at: datetime
+) -> OutgoingMessage:
+    """The wijkhubs.events message of a hub's decision or a street's advice, keyed by the hub
+    (the advice and a decision not to open one: by the street)."""
+    return event_message(
+        topics.WIJKHUBS_EVENTS, key, type_, ROUTING_SOURCE, data, id=id, subject=key, time=at
+    )

@@ -12,8 +12,15 @@ from contracts.events import (
     SignalAccepted,
 )
 from services.routing.handlers import Routing
+from services.routing.wijkhub.decisions import on_decisions
 from wijkbus import processor
 from wijkbus.processor import Processor
+
+
+def decisions() -> Processor[Any]:
+    """The wijkhub decisions on wijkhubs.events: a replay rebuilds the hubs from them first, so
+    its signals fall in the hubs live marked them with. Live decides them through the API."""
+    return processor.events("wijkhub-decisions", [topics.WIJKHUBS_EVENTS], on_decisions)
 
 
 def processors(routing: Routing) -> list[Processor[Any]]:

@@ -25,12 +25,13 @@ import asyncpg
 from contracts import topics
 from services.routing.domain import parse_rules
 from services.routing.handlers import Routing
-from services.routing.processors import processors
+from services.routing.processors import decisions, processors
+from services.routing.wijkhub import comparison as hubs
 from wijkbus import replaying
 from wijkbus.replaying import Difference, Progress, Rebuilt, Replay, ReplayClock
 
 HERE = Path(__file__).parent
-INPUTS = [topics.SIGNALS_ACCEPTED, topics.SIGNALS_FEEDBACK]
+INPUTS = [topics.WIJKHUBS_EVENTS, topics.SIGNALS_ACCEPTED, topics.SIGNALS_FEEDBACK]
 
 
 async def rebuild(
@@ -54,9 +55,10 @@ async def rebuild(
             clock = ReplayClock()
             routing = Routing(parse_rules(latest["body"], partners), clock, partners)
             await routing.record_ruleset(conn)
-        # INPUTS in order: every signal before any feedback on it.
+        # INPUTS in order: the hubs first, so each signal falls in the hub it fell in live;
+        # every signal before any feedback on it.
         source = replaying.batches(bootstrap, INPUTS, progress)
-        return await Replay(clock, until).run(pool, processors(routing), source)
+        return await Replay(clock, until).run(pool, [decisions(), *processors(routing)], source)
 
 
 async def compare(
@@ -70,7 +72,7 @@ async def compare(
         replayed = f"(SELECT signal_id FROM {into}.street_incidents)"
         for table, columns in (
             ("street_incidents", "street_key, categorie, observed_at"),
-            ("assignments", "rule_id, ruleset_version, status"),
+            ("assignments", "rule_id, ruleset_version, status, wijkhub_id"),
         ):
             live = await _rows(conn, live_schema, table, columns, replayed)
             rebuilt = await _rows(conn, into, table, columns, replayed)
@@ -87,6 +89,7 @@ async def compare(
             if live_counts.get(street, 0) != expected:
                 found = live_counts.get(street, 0)
                 diffs.append(Difference("street_counts", " ".join(street), found, expected))
+        diffs += await hubs.differences(database_url, live_schema, into)
         return diffs, sum(later.values())
     finally:
         await conn.close()

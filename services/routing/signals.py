@@ -21,7 +21,9 @@ from contracts.events import (
     StreetThresholdCrossed,
 )
 from services.routing import domain, store, streets
-from services.routing.messages import crossing_message, signal_message
+from services.routing.messages import advised_message, crossing_message, signal_message
+from services.routing.wijkhub import store as hub_store
+from services.routing.wijkhub.domain import hub_of
 from wijkbus.outbox import OutgoingMessage, enqueue
 
 Accepted = Envelope[SignalAccepted]
@@ -43,7 +45,8 @@ class Effects:
 async def route(
     ruleset: domain.RuleSet, now: datetime, conn: asyncpg.Connection, events: list[Accepted]
 ) -> None:
-    """signals.accepted: count each incident, assign a responder, judge its street's thresholds."""
+    """signals.accepted: count each incident, assign a responder (marking the signals that fall
+    in a running wijkhub), judge its street's thresholds."""
     accepted = _accepted(events)
     if not accepted:
         return
@@ -59,13 +62,16 @@ async def route(
     new = await store.insert_incidents(conn, [s for _, s in accepted])
     await store.add_counts(conn, [s for _, s in accepted if s.signal_id in new])
     batch = {key: streets.StreetInBatch(dict(alerts.get(key, {}))) for key in street_keys}
+    buurten = sorted({s.buurt_code for _, s in accepted if s.buurt_code})
+    hubs = await hub_store.hubs_on(conn, street_keys, buurten)
     effects = Effects()
     for (event, signal), window in zip(accepted, windows, strict=True):
         if signal.signal_id in new:  # else counted before, e.g. by a replay under another name
-            _route_one(ruleset, now, event, signal, window, stored, batch, effects)
+            hub_id = hub_of(hubs, signal.street_key, signal.buurt_code, signal.received_at)
+            _route_one(ruleset, now, event, signal, window, stored, batch, effects, hub_id)
     await store.insert_assignments(conn, effects.assigned)
     await _save_alerts(conn, alerts, batch, now)
-    await store.record_crossings(conn, effects.crossings)
+    await store.record_crossings(conn, effects.crossings, ruleset)
     await enqueue(conn, *effects.messages)
 
 
@@ -78,11 +84,12 @@ def _route_one(
     stored: dict[tuple[str, datetime, datetime], dict[str, int]],
     batch: dict[str, streets.StreetInBatch],
     effects: Effects,
+    hub_id: str | None,
 ) -> None:
     street = batch[signal.street_key]
     street.add(signal.categorie.value, signal.observed_at)
     counted = [street.counts(stored[(signal.street_key, *b)], *b) for b in window.bounds]
-    assigned = domain.assign(ruleset, signal, now, window.recent(counted))
+    assigned = domain.assign(ruleset, signal, now, window.recent(counted), hub_id)
     effects.assigned.append((assigned, ruleset.rule(assigned.rule_id)))
     effects.messages.append(
         signal_message(event, ROUTING_ASSIGNED_TYPE, "assigned", assigned, assigned.assigned_at)
@@ -93,6 +100,8 @@ def _route_one(
     for crossed, n in street.judge(ruleset.thresholds, where, window.by_days(counted), now):
         effects.crossings.append(crossed)
         effects.messages.append(crossing_message(event, crossed, n))
+        if ruleset.threshold(crossed.rule_id).wijkhub:
+            effects.messages.append(advised_message(event, crossed, n))
 
 
 def _accepted(events: list[Accepted]) -> list[tuple[Accepted, SignalAccepted]]:

@@ -63,22 +63,26 @@ async def latest_ruleset(conn: asyncpg.Connection) -> asyncpg.Record | None:
     return await conn.fetchrow("SELECT version, body FROM rulesets ORDER BY seq DESC LIMIT 1")
 
 
-async def record_crossings(conn: asyncpg.Connection, crossed: list[StreetThresholdCrossed]) -> None:
-    """Keep threshold crossings for the dashboard, in order."""
+async def record_crossings(
+    conn: asyncpg.Connection, crossed: list[StreetThresholdCrossed], ruleset: RuleSet
+) -> None:
+    """Keep threshold crossings for the dashboard, in order, and whether each advises a hub."""
     if not crossed:
         return
     await conn.execute(
         "INSERT INTO threshold_crossings (street_key, threshold_id, window_days, counts, advice,"
-        " crossed_at) SELECT u.street_key, u.threshold_id, u.window_days, u.counts::jsonb,"
-        " u.advice, u.crossed_at FROM unnest($1::text[], $2::text[], $3::int[], $4::text[],"
-        " $5::text[], $6::timestamptz[]) WITH ORDINALITY"
-        " AS u(street_key, threshold_id, window_days, counts, advice, crossed_at, n) ORDER BY u.n",
+        " crossed_at, wijkhub) SELECT u.street_key, u.threshold_id, u.window_days,"
+        " u.counts::jsonb, u.advice, u.crossed_at, u.wijkhub FROM unnest($1::text[], $2::text[],"
+        " $3::int[], $4::text[], $5::text[], $6::timestamptz[], $7::boolean[]) WITH ORDINALITY"
+        " AS u(street_key, threshold_id, window_days, counts, advice, crossed_at, wijkhub, n)"
+        " ORDER BY u.n",
         [e.street_key for e in crossed],
         [e.rule_id for e in crossed],
         [e.window_days for e in crossed],
         [json.dumps(e.counts) for e in crossed],
         [e.advice for e in crossed],
         [e.crossed_at for e in crossed],
+        [ruleset.threshold(e.rule_id).wijkhub for e in crossed],
     )
 
 
@@ -209,13 +213,16 @@ async def alert_states_many(
 async def insert_incidents(conn: asyncpg.Connection, signals: list[SignalAccepted]) -> set[str]:
     """Keep the incidents (distinct signal ids); return the ids of those not seen before."""
     rows = await conn.fetch(
-        "INSERT INTO street_incidents (signal_id, street_key, categorie, observed_at)"
-        " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[])"
+        "INSERT INTO street_incidents (signal_id, street_key, categorie, observed_at,"
+        " received_at, partner_id) SELECT * FROM unnest($1::text[], $2::text[], $3::text[],"
+        " $4::timestamptz[], $5::timestamptz[], $6::text[])"
         " ON CONFLICT (signal_id) DO NOTHING RETURNING signal_id",
         [s.signal_id for s in signals],
         [s.street_key for s in signals],
         [s.categorie.value for s in signals],
         [s.observed_at for s in signals],
+        [s.received_at for s in signals],
+        [s.partner_id for s in signals],
     )
     return {r["signal_id"] for r in rows}
 
@@ -252,13 +259,13 @@ async def insert_assignments(
             chains[rule.id] = json.dumps([e.model_dump() for e in rule.escalation])
     await conn.execute(
         "WITH new AS (INSERT INTO assignments (signal_id, partner_id, categorie, street_key,"
-        " buurt_code, ruleset_version, rule_id, assigned_at, acknowledge_by, chain, hours)"
-        " SELECT u.signal_id, u.partner_id, u.categorie, u.street_key, u.buurt_code,"
-        " u.ruleset_version, u.rule_id, u.assigned_at, u.acknowledge_by, u.chain::jsonb, u.hours"
-        " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
-        " $7::text[], $8::timestamptz[], $9::timestamptz[], $10::text[], $11::text[])"
-        " AS u(signal_id, partner_id, categorie, street_key, buurt_code, ruleset_version,"
-        " rule_id, assigned_at, acknowledge_by, chain, hours)"
+        " buurt_code, ruleset_version, rule_id, assigned_at, acknowledge_by, chain, hours,"
+        " wijkhub_id) SELECT u.signal_id, u.partner_id, u.categorie, u.street_key, u.buurt_code,"
+        " u.ruleset_version, u.rule_id, u.assigned_at, u.acknowledge_by, u.chain::jsonb, u.hours,"
+        " u.wijkhub_id FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],"
+        " $6::text[], $7::text[], $8::timestamptz[], $9::timestamptz[], $10::text[], $11::text[],"
+        " $12::text[]) AS u(signal_id, partner_id, categorie, street_key, buurt_code,"
+        " ruleset_version, rule_id, assigned_at, acknowledge_by, chain, hours, wijkhub_id)"
         " ON CONFLICT (signal_id) DO NOTHING RETURNING signal_id, acknowledge_by)"
         " INSERT INTO escalation_timers (signal_id, due_at)"
         " SELECT signal_id, acknowledge_by FROM new WHERE acknowledge_by IS NOT NULL",
@@ -273,6 +280,7 @@ async def insert_assignments(
         [a.acknowledge_by for a, _ in assigned],
         [chains[rule.id] for _, rule in assigned],
         [rule.hours for _, rule in assigned],
+        [a.wijkhub_id for a, _ in assigned],
     )
 
 
