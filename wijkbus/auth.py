@@ -58,3 +58,20 @@ def require_operator_page(request: Request) -> None:
     """FastAPI dependency for dashboard pages: redirect to /login unless an operator looks."""
     if not is_operator(request, request.app.state.settings.operator_token):
         raise LoginRequired(request.url.path)
+
+
+def form_token(operator_token: str, form: str) -> str:
+    """A dashboard's anti-CSRF token for `form`: derived from the operator secret, never it."""
+    return hmac.new(
+        session_value(operator_token).encode(), form.encode(), hashlib.sha256
+    ).hexdigest()
+
+
+def require_form_token(request: Request, presented: str, form: str) -> None:
+    """403 unless a bearer call (checked as an operator already) or the form token matches.
+
+    A cross-site form carries the login cookie but cannot know the token.
+    """
+    expected = form_token(request.app.state.settings.operator_token, form)
+    if bearer(request) is None and not hmac.compare_digest(presented, expected):
+        raise HTTPException(403, "missing or wrong form token")

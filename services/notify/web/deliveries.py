@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
@@ -18,11 +16,12 @@ from wijkbus.http import problem
 router = APIRouter()
 
 
+FORM = "notify-dashboard-form"
+
+
 def form_token(operator_token: str) -> str:
-    """The dashboard's anti-CSRF form token: derived from the operator secret, never equal to it."""
-    return hmac.new(
-        auth.session_value(operator_token).encode(), b"notify-dashboard-form", hashlib.sha256
-    ).hexdigest()
+    """The dashboard's anti-CSRF form token (`wijkbus.auth.form_token` of its form)."""
+    return auth.form_token(operator_token, FORM)
 
 
 async def _retry(request: Request, delivery_id: int, owner: str | None) -> str:
@@ -66,10 +65,7 @@ async def retry_form(
     delivery_id: int, request: Request, csrf_token: str = Form("")
 ) -> RedirectResponse:
     """The dashboard's retry button; a cookie alone is not enough, the form token must match."""
-    operator_token = request.app.state.settings.operator_token
-    via_bearer = auth.bearer(request) is not None  # is_operator checked it already
-    if not via_bearer and not hmac.compare_digest(csrf_token, form_token(operator_token)):
-        raise HTTPException(403, "missing or wrong form token")
+    auth.require_form_token(request, csrf_token, FORM)
     await _retry(request, delivery_id, None)
     return RedirectResponse("/dashboard#dead", status_code=303)
 
