@@ -39,7 +39,7 @@ class ReportFormat(StrEnum):
 
 
 async def _inputs(database_url: str, schema: str, hub_id: str, as_of: datetime) -> Inputs | None:
-    from services.routing.wijkhub.store import report_inputs
+    from services.routing.wijkhub.reading import report_inputs
 
     conn = await asyncpg.connect(database_url, server_settings={"search_path": schema})
     try:
