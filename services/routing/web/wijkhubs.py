@@ -98,12 +98,17 @@ def _who(request: Request) -> str:
     return request.headers.get("x-wijkbus-operator", "operator")[:64] or "operator"
 
 
+async def decided(request: Request, what: str, *args: Any) -> Any:
+    """Run one decision of `Wijkhubs` in a transaction; its refusals are raised."""
+    hubs: Wijkhubs = request.app.state.wijkhubs
+    async with request.app.state.runtime.pool.acquire() as conn, conn.transaction():
+        return await getattr(hubs, what)(conn, *args, _who(request))
+
+
 async def decide(request: Request, what: str, *args: Any) -> Any:
     """Run one decision of `Wijkhubs` in a transaction; its refusals as problem+json."""
-    hubs: Wijkhubs = request.app.state.wijkhubs
     try:
-        async with request.app.state.runtime.pool.acquire() as conn, conn.transaction():
-            return await getattr(hubs, what)(conn, *args, _who(request))
+        return await decided(request, what, *args)
     except PlanRefused as exc:
         errors = [{"field": p.split(":")[0], "message": p} for p in exc.problems]
         return problem(400, "wijkhub refused", errors=errors)

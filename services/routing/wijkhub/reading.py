@@ -113,6 +113,15 @@ async def hub_view(conn: asyncpg.Connection, hub_id: str, now: datetime) -> dict
     return view
 
 
+async def decisions(conn: asyncpg.Connection, hub_id: str) -> list[asyncpg.Record]:
+    """The hub's decisions in the order they were taken: opened, extended, closed."""
+    return await conn.fetch(
+        "SELECT kind, reason, decided_by, decided_at, ends_at FROM wijkhub_decisions"
+        " WHERE hub_id = $1 ORDER BY decided_at, seq",
+        hub_id,
+    )
+
+
 async def report_inputs(
     conn: asyncpg.Connection, hub_id: str, as_of: datetime
 ) -> tuple[dict[str, Any], HubPeriod, list[Incident], list[Incident], int] | None:
