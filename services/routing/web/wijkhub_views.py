@@ -20,7 +20,7 @@ from services.routing.wijkhub.dutch import day, moment, span
 from wijkbus import auth
 from wijkbus.vault import PersonErased, VaultError
 
-STATUS = {"gepland": "gepland", "lopend": "loopt", "afgelopen": "afgelopen", "gesloten": "gesloten"}
+STATUS = {"afgelopen": "afgelopen (de einddatum is voorbij)"}  # the others say themselves
 DECISIONS = {"opened": "geopend", "extended": "verlengd", "closed": "gesloten"}
 
 
