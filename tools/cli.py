@@ -61,6 +61,7 @@ def dev(workdir: Path = typer.Option(Path(".wijkbus"), help="where data and logs
         stack.wait_ready()
         (workdir / "stack.json").write_text(json.dumps(stack.describe(), indent=2))
         _seed_budget_demo(stack, workdir)
+        _seed_wijkhub_demo(stack)
         _subscribe_initiators(stack)
         _print_stack(stack, backend.description, workdir)
         _wait_for_stop(stack)
@@ -82,6 +83,27 @@ def _seed_budget_demo(stack: devstack.ServiceProcesses, workdir: Path) -> None:
     )
     if folder is not None:
         console.print(f"  buurtbudget demo: {demo.MUNICIPALITY} {demo.BUURT}, letters in {folder}")
+
+
+def _seed_wijkhub_demo(stack: devstack.ServiceProcesses) -> None:
+    """A De Hoogte street over its wijkhub threshold (tools.wijkhub_demo), once."""
+    import httpx
+
+    from tools import wijkhub_demo
+
+    partner = next(p for p in devstack.DEMO_PARTNERS if p["id"] == wijkhub_demo.PARTNER)
+    key = {"Authorization": f"Bearer {stack.creds.api_keys[partner['id']]}"}
+    operator = {"Authorization": f"Bearer {stack.creds.operator_token}"}
+    with (
+        httpx.Client(base_url=stack.url("intake"), headers=key, timeout=30) as intake,
+        httpx.Client(base_url=stack.url("routing"), headers=operator, timeout=30) as routing,
+    ):
+        street = wijkhub_demo.seed(intake, routing, partner["source"])
+    if street is not None:
+        console.print(
+            f"  wijkhub demo: {street} (De Hoogte) heeft advies wijkhub — open "
+            f"{stack.url('routing')}/dashboard"
+        )
 
 
 def _subscribe_initiators(stack: devstack.ServiceProcesses) -> None:

@@ -108,6 +108,12 @@ def test_the_demo_rule_set_is_valid_for_the_demo_partners() -> None:
         "wij-groningen",
     )
     assert choose_rule(ruleset, signal(categorie="vervuiling")).responder == "gemeente-groningen"
+    in_hub = choose_rule(ruleset, signal(), wijkhub=True)  # overlast in De Hoogte, in a hub
+    assert (in_hub.id, in_hub.responder, in_hub.acknowledge_within_hours) == (
+        "wijkhub-team",
+        "wij-groningen",
+        4,
+    )
 
 
 def test_a_numeric_version_is_read_as_text() -> None:
