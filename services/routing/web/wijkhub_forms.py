@@ -20,8 +20,9 @@ from services.routing.wijkhub.domain import DecisionRefused, PlanRefused
 
 FORM = "routing-wijkhub-form"
 """The name the dashboard's wijkhub forms derive their anti-CSRF token from."""
-REFUSALS = (PlanRefused, DecisionRefused, ValidationError, KeyError)
-"""What a decision from a form may meet; each is shown on the page, never a 500."""
+REFUSALS = (PlanRefused, DecisionRefused, ValidationError, LookupError)
+"""What a decision from a form may meet; each is shown on the page, never a 500 (an unknown
+hub is a LookupError: KeyError here, routing's UnknownHub once that is in)."""
 DEFAULT_WEEKS = 6
 LABELS = {
     "address": "Adres",
@@ -105,7 +106,7 @@ def status_of(refusal: Exception) -> int:
     """The page's status for a refusal: 400 for the input, 409 for the state, 404 unknown."""
     if isinstance(refusal, DecisionRefused):
         return 409
-    return 404 if isinstance(refusal, KeyError) else 400
+    return 404 if isinstance(refusal, LookupError) else 400
 
 
 def messages(refusal: Exception) -> list[str]:
