@@ -97,6 +97,6 @@ async def _contact(
     """The contact person from the vault; None when not kept, erased or not to be opened."""
     try:
         contact: dict[str, str | None] = await request.app.state.wijkhubs.contact(conn, hub_id)
-    except (KeyError, PersonErased, VaultError):
+    except (LookupError, PersonErased, VaultError):
         return None
     return contact
