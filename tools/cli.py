@@ -189,5 +189,9 @@ def _register_subcommands() -> None:
 
     app.command()(replay.replay)
 
+    from tools import report
+
+    app.add_typer(report.report, name="report")
+
 
 _register_subcommands()
