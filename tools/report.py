@@ -1,6 +1,6 @@
 """`wijkbus report wijkhub HUB_ID`: what a wijkhub changed, as HTML, JSON or PDF.
 
-The inputs come from routing's store (`services.routing.wijkhub.store.report_inputs`); the
+The inputs come from routing's store (`services.routing.wijkhub.reading.report_inputs`); the
 evaluation and the rendering are pure, so the report as of a moment is the same every time.
 Nothing personal is printed: only the report itself, or the path it was written to.
 """
@@ -39,7 +39,7 @@ class ReportFormat(StrEnum):
 
 
 async def _inputs(database_url: str, schema: str, hub_id: str, as_of: datetime) -> Inputs | None:
-    from services.routing.wijkhub.store import report_inputs
+    from services.routing.wijkhub.reading import report_inputs
 
     conn = await asyncpg.connect(database_url, server_settings={"search_path": schema})
     try:

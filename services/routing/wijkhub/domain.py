@@ -65,6 +65,7 @@ class Hub:
     buurt_code: str | None
     starts_at: datetime
     ends_at: datetime
+    opened_at: datetime
     closed_at: datetime | None = None
 
     @property
@@ -80,8 +81,8 @@ class Hub:
         return street_key in self.street_keys or in_buurt
 
     def runs_at(self, moment: datetime) -> bool:
-        """Whether the hub ran at `moment`."""
-        return self.starts_at <= moment < self.end
+        """Whether the hub ran at `moment` (and had been opened before it)."""
+        return self.opened_at < moment and self.starts_at <= moment < self.end
 
     def status(self, now: datetime) -> Status:
         """Where the hub stands at `now`."""
