@@ -103,8 +103,8 @@ class WindowFigures(BaseModel):
 
 
 class ResponseTimes(BaseModel):
-    """How fast signals received in a window were taken on (opgepakt) and finished
-    (afgehandeld), in hours from acceptance; None when there were none."""
+    """How fast the signals observed in a window were taken on (opgepakt) and finished
+    (afgehandeld), in hours from intake's acceptance; None when there were none."""
 
     model_config = _FROZEN
 

@@ -24,6 +24,7 @@ from contracts.envelope import new_event, to_json_bytes
 from contracts.events import FEEDBACK_RECEIVED_TYPE, FeedbackReceived, SignalAccepted
 from services.routing import replay
 from services.routing.app import RoutingSettings, build
+from tests.integration.test_intake_audit import wijkbus
 from tests.integration.test_routing_flow import PARTNERS, Clock, signal_event
 from tests.support import demo_registry, eventually, produce, running_app
 from tools.devstack import DemoCredentials
@@ -168,7 +169,7 @@ def plan(street: str, **changes: Any) -> dict[str, Any]:
 
 
 async def test_de_hoogte_from_advice_to_evaluation_and_a_replay_that_equals_live(
-    hubs: Hubs,
+    hubs: Hubs, tmp_path: Path
 ) -> None:
     story = de_hoogte_story(T0, weeks=6)
     canary = f"CANARY-{uuid.uuid4().hex}"
@@ -274,6 +275,30 @@ async def test_de_hoogte_from_advice_to_evaluation_and_a_replay_that_equals_live
     assert canary not in json.dumps(events)
     rows = await hubs.fetch("SELECT value FROM outbox")
     assert not [r for r in rows if canary.encode() in bytes(r["value"])]
+
+    # The report, as the CLI writes it, from the same store: the same numbers, no contact.
+    env = {"DATABASE_URL": hubs.database_url}
+    as_of = ["--as-of", hubs.clock.now.isoformat()]
+    code, out = await wijkbus("report", "wijkhub", hub_id, "--format", "json", *as_of, env=env)
+    assert code == 0, out
+    assert json.loads(out)["evaluation"] == evaluation
+    code, html = await wijkbus("report", "wijkhub", hub_id, "--format", "html", *as_of, env=env)
+    assert code == 0 and "aanwijzing, geen bewijs" in html and "<svg" in html
+    pdf = tmp_path / "hub.pdf"
+    code, out = await wijkbus(
+        "report", "wijkhub", hub_id, "--format", "pdf", "--output", str(pdf), *as_of, env=env
+    )
+    assert code == 0, out
+    assert pdf.read_bytes().startswith(b"%PDF")
+    assert canary not in html + out and canary.encode() not in pdf.read_bytes()
+    (tmp_path / "wijkhub-report.html").write_text(html)  # for a look after the run
+    code, out = await wijkbus("report", "wijkhub", f"hub-{'0' * 32}", env=env)
+    assert code == 1
+
+    # The trail of a marked signal says it fell in the hub.
+    marked = next(s for s in during if s.street == HUB_STREET)
+    code, out = await wijkbus("audit", "trail", marked.signal_id, "--format", "json", env=env)
+    assert code == 0 and f"in de periode van wijkhub {hub_id}" in out, out
 
     # A replay rebuilds the hub, marks the same signals and computes the same evaluation.
     await eventually(lambda: _relayed(hubs), what="routing's outbox relayed to the broker")
