@@ -79,6 +79,8 @@ class WijkhubExtended(BaseModel):
     model_config = _FROZEN
 
     hub_id: HubId
+    address: str
+    city: str
     street_keys: tuple[str, ...]
     buurt_code: str | None
     partners: tuple[PartnerId, ...]
@@ -167,6 +169,8 @@ class WijkhubClosed(BaseModel):
     model_config = _FROZEN
 
     hub_id: HubId
+    address: str
+    city: str
     street_keys: tuple[str, ...]
     buurt_code: str | None
     partners: tuple[PartnerId, ...]

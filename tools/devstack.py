@@ -78,6 +78,7 @@ class DemoCredentials:
     # Defaulted so that a secrets.json from before the vaults still loads (and gets them added).
     vault_key: str = field(default_factory=new_master_key)
     budget_vault_key: str = field(default_factory=new_master_key)
+    routing_vault_key: str = field(default_factory=new_master_key)
 
     @classmethod
     def load_or_create(cls, path: Path) -> DemoCredentials:
@@ -187,6 +188,8 @@ class ServiceProcesses:
             for pid, secret in self.creds.signing_secrets.items():
                 env[secret_env_name(pid)] = secret
             env["INTAKE_VAULT_KEY"] = self.creds.vault_key
+        if name == "routing":  # wijkhub contacts stay readable across restarts
+            env["ROUTING_VAULT_KEY"] = self.creds.routing_vault_key
         if name == "budget":  # initiator contacts stay readable across restarts
             env["BUDGET_VAULT_KEY"] = self.creds.budget_vault_key
         if name == "notify":

@@ -238,7 +238,9 @@ def test_an_extension_gives_the_new_end() -> None:
             ends_at="2027-04-30T16:00:00Z",
         )
     )
-    assert mail.subject == "Wijkhub verlengd tot 30-04-2027 18:00"  # summer time: UTC+2
+    assert (
+        mail.subject == "Wijkhub Asingastraat 43 verlengd tot 30-04-2027 18:00"
+    )  # summer time: UTC+2
     assert "Was tot:         31-01-2027 18:00" in mail.text
     assert "Nu tot:          30-04-2027 18:00" in mail.text
     assert "Partners:        politie-groningen" in mail.text
@@ -247,7 +249,7 @@ def test_an_extension_gives_the_new_end() -> None:
 
 def test_a_closed_hub_gives_the_outcome_and_says_its_numbers_are_no_proof() -> None:
     mail = MailRenderer().render(wijkhub(WIJKHUB_CLOSED_TYPE))
-    assert mail.subject == "Wijkhub gesloten: uitkomst en evaluatie"
+    assert mail.subject == "Wijkhub Asingastraat 43 gesloten: uitkomst en evaluatie"
     assert "Uitkomst volgens het team:\nRustiger." in mail.text
     assert "  - ervoor (1,0 weken):  2,0\n  - tijdens (1,0 weken): 2,0" in mail.text
     assert "Verschil-in-verschillen: niet te berekenen" in mail.text

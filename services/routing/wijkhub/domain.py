@@ -20,6 +20,10 @@ from contracts.wijkhubs import WijkhubOpened
 Status = Literal["gepland", "lopend", "afgelopen", "gesloten"]
 
 
+class UnknownHub(LookupError):
+    """No wijkhub has this id (404 in the API)."""
+
+
 class DecisionRefused(Exception):
     """A decision on a hub that its state does not allow (409 in the API)."""
 
