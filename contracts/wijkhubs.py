@@ -79,6 +79,8 @@ class WijkhubExtended(BaseModel):
     model_config = _FROZEN
 
     hub_id: HubId
+    address: str
+    city: str
     street_keys: tuple[str, ...]
     buurt_code: str | None
     partners: tuple[PartnerId, ...]
@@ -103,8 +105,8 @@ class WindowFigures(BaseModel):
 
 
 class ResponseTimes(BaseModel):
-    """How fast signals received in a window were taken on (opgepakt) and finished
-    (afgehandeld), in hours from acceptance; None when there were none."""
+    """How fast the signals observed in a window were taken on (opgepakt) and finished
+    (afgehandeld), in hours from intake's acceptance; None when there were none."""
 
     model_config = _FROZEN
 
@@ -167,6 +169,8 @@ class WijkhubClosed(BaseModel):
     model_config = _FROZEN
 
     hub_id: HubId
+    address: str
+    city: str
     street_keys: tuple[str, ...]
     buurt_code: str | None
     partners: tuple[PartnerId, ...]

@@ -145,6 +145,8 @@ async def _routing(conn: asyncpg.Connection, signal_id: str, schema: str) -> lis
                 f"aan {data['partner_id']} door regel {data['rule_id']} van regelset"
                 f" {data['ruleset_version']}; reageren vóór {data.get('acknowledge_by') or '-'}"
             )
+            if data.get("wijkhub_id"):
+                detail += f"; in de periode van wijkhub {data['wijkhub_id']}"
         elif kind == "escalated":
             what = "opgeschaald"
             detail = f"van {data['from_partner_id']} naar {data['to_partner_id']}: {data['reason']}"

@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 
 from tools import devstack
+from tools.supervisor import Supervisor
 from wijkbus import db, erase_cli
 from wijkbus.cli_run import run
 from wijkbus.infra import start_backend
@@ -64,13 +65,17 @@ def dev(workdir: Path = typer.Option(Path(".wijkbus"), help="where data and logs
         _seed_wijkhub_demo(stack)
         _subscribe_initiators(stack)
         _print_stack(stack, backend.description, workdir)
-        _wait_for_stop(stack)
+        _wait_for_stop(Supervisor(stack, backend.broker, _say))
     finally:
         console.print("stopping…")
         if stack is not None:
             stack.stop_all()
         backend.stop()
         console.print("stopped; data kept in " + str(workdir))
+
+
+def _say(line: str) -> None:
+    console.print(f"[yellow]supervisor:[/] {line}", soft_wrap=True)
 
 
 def _seed_budget_demo(stack: devstack.ServiceProcesses, workdir: Path) -> None:
@@ -154,7 +159,8 @@ def _print_stack(stack: devstack.ServiceProcesses, backend: str, workdir: Path) 
     console.print("Ctrl-C stops everything.")
 
 
-def _wait_for_stop(stack: devstack.ServiceProcesses) -> None:
+def _wait_for_stop(supervisor: Supervisor) -> None:
+    """Until Ctrl-C (or SIGTERM): the supervisor restarts what exits, and says so."""
     stopping = False
 
     def on_signal(*_: object) -> None:
@@ -164,12 +170,7 @@ def _wait_for_stop(stack: devstack.ServiceProcesses) -> None:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     while not stopping:
-        for name, proc in stack.procs.items():
-            if proc.poll() is not None:
-                console.print(
-                    f"[red]{name} exited with {proc.returncode}[/]\n{stack.log_tail(name)}"
-                )
-                raise typer.Exit(1)
+        supervisor.tick()
         time.sleep(0.5)
 
 

@@ -211,6 +211,18 @@ class ServiceProcesses:
                 start_new_session=True,
             )
 
+    def restart(self, name: str, timeout: float = 15.0) -> None:
+        """Stop one service we started (SIGTERM, then SIGKILL) and start it again."""
+        proc = self.procs.get(name)
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self.start(name)
+
     def start_all(self) -> None:
         """Start the mail sink and the four services."""
         self.mail.start()

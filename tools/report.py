@@ -1,6 +1,6 @@
 """`wijkbus report wijkhub HUB_ID`: what a wijkhub changed, as HTML, JSON or PDF.
 
-The inputs come from routing's store (`services.routing.wijkhub.store.report_inputs`); the
+The inputs come from routing's store (`services.routing.wijkhub.reading.report_inputs`); the
 evaluation and the rendering are pure, so the report as of a moment is the same every time.
 Nothing personal is printed: only the report itself, or the path it was written to.
 """

@@ -173,6 +173,11 @@ class EmbeddedBroker:
         """The broker's process id while it runs."""
         return self._proc.pid if self._proc else None
 
+    @property
+    def running(self) -> bool:
+        """Whether the broker process we started is still alive."""
+        return self._proc is not None and self._proc.poll() is None
+
     def start(self, timeout: float = 30.0) -> Self:
         """Start the broker and return once it answers metadata requests."""
         if self._proc is not None:
@@ -357,6 +362,8 @@ class Backend:
     description: str
     # True when the broker is an embedded Tansu: then a test can have a broker of its own.
     embedded_broker: bool = False
+    # The embedded broker itself, so the dev stack's supervisor can watch and restart it.
+    broker: EmbeddedBroker | None = None
     _stops: list[Callable[[], None]] = field(default_factory=list, repr=False)
 
     def create_database(self, name: str) -> str:
@@ -422,7 +429,7 @@ def start_backend(*, datadir: Path, keep_data: bool) -> Backend:
             tansu = EmbeddedBroker().start()
             backend._stops.append(tansu.stop)
             backend.bootstrap, broker = tansu.bootstrap, f"embedded Tansu {tansu.bootstrap}"
-            backend.embedded_broker = True
+            backend.embedded_broker, backend.broker = True, tansu
         if db:
             wait_for_database(db)
             backend.database_url, database = db, f"external DATABASE_URL {redact_url(db)}"

@@ -66,6 +66,7 @@ class NotifySettings(ServiceSettings):
     event_topics: tuple[str, ...] = (
         topics.ROUTING_EVENTS,
         topics.STREETS_EVENTS,
+        topics.WIJKHUBS_EVENTS,
         topics.BUDGET_EVENTS,
     )
 

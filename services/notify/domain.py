@@ -38,14 +38,25 @@ def matches(subscription: Subscription, event_type: str, data: Any) -> bool:
         return False
     f = subscription.filters
     fields: Mapping[str, Any] = data if isinstance(data, Mapping) else {}
-    if f.partner is not None and f.partner not in (
-        fields.get("partner_id"),
-        fields.get("to_partner_id"),
+    if f.partner is not None and f.partner not in _concerned(
+        fields, ("partner_id", "to_partner_id"), "partners"
     ):
         return False
     if f.buurt_code is not None and fields.get("buurt_code") != f.buurt_code:
         return False
-    return f.street_key is None or fields.get("street_key") == f.street_key
+    return f.street_key is None or f.street_key in _concerned(
+        fields, ("street_key",), "street_keys"
+    )
+
+
+def _concerned(fields: Mapping[str, Any], singles: tuple[str, ...], listed: str) -> list[Any]:
+    """The values an event names in its single fields and in its list field (a wijkhub's
+    `partners` taking part, its `street_keys`)."""
+    values = [fields.get(name) for name in singles]
+    many = fields.get(listed)
+    if isinstance(many, list | tuple):  # JSON gives a list; a str must not match by letter
+        values.extend(many)
+    return values
 
 
 @dataclass(frozen=True)

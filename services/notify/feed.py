@@ -40,13 +40,22 @@ def announcement(event: CloudEvent) -> str:
         "source": event.source,
         "subject": event.subject,
         "time": event.time.isoformat() if event.time else None,
-        "partners": sorted({str(data[f]) for f in _PARTNER_FIELDS if data.get(f)}),
+        "partners": _partners(data),
         "data": data,
     }
     payload = json.dumps(item, separators=(",", ":"), default=str)
     if len(payload.encode()) > _PAYLOAD_LIMIT:
         payload = json.dumps({**item, "data": None}, separators=(",", ":"), default=str)
     return payload
+
+
+def _partners(data: Mapping[str, Any]) -> list[str]:
+    """The partners an event concerns: those it names, and a wijkhub's partners taking part."""
+    named = {str(data[f]) for f in _PARTNER_FIELDS if data.get(f)}
+    taking_part = data.get("partners")
+    if isinstance(taking_part, list | tuple):
+        named.update(str(p) for p in taking_part if p)
+    return sorted(named)
 
 
 async def announce(conn: asyncpg.Connection, events: list[CloudEvent]) -> None:

@@ -26,6 +26,13 @@ from contracts.events import (
     ROUTING_ESCALATED_TYPE,
     STREET_THRESHOLD_CROSSED_TYPE,
 )
+from contracts.wijkhubs import (
+    WIJKHUB_ADVISED_TYPE,
+    WIJKHUB_CLOSED_TYPE,
+    WIJKHUB_DECLINED_TYPE,
+    WIJKHUB_EXTENDED_TYPE,
+    WIJKHUB_OPENED_TYPE,
+)
 from services.notify.domain import AttemptResult
 
 TEMPLATES = {
@@ -33,6 +40,11 @@ TEMPLATES = {
     ROUTING_ESCALATED_TYPE: "escalated.txt",
     STREET_THRESHOLD_CROSSED_TYPE: "threshold_crossed.txt",
     INITIATIVE_FUNDED_TYPE: "initiative_funded.txt",
+    WIJKHUB_ADVISED_TYPE: "wijkhub_advised.txt",
+    WIJKHUB_OPENED_TYPE: "wijkhub_opened.txt",
+    WIJKHUB_DECLINED_TYPE: "wijkhub_declined.txt",
+    WIJKHUB_EXTENDED_TYPE: "wijkhub_extended.txt",
+    WIJKHUB_CLOSED_TYPE: "wijkhub_closed.txt",
 }
 GENERIC = "generic.txt"
 _LOCAL = ZoneInfo("Europe/Amsterdam")
@@ -66,6 +78,14 @@ def _euro(cents: Any) -> str:
     return "€ " + f"{amount:,.2f}".replace(",", " ").replace(".", ",").replace(" ", ".")
 
 
+def _number(value: Any) -> str:
+    """A number the Dutch way with one decimal, e.g. 2,5 or -0,3; empty when there is none."""
+    try:
+        return f"{float(value):.1f}".replace(".", ",")
+    except (TypeError, ValueError):
+        return ""
+
+
 class MailRenderer:
     """Renders an event into the Dutch mail for its type (a short generic one for others)."""
 
@@ -80,6 +100,7 @@ class MailRenderer:
         )
         self._env.filters["tijd"] = _when
         self._env.filters["euro"] = _euro
+        self._env.filters["getal"] = _number
 
     def render(self, body: bytes) -> Mail:
         """The mail for a stored CloudEvent (its JSON body)."""

@@ -3,11 +3,11 @@
 `wijkbus replay notify --into SCHEMA [--until TIME]` answers one question: was every event that
 matched a subscription queued exactly once for it, and nothing else? It copies the live
 subscriptions (notify's configuration: ids, created_at and sealed secrets as stored) into the
-scratch schema, reads routing.events, streets.events and budget.events from offset 0 up to the
-end they had when the replay began (without a consumer group, so the live service is not
-disturbed), and hands every record to notify's own consumer (`Fanout.on_event`), once per
-CloudEvent (the scratch schema's inbox), with the clock at the event's time. Nothing is delivered
-or published: no worker runs on the scratch schema, so its deliveries stay pending.
+scratch schema, reads routing.events, streets.events, wijkhubs.events and budget.events from
+offset 0 up to the end they had when the replay began (without a consumer group, so the live
+service is not disturbed), and hands every record to notify's own consumer (`Fanout.on_event`),
+once per CloudEvent (the scratch schema's inbox), with the clock at the event's time. Nothing is
+delivered or published: no worker runs on the scratch schema, so its deliveries stay pending.
 
 The live consumer queues an event for the subscriptions that are active when it handles it: a
 subscription hears nothing from before it was created, nor after it was deactivated or deleted.
@@ -47,7 +47,12 @@ from wijkbus.replaying import Difference, Progress, Rebuilt, Replay, ReplayClock
 
 HERE = Path(__file__).parent
 # The topics of NotifySettings.event_topics, in the order notify subscribes to them.
-INPUTS = [topics.ROUTING_EVENTS, topics.STREETS_EVENTS, topics.BUDGET_EVENTS]
+INPUTS = [
+    topics.ROUTING_EVENTS,
+    topics.STREETS_EVENTS,
+    topics.WIJKHUBS_EVENTS,
+    topics.BUDGET_EVENTS,
+]
 NOT_YET = "not yet created"  # a scratch subscription's status before its live created_at
 _COPIED = (
     "id, owner_partner_id, channel, callback_url, email_address, authorization_enc,"

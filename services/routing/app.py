@@ -99,7 +99,7 @@ def build(
 
 
 def _vault(settings: RoutingSettings) -> Vault:
-    if settings.vault_key is not None:
+    if settings.vault_key is not None and settings.vault_key.get_secret_value():
         return Vault.from_setting(settings.vault_key.get_secret_value())
     log.warning("ROUTING_VAULT_KEY is not set: sealing wijkhub contacts under a throwaway key")
     return Vault.ephemeral()

@@ -23,8 +23,9 @@ def stack_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / ".wijkbus").mkdir()
     (tmp_path / ".wijkbus" / "stack.json").write_text(json.dumps(STACK))
     monkeypatch.chdir(tmp_path)
-    for name in NAMES:
-        monkeypatch.delenv(name, raising=False)
+    # The code under test sets variables that were unset; a copy keeps them from leaking into
+    # later tests (monkeypatch restores only what it changed itself).
+    monkeypatch.setattr(os, "environ", {k: v for k, v in os.environ.items() if k not in NAMES})
     return tmp_path
 
 

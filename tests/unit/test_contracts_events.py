@@ -95,12 +95,14 @@ WIJKHUB_SAMPLES: dict[str, dict[str, Any]] = {
         "declined_by": "operator", "declined_at": AT,
     },
     WIJKHUB_EXTENDED_TYPE: {
-        "hub_id": HUB, "street_keys": ["bag:0014300000123456"], "buurt_code": None,
+        "hub_id": HUB, "address": "Asingastraat 43", "city": "Groningen",
+        "street_keys": ["bag:0014300000123456"], "buurt_code": None,
         "partners": ["politie-groningen"], "previous_ends_at": AT, "ends_at": AT,
         "extended_by": "operator", "extended_at": AT,
     },
     WIJKHUB_CLOSED_TYPE: {
-        "hub_id": HUB, "street_keys": ["bag:0014300000123456"], "buurt_code": None,
+        "hub_id": HUB, "address": "Asingastraat 43", "city": "Groningen",
+        "street_keys": ["bag:0014300000123456"], "buurt_code": None,
         "partners": ["politie-groningen"], "outcome_note": "Rustiger.", "closed_by": "operator",
         "closed_at": AT,
         "evaluation": {

@@ -6,6 +6,7 @@ import json
 
 from contracts.envelope import CloudEvent
 from contracts.events import ROUTING_ESCALATED_TYPE
+from contracts.wijkhubs import WIJKHUB_OPENED_TYPE
 from services.notify.feed import _sse, announcement
 
 
@@ -31,6 +32,17 @@ def test_an_escalation_concerns_both_partners() -> None:
     assert item["partners"] == ["gemeente-groningen", "woonstichting-noord"]
     assert item["data"]["reason"] == "te laat"
     assert item["type"] == ROUTING_ESCALATED_TYPE
+
+
+def test_a_wijkhub_concerns_every_partner_taking_part() -> None:
+    event = CloudEvent(
+        specversion="1.0",
+        id="ev-2",
+        source="urn:nld:wijkbus:routing",
+        type=WIJKHUB_OPENED_TYPE,
+        data={"hub_id": "hub-1", "partners": ["wij-groningen", "politie-groningen"]},
+    )
+    assert json.loads(announcement(event))["partners"] == ["politie-groningen", "wij-groningen"]
 
 
 def test_an_announcement_too_big_for_pg_notify_drops_its_data_but_keeps_the_partners() -> None:

@@ -15,11 +15,18 @@ from contracts.signals import BuurtCode
 from contracts.wijkhubs import HubId, WijkhubEvaluation
 from services.routing.wijkhub import reading
 from services.routing.wijkhub.decisions import Wijkhubs
-from services.routing.wijkhub.domain import Contact, DecisionRefused, Plan, PlanRefused
+from services.routing.wijkhub.domain import (
+    Contact,
+    DecisionRefused,
+    Plan,
+    PlanRefused,
+    UnknownHub,
+)
 from services.routing.wijkhub.evaluation import evaluate
 from wijkbus import auth
 from wijkbus.auth import require_operator_api
 from wijkbus.http import problem
+from wijkbus.vault import PersonErased
 
 router = APIRouter(prefix="/api/v1/wijkhubs", tags=["wijkhubs"])
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
@@ -114,7 +121,7 @@ async def decide(request: Request, what: str, *args: Any) -> Any:
         return problem(400, "wijkhub refused", errors=errors)
     except DecisionRefused as exc:
         return problem(409, "wijkhub decision refused", detail=str(exc))
-    except KeyError:
+    except UnknownHub:
         return problem(404, "no such wijkhub")
 
 
@@ -170,8 +177,11 @@ async def get_contact(
 ) -> dict[str, Any]:
     """The contact person: name and role for the partners taking part, all for an operator."""
     await _view(request, hub_id, partner)
-    async with request.app.state.runtime.pool.acquire() as conn:
-        contact = await request.app.state.wijkhubs.contact(conn, hub_id)
+    try:
+        async with request.app.state.runtime.pool.acquire() as conn:
+            contact = await request.app.state.wijkhubs.contact(conn, hub_id)
+    except (UnknownHub, PersonErased):
+        raise HTTPException(404, "no contact person is kept for this wijkhub") from None
     return contact if partner is None else {"name": contact["name"], "role": contact["role"]}
 
 

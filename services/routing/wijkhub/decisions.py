@@ -30,7 +30,13 @@ from contracts.wijkhubs import (
 )
 from services.routing.messages import wijkhub_message
 from services.routing.wijkhub import domain, reading, store
-from services.routing.wijkhub.domain import Contact, DecisionRefused, Plan, PlanRefused
+from services.routing.wijkhub.domain import (
+    Contact,
+    DecisionRefused,
+    Plan,
+    PlanRefused,
+    UnknownHub,
+)
 from services.routing.wijkhub.evaluation import evaluate
 from wijkbus.outbox import enqueue
 from wijkbus.vault import Vault
@@ -62,7 +68,7 @@ class Wijkhubs:
         ):
             raise PlanRefused(problems)
         hub = domain.Hub(opened.hub_id, frozenset(plan.street_keys), plan.buurt_code,
-                         opened.starts_at, opened.ends_at)  # fmt: skip
+                         opened.starts_at, opened.ends_at, now)  # fmt: skip
         buurten = await store.buurten_of(conn, plan.street_keys)
         others = await store.hubs_between(conn, hub.starts_at, hub.end)
         if clash := domain.overlapping(hub, others, buurten):
@@ -96,7 +102,8 @@ class Wijkhubs:
         hub, ends_at = store.hub_from(row), self._moment(ends_on + timedelta(days=1))
         domain.may_extend(hub, ends_at, now)
         extended = WijkhubExtended(
-            hub_id=hub_id, street_keys=row["street_keys"], buurt_code=row["buurt_code"],
+            hub_id=hub_id, address=row["address"], city=row["city"],
+            street_keys=row["street_keys"], buurt_code=row["buurt_code"],
             partners=row["partners"], previous_ends_at=hub.ends_at, ends_at=ends_at,
             extended_by=who, extended_at=now,
         )  # fmt: skip
@@ -114,7 +121,8 @@ class Wijkhubs:
         _, period, hub_incidents, comparison, others = inputs
         period = replace(period, end=min(period.end, now))
         closed = WijkhubClosed(
-            hub_id=hub_id, street_keys=row["street_keys"], buurt_code=row["buurt_code"],
+            hub_id=hub_id, address=row["address"], city=row["city"],
+            street_keys=row["street_keys"], buurt_code=row["buurt_code"],
             partners=row["partners"], outcome_note=note, closed_by=who, closed_at=now,
             evaluation=evaluate(period, hub_incidents, comparison, others, now),
         )  # fmt: skip
@@ -125,7 +133,7 @@ class Wijkhubs:
         """Open the hub's sealed contact person (for an operator who must reach them)."""
         row = await store.sealed_contact(conn, hub_id)
         if row is None or row["contact_subject"] is None:
-            raise KeyError(hub_id)
+            raise UnknownHub(hub_id)
         key = self.vault.unwrap(row["contact_subject"], row["wrapped_key"])
         opened: dict[str, str | None] = json.loads(
             self.vault.open(key, row["contact_sealed"], hub_id)
@@ -143,7 +151,7 @@ class Wijkhubs:
         await store.lock_hubs(conn)
         row = await store.hub(conn, hub_id, lock=True)
         if row is None:
-            raise KeyError(hub_id)
+            raise UnknownHub(hub_id)
         return row
 
     async def _seal(self, conn: asyncpg.Connection, hub_id: str, contact: Contact) -> None:

@@ -20,6 +20,10 @@ from contracts.wijkhubs import WijkhubOpened
 Status = Literal["gepland", "lopend", "afgelopen", "gesloten"]
 
 
+class UnknownHub(LookupError):
+    """No wijkhub has this id (404 in the API)."""
+
+
 class DecisionRefused(Exception):
     """A decision on a hub that its state does not allow (409 in the API)."""
 
@@ -65,6 +69,7 @@ class Hub:
     buurt_code: str | None
     starts_at: datetime
     ends_at: datetime
+    opened_at: datetime
     closed_at: datetime | None = None
 
     @property
@@ -80,8 +85,8 @@ class Hub:
         return street_key in self.street_keys or in_buurt
 
     def runs_at(self, moment: datetime) -> bool:
-        """Whether the hub ran at `moment`."""
-        return self.starts_at <= moment < self.end
+        """Whether the hub ran at `moment` (and had been opened before it)."""
+        return self.opened_at < moment and self.starts_at <= moment < self.end
 
     def status(self, now: datetime) -> Status:
         """Where the hub stands at `now`."""

@@ -12,7 +12,7 @@ import asyncpg
 from contracts.wijkhubs import WijkhubClosed, WijkhubDeclined, WijkhubExtended, WijkhubOpened
 from services.routing.wijkhub.domain import Hub
 
-_HUB = "hub_id, street_keys, buurt_code, starts_at, ends_at, closed_at"
+_HUB = "hub_id, street_keys, buurt_code, starts_at, ends_at, opened_at, closed_at"
 
 
 def hub_from(row: asyncpg.Record) -> Hub:
@@ -23,6 +23,7 @@ def hub_from(row: asyncpg.Record) -> Hub:
         row["buurt_code"],
         row["starts_at"],
         row["ends_at"],
+        row["opened_at"],
         row["closed_at"],
     )
 
