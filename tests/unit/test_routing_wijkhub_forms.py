@@ -31,7 +31,7 @@ def refusals() -> list[str]:
     found = domain.plan_problems(plan, [], [], opened, date(2026, 11, 20))
     empty = Plan((), None, "a", date(2026, 11, 20), date(2026, 11, 21), (), Contact("n", "r"), "")
     found += domain.plan_problems(empty, [], [], opened, date(2026, 11, 20))
-    hub = Hub("hub-1", frozenset({"x"}), None, NOW, NOW + timedelta(days=9))
+    hub = Hub("hub-1", frozenset({"x"}), None, NOW, NOW + timedelta(days=9), NOW)
     for check in (
         lambda: domain.may_extend(Hub(**{**hub.__dict__, "closed_at": NOW}), NOW, NOW),
         lambda: domain.may_extend(hub, hub.ends_at, NOW + timedelta(days=10)),
