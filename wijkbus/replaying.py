@@ -44,6 +44,7 @@ class Rebuilt:
     after_until: int = 0
     duplicates: int = 0
     refused: list[str] = field(default_factory=list)
+    handled_by: dict[str, int] = field(default_factory=dict)  # per processor
 
 
 @dataclass(frozen=True)
@@ -186,6 +187,7 @@ class Replay:
     def handled(self, proc: Processor[Any], new: int, duplicates: int) -> None:
         """Count what was handled and what the scratch inbox knew already."""
         self.done.handled += new
+        self.done.handled_by[proc.name] = self.done.handled_by.get(proc.name, 0) + new
         self.done.duplicates += duplicates
 
     async def run(
