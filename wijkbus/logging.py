@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 import traceback
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
@@ -55,7 +55,7 @@ def configure_logging(service: str, log_format: str = "auto", level: int = loggi
     structlog.contextvars.bind_contextvars(service=service)
 
 
-def scrub_exception(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+def scrub_exception(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> Mapping[str, Any]:
     """Render `exc_info` as `exception`: the frames and the exception types, but no message
     that can carry input (no repr of the exception, no locals) — personal data never reaches
     a log through an exception (DESIGN.md, privacy)."""
