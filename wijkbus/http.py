@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,6 +16,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from wijkbus import auth
 from wijkbus.runtime import ServiceRuntime
@@ -103,6 +105,7 @@ def create_app(
     app.state.templates = templates(service_dir)
     _install_errors(app)
     _install_kit_routes(app, runtime, title, description)
+    app.add_middleware(BodyTimeout, timeout_s=runtime.settings.body_timeout_s)
 
     @app.middleware("http")
     async def headers(
@@ -191,3 +194,41 @@ def _install_kit_routes(app: FastAPI, runtime: ServiceRuntime, title: str, desc:
 def _safe_next(path: str) -> str:
     # Only same-site paths: never redirect an operator to another host after login.
     return path if path.startswith("/") and not path.startswith("//") else "/dashboard"
+
+
+class BodyTimeout:
+    """ASGI middleware: the whole request body must arrive within `timeout_s` of the request's
+    start, else 408 and the connection is closed (uvicorn bounds only idle keep-alive)."""
+
+    def __init__(self, app: ASGIApp, timeout_s: float) -> None:
+        self.app = app
+        self.timeout_s = timeout_s
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on with a `receive` that gives up at the deadline."""
+        if scope["type"] != "http" or self.timeout_s <= 0:
+            await self.app(scope, receive, send)
+            return
+        deadline = asyncio.get_running_loop().time() + self.timeout_s
+        complete = False
+
+        async def bounded() -> Message:
+            nonlocal complete
+            if complete:  # after the body: only a disconnect can come, wait for it freely
+                return await receive()
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                # Raised into the handler that reads the body; the app's handler for
+                # HTTPException turns it into a problem+json answer.
+                raise StarletteHTTPException(
+                    408,
+                    f"the request body did not arrive within {self.timeout_s:g} s",
+                    headers={"Connection": "close"},
+                ) from None
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                complete = True
+            return message
+
+        await self.app(scope, bounded, send)
