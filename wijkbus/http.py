@@ -12,6 +12,7 @@ from urllib.parse import quote
 import jinja2
 from fastapi import FastAPI, Form, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -35,6 +36,22 @@ SECURITY_HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
     "API-Version": API_VERSION,
 }
+# Every /api/v1 operation that can answer 401 takes a Bearer key (a partner's API key or the
+# operator token) or the operator's dashboard login cookie.
+SECURITY_SCHEMES = {
+    "bearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A partner's API key, or the operator token (WIJKBUS_OPERATOR_TOKEN).",
+    },
+    "operatorCookie": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": auth.COOKIE,
+        "description": "The operator's dashboard session, set by POST /login.",
+    },
+}
+SECURITY = [{"bearer": []}, {"operatorCookie": []}]
 
 
 def problem(
@@ -106,6 +123,7 @@ def create_app(
     _install_errors(app)
     _install_kit_routes(app, runtime, title, description)
     app.add_middleware(BodyTimeout, timeout_s=runtime.settings.body_timeout_s)
+    _install_openapi(app)
 
     @app.middleware("http")
     async def headers(
@@ -118,6 +136,28 @@ def create_app(
         return response
 
     return app
+
+
+def _install_openapi(app: FastAPI) -> None:
+    """The OpenAPI document with the security schemes, on every operation that answers 401."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    if "401" in operation.get("responses", {}):
+                        operation["security"] = SECURITY
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _install_errors(app: FastAPI) -> None:

@@ -175,7 +175,7 @@ async def propose(body: ProposalRequest, request: Request) -> Any:
     return result if isinstance(result, JSONResponse) else {"initiative_id": result}
 
 
-operator = APIRouter(prefix="/api/v1", tags=["operators"],
+operator = APIRouter(prefix="/api/v1", tags=["operators"], responses={401: {}},
                      dependencies=[Depends(require_operator_api)])  # fmt: skip
 
 

@@ -107,7 +107,7 @@ def router(buckets: TokenBuckets) -> APIRouter:
         verdicts = await _submit_batch(request.app.state.runtime.pool, intake, batch)
         return JSONResponse([_batch_answer(v) for v in verdicts], status_code=202)
 
-    @api.get("/signals/{signal_id}")
+    @api.get("/signals/{signal_id}", responses={401: {}, 404: {}})
     async def get_signal(signal_id: str, request: Request) -> dict[str, Any]:
         """A signal's status and assignment, for its sender and its assigned responder."""
         key = auth.bearer(request) or ""
