@@ -51,7 +51,7 @@ SECURITY_SCHEMES = {
         "description": "The operator's dashboard session, set by POST /login.",
     },
 }
-SECURITY = [{"bearer": []}, {"operatorCookie": []}]
+SECURITY: list[dict[str, list[str]]] = [{"bearer": []}, {"operatorCookie": []}]
 
 
 def problem(
