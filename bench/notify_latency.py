@@ -36,6 +36,7 @@ from services.notify.app import build as build_notify
 from services.notify.crypto import sign
 from services.routing.app import RoutingSettings
 from services.routing.app import build as build_routing
+from tools.devstack import LOOPBACK_CIDRS
 from tools.simulate import demo_partner_registry, realistic_signals
 from wijkbus.infra import Backend, free_port
 from wijkbus.serve import serving
@@ -146,6 +147,7 @@ async def _latency(
         operator_token=creds.operator_token,
         secret_key=creds.notify_secret_key,
         delivery_poll_interval_s=0.2,
+        allow_cidrs=LOOPBACK_CIDRS,  # the bench's receiver listens on 127.0.0.1
     )
     apps = [
         build_intake(IntakeSettings(**common, rate_per_s=10 * rate), partners=registry),

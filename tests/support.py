@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
+import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 from fastapi import FastAPI
 
 from tools.simulate import demo_partner_registry as demo_registry  # noqa: F401
 from wijkbus.infra import free_port
+from wijkbus.logging import configure_logging
 from wijkbus.replaying import end_offsets
 from wijkbus.serve import serving
 
@@ -162,3 +165,23 @@ def signal_event(
 def encode(event: dict[str, Any]) -> bytes:
     """An event as the compact JSON a partner sends."""
     return json.dumps(event, separators=(",", ":")).encode()
+
+
+@contextmanager
+def service_logging(service: str, keep: logging.Handler | None = None) -> Iterator[None]:
+    """Log as a service process does (structlog, JSON to stdout) inside the block; `keep` is a
+    handler (pytest's caplog.handler) that stays on the root logger. Restored afterwards."""
+    root = logging.getLogger()
+    handlers, level, config = root.handlers[:], root.level, structlog.get_config()
+    configure_logging(service, "json")
+    # No logger may keep this configuration (and its stdout) after the block.
+    structlog.configure(cache_logger_on_first_use=False)
+    if keep is not None:
+        root.addHandler(keep)
+    try:
+        yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        structlog.configure(**config)
+        structlog.contextvars.clear_contextvars()

@@ -26,6 +26,7 @@ SERVICES = ("intake", "routing", "budget", "notify")
 DEFAULT_PORTS = {"intake": 8001, "routing": 8002, "budget": 8003, "notify": 8004}
 REPO = Path(__file__).resolve().parent.parent
 DEMO_RULES = REPO / "deploy" / "demo" / "routing-rules.yaml"
+LOOPBACK_CIDRS = "127.0.0.0/8,::1/128"
 DEMO_PARTNERS: list[dict[str, Any]] = [
     {
         "id": "gemeente-groningen",
@@ -194,6 +195,9 @@ class ServiceProcesses:
             env["BUDGET_VAULT_KEY"] = self.creds.budget_vault_key
         if name == "notify":
             env.update({"NOTIFY_SMTP_HOST": "127.0.0.1", "NOTIFY_SMTP_PORT": str(self.mail.port)})
+            # Demo receivers run on this machine: the dev stack lets webhooks reach loopback,
+            # which a deployed notify refuses (NOTIFY_ALLOW_CIDRS is empty there).
+            env["NOTIFY_ALLOW_CIDRS"] = LOOPBACK_CIDRS
             # The initiator channel asks budget's operator API for an initiator's address.
             env.update({"NOTIFY_BUDGET_URL": self.url("budget"),
                         "NOTIFY_BUDGET_TOKEN": self.creds.operator_token})  # fmt: skip

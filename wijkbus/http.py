@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -11,10 +12,12 @@ from urllib.parse import quote
 import jinja2
 from fastapi import FastAPI, Form, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from wijkbus import auth
 from wijkbus.runtime import ServiceRuntime
@@ -33,6 +36,22 @@ SECURITY_HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
     "API-Version": API_VERSION,
 }
+# Every /api/v1 operation that can answer 401 takes a Bearer key (a partner's API key or the
+# operator token) or the operator's dashboard login cookie.
+SECURITY_SCHEMES = {
+    "bearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A partner's API key, or the operator token (WIJKBUS_OPERATOR_TOKEN).",
+    },
+    "operatorCookie": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": auth.COOKIE,
+        "description": "The operator's dashboard session, set by POST /login.",
+    },
+}
+SECURITY: list[dict[str, list[str]]] = [{"bearer": []}, {"operatorCookie": []}]
 
 
 def problem(
@@ -103,6 +122,8 @@ def create_app(
     app.state.templates = templates(service_dir)
     _install_errors(app)
     _install_kit_routes(app, runtime, title, description)
+    app.add_middleware(BodyTimeout, timeout_s=runtime.settings.body_timeout_s)
+    _install_openapi(app)
 
     @app.middleware("http")
     async def headers(
@@ -115,6 +136,28 @@ def create_app(
         return response
 
     return app
+
+
+def _install_openapi(app: FastAPI) -> None:
+    """The OpenAPI document with the security schemes, on every operation that answers 401."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    if "401" in operation.get("responses", {}):
+                        operation["security"] = SECURITY
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _install_errors(app: FastAPI) -> None:
@@ -191,3 +234,41 @@ def _install_kit_routes(app: FastAPI, runtime: ServiceRuntime, title: str, desc:
 def _safe_next(path: str) -> str:
     # Only same-site paths: never redirect an operator to another host after login.
     return path if path.startswith("/") and not path.startswith("//") else "/dashboard"
+
+
+class BodyTimeout:
+    """ASGI middleware: the whole request body must arrive within `timeout_s` of the request's
+    start, else 408 and the connection is closed (uvicorn bounds only idle keep-alive)."""
+
+    def __init__(self, app: ASGIApp, timeout_s: float) -> None:
+        self.app = app
+        self.timeout_s = timeout_s
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on with a `receive` that gives up at the deadline."""
+        if scope["type"] != "http" or self.timeout_s <= 0:
+            await self.app(scope, receive, send)
+            return
+        deadline = asyncio.get_running_loop().time() + self.timeout_s
+        complete = False
+
+        async def bounded() -> Message:
+            nonlocal complete
+            if complete:  # after the body: only a disconnect can come, wait for it freely
+                return await receive()
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                # Raised into the handler that reads the body; the app's handler for
+                # HTTPException turns it into a problem+json answer.
+                raise StarletteHTTPException(
+                    408,
+                    f"the request body did not arrive within {self.timeout_s:g} s",
+                    headers={"Connection": "close"},
+                ) from None
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                complete = True
+            return message
+
+        await self.app(scope, bounded, send)

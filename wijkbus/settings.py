@@ -21,6 +21,9 @@ class ServiceSettings(BaseSettings):
     service_name: str = "wijkbus"
     host: str = "127.0.0.1"
     port: int = 8000
+    # A request's whole body must arrive within this many seconds (else 408): a client that
+    # drips its body must not hold a connection and a handler for as long as it likes.
+    body_timeout_s: float = 10.0
     kafka_bootstrap_servers: str = Field(
         "127.0.0.1:9092", validation_alias=_env("KAFKA_BOOTSTRAP_SERVERS")
     )

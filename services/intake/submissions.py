@@ -23,6 +23,7 @@ from wijkbus.processor import Delivery
 from wijkbus.vault import Vault, seal_persons
 
 TOO_LARGE = domain.reject("invalid", "", f"event is larger than {MAX_EVENT_BYTES} bytes")
+TOO_DEEP = domain.reject("invalid", "", "event is nested too deeply to be read")
 BAD_SIGNATURE = domain.reject(
     "unauthenticated",
     "wijkbus-signature",
@@ -39,6 +40,7 @@ class Submission:
     channel: str
     signed: bool = True
     record: Delivery | None = None
+    refused: domain.Verdict | None = None  # judged already where it was read (e.g. TOO_DEEP)
 
 
 async def submit_batch(
@@ -111,6 +113,8 @@ async def _store(
 
 
 def _check(sub: Submission) -> domain.Checked:
+    if sub.refused is not None:
+        return sub.refused
     if not sub.signed:
         return BAD_SIGNATURE
     if len(sub.raw) > MAX_EVENT_BYTES:

@@ -21,6 +21,7 @@ from services.notify.mail import MailRenderer, MailSender
 from services.notify.processors import processors
 from services.notify.retention import Retention
 from services.notify.subscriptions import Subscriptions
+from services.notify.targets import AddressPolicy, parse_cidrs
 from services.notify.web import api, dashboard, deliveries, live
 from services.notify.webhook import WebhookSender
 from services.notify.worker import DeliveryWorker
@@ -41,6 +42,9 @@ class NotifySettings(ServiceSettings):
     port: int = 8004
     secret_key: SecretStr = SecretStr("")
     webhook_timeout_s: float = 10.0
+    # Networks webhooks may reach although they are not public (comma-separated CIDRs, e.g.
+    # "127.0.0.0/8,::1/128" in the dev stack). Empty: public addresses only.
+    allow_cidrs: str = ""
     backoff_factor_s: float = 1.0
     backoff_base: float = 2.0
     backoff_cap_s: float = 300.0
@@ -82,6 +86,10 @@ class NotifySettings(ServiceSettings):
             timeout_s=self.smtp_timeout_s,
         )
 
+    def address_policy(self) -> AddressPolicy:
+        """Where webhooks may go: public addresses and the networks in NOTIFY_ALLOW_CIDRS."""
+        return AddressPolicy(parse_cidrs(self.allow_cidrs))
+
     def retry_policy(self) -> RetryPolicy:
         """The backoff and give-up rules for webhook deliveries."""
         return RetryPolicy(
@@ -110,7 +118,7 @@ def build(
     box = SecretBox(settings.secret_key.get_secret_value())
     # Redirects are not followed: a webhook answer is the subscriber's, not another host's.
     client = http_client or httpx.AsyncClient(follow_redirects=False)
-    sender = WebhookSender(client, settings.webhook_timeout_s)
+    sender = WebhookSender(client, settings.webhook_timeout_s, settings.address_policy())
     runtime = ServiceRuntime(settings, HERE / "migrations")
     runtime.subscribe(*processors(Fanout(clock).on_events, settings.event_topics))
     worker = DeliveryWorker(

@@ -87,6 +87,15 @@ class AttemptResult:
     latency_ms: int
     error: str | None = None
     retry_after: str | None = None
+    # The start of a failed answer's body: for the operator's attempt log only.
+    excerpt: str | None = None
+
+    @property
+    def logged_error(self) -> str | None:
+        """The error as the operator's attempt log keeps it: with the receiver's words."""
+        if self.error and self.excerpt:
+            return f"{self.error}: {self.excerpt}"
+        return self.error
 
 
 Verdict = Literal["delivered", "retry", "dead", "gone"]

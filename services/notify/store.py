@@ -236,7 +236,7 @@ async def record_attempt(
         delivery.subscription_id,
         result.status_code,
         result.latency_ms,
-        result.error,
+        result.logged_error,
     )
 
 
@@ -255,7 +255,7 @@ async def _log_attempt(
         attempt,
         result.status_code,
         result.latency_ms,
-        result.error,
+        result.logged_error,
         at,
     )
 

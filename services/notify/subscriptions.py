@@ -202,12 +202,14 @@ class Subscriptions:
         )
         result = await self.sender.post(url, authorization, secret, test)
         if result.status_code is None or not 200 <= result.status_code < 300:
+            # The status code only (result.error): what the receiver wrote is never shown, so
+            # a test delivery cannot be used to read another host's answers.
+            why = result.error or f"HTTP {result.status_code}"
             raise Refused(
                 400,
                 "callback check failed",
-                detail=f"the test delivery to callback_url was not answered with 2xx: "
-                f"{result.error}",
-                errors=[{"field": "callback_url", "message": result.error or "no 2xx answer"}],
+                detail=f"the test delivery to callback_url was not answered with 2xx: {why}",
+                errors=[{"field": "callback_url", "message": why}],
             )
 
     def _own_filters(self, filters: FiltersIn, owner: str | None) -> FiltersIn:

@@ -1,4 +1,8 @@
-"""One webhook POST as CONTRACT.md describes it, measured and summarised as an AttemptResult."""
+"""One webhook POST as CONTRACT.md describes it, measured and summarised as an AttemptResult.
+
+The destination is checked at every send (services.notify.targets): resolved, every address
+checked, and the request sent to the checked address with the original Host and TLS name.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,13 @@ import httpx
 from contracts.envelope import CONTENT_TYPE
 from services.notify.crypto import sign
 from services.notify.domain import AttemptResult
+from services.notify.targets import (
+    AddressPolicy,
+    Lookup,
+    TargetRefused,
+    check_target,
+    system_lookup,
+)
 
 USER_AGENT = "wijkbus-notify/1"
 _EXCERPT_BYTES = 300
@@ -18,9 +29,17 @@ _EXCERPT_BYTES = 300
 class WebhookSender:
     """Posts CloudEvents to subscribers; never raises for what the receiver does."""
 
-    def __init__(self, client: httpx.AsyncClient, timeout_s: float) -> None:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        timeout_s: float,
+        policy: AddressPolicy | None = None,
+        lookup: Lookup = system_lookup,
+    ) -> None:
         self.client = client
         self.timeout_s = timeout_s
+        self.policy = policy or AddressPolicy()
+        self.lookup = lookup
 
     async def post(
         self, url: str, authorization: str, signing_secret: str, body: bytes
@@ -35,21 +54,35 @@ class WebhookSender:
         started = time.perf_counter()
         try:
             # httpx times each phase; this bounds the whole exchange, slow-drip answers included.
-            async with (
-                asyncio.timeout(self.timeout_s),
-                self.client.stream(
-                    "POST", url, content=body, headers=headers, timeout=self.timeout_s
-                ) as response,
-            ):
-                excerpt = await _excerpt(response)
+            async with asyncio.timeout(self.timeout_s):
+                target = await check_target(url, self.policy, self.lookup)
+                headers["Host"] = target.host_header
+                extensions = {"sni_hostname": target.sni_hostname} if target.sni_hostname else {}
+                async with self.client.stream(
+                    "POST",
+                    target.url,
+                    content=body,
+                    headers=headers,
+                    timeout=self.timeout_s,
+                    extensions=extensions,
+                ) as response:
+                    excerpt = await _excerpt(response)
+        except TargetRefused as refused:
+            return AttemptResult(None, _ms(started), error=str(refused))
         except (TimeoutError, httpx.TimeoutException):
             return AttemptResult(None, _ms(started), error=f"no answer within {self.timeout_s:g} s")
         except httpx.HTTPError as exc:
             return AttemptResult(None, _ms(started), error=f"{type(exc).__name__}: {exc}"[:500])
         code = response.status_code
-        error = None if 200 <= code < 300 else f"HTTP {code}" + (f": {excerpt}" if excerpt else "")
+        failed = not 200 <= code < 300
+        # The receiver's words go to the operator's attempt log only (AttemptResult.excerpt),
+        # never into what a partner is shown.
         return AttemptResult(
-            code, _ms(started), error=error, retry_after=response.headers.get("retry-after")
+            code,
+            _ms(started),
+            error=f"HTTP {code}" if failed else None,
+            retry_after=response.headers.get("retry-after"),
+            excerpt=excerpt if failed and excerpt else None,
         )
 
 

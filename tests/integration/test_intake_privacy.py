@@ -249,10 +249,21 @@ async def test_canary_person_is_sealed_read_only_by_its_assigned_reader_and_gone
 
         code, out = await erase(gateway, "--subject", subject_ref, "--by", "privacy officer T-1")
         assert code == 0, out
+        # Assigned to POLICE now: nobody may read it, so nobody learns that there was a person.
         for partner in (WIJ, POLICE, CORP):
-            gone = await gateway.person(signal_id, partner)
-            assert gone.status_code == 410, gone.text
-            assert gone.headers["content-type"] == "application/problem+json"
+            hidden = await gateway.person(signal_id, partner)
+            assert hidden.status_code == 404, hidden.text
+            assert hidden.headers["content-type"] == "application/problem+json"
+        await gateway.assign(signal_id, WIJ)
+
+        async def gone() -> httpx.Response | None:
+            response = await gateway.person(signal_id, WIJ)
+            return response if response.status_code == 410 else None
+
+        answer = await eventually(gone, what="410 for the reader assigned again")
+        assert answer.headers["content-type"] == "application/problem+json"
+        for partner in (POLICE, CORP):
+            assert (await gateway.person(signal_id, partner)).status_code == 404
 
         # The original record again (a replay) and the same person in a new event (a re-send).
         await gateway.send_kafka(CORP, raw)
@@ -343,6 +354,6 @@ async def test_erase_by_signal_shreds_every_signal_of_that_subject_and_no_other(
         signal_ids[1]: False,
         signal_ids[2]: True,
     }
-    for sid in signal_ids[:2]:
-        assert (await gateway.person(sid, WIJ)).status_code == 410
-    assert (await gateway.person(signal_ids[2], WIJ)).status_code == 404  # not assigned
+    # Not assigned to WIJ: erased or not, it learns nothing (404), not even that they had one.
+    for sid in signal_ids:
+        assert (await gateway.person(sid, WIJ)).status_code == 404

@@ -32,6 +32,10 @@ TITLES = {
     429: "te veel pogingen",
 }
 Code = Annotated[str, Field(min_length=1, max_length=64, description="the code from the letter")]
+# The columns are PostgreSQL integer (int4) or bigint; an amount beyond int4 is no buurt's budget,
+# and a value a column cannot hold must be a 400 at its field, not a 500 at the INSERT.
+INT4_MAX = 2_147_483_647
+Amount = Annotated[int, Field(ge=0, le=INT4_MAX)]
 
 
 class _Body(BaseModel):
@@ -94,7 +98,7 @@ class ProjectIn(_Body):
 
     project_id: Annotated[str, Field(min_length=1, max_length=200)]
     title: Annotated[str, Field(max_length=200)] = ""
-    cost: Annotated[int, Field(ge=0)]
+    cost: Amount
 
 
 class RoundRequest(_Body):
@@ -103,13 +107,13 @@ class RoundRequest(_Body):
     round_id: Annotated[str, Field(min_length=1, max_length=200)]
     title: Annotated[str, Field(min_length=1, max_length=200)]
     municipality: str
-    year: int
+    year: Annotated[int, Field(ge=1, le=9999)]
     buurt_code: str
-    budget: Annotated[int, Field(ge=0)]
+    budget: Amount
     rule: str = "equalshares/add1"
-    min_length: Annotated[int, Field(ge=0)] = 1
-    max_length: Annotated[int | None, Field(ge=1)] = None
-    projects: Annotated[list[ProjectIn], Field(min_length=1)]
+    min_length: Annotated[int, Field(ge=0, le=INT4_MAX)] = 1
+    max_length: Annotated[int | None, Field(ge=1, le=INT4_MAX)] = None
+    projects: Annotated[list[ProjectIn], Field(min_length=1, max_length=10_000)]
 
 
 async def with_code(
@@ -171,7 +175,7 @@ async def propose(body: ProposalRequest, request: Request) -> Any:
     return result if isinstance(result, JSONResponse) else {"initiative_id": result}
 
 
-operator = APIRouter(prefix="/api/v1", tags=["operators"],
+operator = APIRouter(prefix="/api/v1", tags=["operators"], responses={401: {}},
                      dependencies=[Depends(require_operator_api)])  # fmt: skip
 
 

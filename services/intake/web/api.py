@@ -14,7 +14,7 @@ from contracts.envelope import BATCH_CONTENT_TYPE, CONTENT_TYPE, MAX_EVENT_BYTES
 from services.intake import queries
 from services.intake.domain import Verdict
 from services.intake.handlers import Intake
-from services.intake.submissions import Submission
+from services.intake.submissions import TOO_DEEP, Submission
 from wijkbus import auth
 from wijkbus.http import problem
 from wijkbus.partners import Partner
@@ -98,11 +98,16 @@ def router(buckets: TokenBuckets) -> APIRouter:
             return events
         if wait := buckets.take(partner.id, len(events)):
             return _too_many(wait)
-        batch = [Submission(partner, raw, "http") for raw in events]
+        batch = [
+            Submission(partner, raw, "http")
+            if isinstance(raw, bytes)
+            else Submission(partner, b"", "http", refused=raw)
+            for raw in events
+        ]
         verdicts = await _submit_batch(request.app.state.runtime.pool, intake, batch)
         return JSONResponse([_batch_answer(v) for v in verdicts], status_code=202)
 
-    @api.get("/signals/{signal_id}")
+    @api.get("/signals/{signal_id}", responses={401: {}, 404: {}})
     async def get_signal(signal_id: str, request: Request) -> dict[str, Any]:
         """A signal's status and assignment, for its sender and its assigned responder."""
         key = auth.bearer(request) or ""
@@ -149,11 +154,18 @@ async def _read_limited(request: Request, limit: int) -> bytes | None:
     return b"".join(chunks)
 
 
-def _batch_items(body: bytes) -> list[bytes] | JSONResponse:
+def _batch_items(body: bytes) -> list[bytes | Verdict] | JSONResponse:
+    """The batch's events, each as the bytes intake judges (or its verdict already)."""
     try:
         items = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         return problem(400, "invalid batch", errors=[{"field": "", "message": "not valid JSON"}])
+    except RecursionError:
+        return problem(
+            400,
+            "invalid batch",
+            errors=[{"field": "", "message": "the batch is nested too deeply to be read"}],
+        )
     if not isinstance(items, list):
         return problem(
             400,
@@ -171,7 +183,19 @@ def _batch_items(body: bytes) -> list[bytes] | JSONResponse:
                 }
             ],
         )
-    return [json.dumps(item, ensure_ascii=False, separators=(",", ":")).encode() for item in items]
+    return [_item_bytes(item) for item in items]
+
+
+def _item_bytes(item: Any) -> bytes | Verdict:
+    """One event of a batch as compact UTF-8 JSON, for the validator to judge like any event."""
+    try:
+        return json.dumps(item, ensure_ascii=False, separators=(",", ":")).encode()
+    except UnicodeEncodeError:
+        # A lone surrogate ("\ud800") has no UTF-8 form: keep it escaped, so the validator
+        # refuses it at its field, as it does in a single event.
+        return json.dumps(item, separators=(",", ":")).encode()
+    except RecursionError:
+        return TOO_DEEP
 
 
 def _single_answer(verdict: Verdict) -> JSONResponse:

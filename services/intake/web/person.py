@@ -20,8 +20,9 @@ NO_STORE = {"Cache-Control": "no-store"}
 async def read_person(signal_id: str, request: Request) -> Response:
     """The person of a signal, for its assigned partner if that partner may read personal data.
 
-    Everyone else gets 404, so the answer does not tell whether the signal has a person; once the
-    subject was erased, everyone gets 410. Every attempt is audited.
+    Everyone else gets 404, so the answer does not tell whether the signal has (or had) a
+    person; once the subject was erased, the partner that may read it gets 410. Every attempt is
+    audited.
     """
     intake: Intake = request.app.state.intake
     key = auth.bearer(request)
@@ -31,10 +32,10 @@ async def read_person(signal_id: str, request: Request) -> Response:
         if partner is not None:
             state = await queries.signal_state(conn, signal_id)
             sealed = await vault.person_state(conn, signal_id) if state else "none"
-            if sealed == "erased":
+            if sealed == "none" or not domain.may_read_person(partner, state):
+                outcome = "refused"  # before "erased": a 410 would say there was a person
+            elif sealed == "erased":
                 outcome = "erased"
-            elif sealed == "none" or not domain.may_read_person(partner, state):
-                outcome = "refused"
             else:
                 try:
                     person, outcome = await vault.open_person(conn, intake.vault, signal_id), "read"

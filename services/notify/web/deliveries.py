@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Path, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from services.notify import store
@@ -14,6 +14,8 @@ from wijkbus.auth import require_operator_page
 from wijkbus.http import problem
 
 router = APIRouter()
+# deliveries.id is a bigint: a larger id is no delivery (400 at the path, not a 500 in asyncpg).
+DeliveryId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 FORM = "notify-dashboard-form"
@@ -44,9 +46,11 @@ async def list_dead(request: Request, who: Caller = Depends(caller)) -> list[dic
     "/api/v1/deliveries/{delivery_id}/retry",
     tags=["deliveries"],
     status_code=202,
-    responses={401: {}, 404: {}, 409: {}},
+    responses={400: {}, 401: {}, 404: {}, 409: {}},
 )
-async def retry_api(delivery_id: int, request: Request, who: Caller = Depends(caller)) -> Any:
+async def retry_api(
+    delivery_id: DeliveryId, request: Request, who: Caller = Depends(caller)
+) -> Any:
     """Queue a dead delivery again with a fresh attempt budget."""
     outcome = await _retry(request, delivery_id, who.owner)
     if outcome == "unknown":
@@ -62,7 +66,7 @@ async def retry_api(delivery_id: int, request: Request, who: Caller = Depends(ca
     dependencies=[Depends(require_operator_page)],
 )
 async def retry_form(
-    delivery_id: int, request: Request, csrf_token: str = Form("")
+    delivery_id: DeliveryId, request: Request, csrf_token: str = Form("")
 ) -> RedirectResponse:
     """The dashboard's retry button; a cookie alone is not enough, the form token must match."""
     auth.require_form_token(request, csrf_token, FORM)

@@ -18,7 +18,9 @@ from wijkbus.http import problem
 
 MAX_RULES_BYTES = 256 * 1024
 
-router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_operator_api)])
+router = APIRouter(
+    prefix="/api/v1", dependencies=[Depends(require_operator_api)], responses={401: {}}
+)
 
 
 class AssignmentView(BaseModel):
