@@ -9,24 +9,15 @@ from datetime import datetime
 import asyncpg
 
 from contracts.codec import Envelope
-from contracts.envelope import CloudEvent
 from contracts.events import (
-    ROUTING_ACKNOWLEDGED_TYPE,
-    ROUTING_RESOLVED_TYPE,
     FeedbackReceived,
-    SignalAcknowledged,
-    SignalResolved,
 )
-from services.routing import domain, lifecycle, messages, rulechange, signals, store
+from services.routing import domain, feedback, lifecycle, messages, rulechange, signals, store
 from wijkbus.logging import get_logger
 from wijkbus.outbox import enqueue
 
 Clock = Callable[[], datetime]
 log = get_logger(__name__)
-
-
-class AssignmentNotYetKnown(Exception):
-    """Feedback for a signal routing has not assigned yet: retried, dead-lettered if it persists."""
 
 
 @dataclass
@@ -83,9 +74,8 @@ class Routing:
     async def on_feedback(
         self, conn: asyncpg.Connection, events: list[Envelope[FeedbackReceived]]
     ) -> None:
-        """signals.feedback: each opgepakt or afgehandeld, in order."""
-        for event in events:
-            await self._feedback(conn, event)
+        """signals.feedback: each opgepakt or afgehandeld, in order, the batch at once."""
+        await feedback.record(conn, events)
 
     async def escalate_due(self, conn: asyncpg.Connection, limit: int = 100) -> int:
         """Escalate every assignment whose deadline passed unacknowledged; how many were due."""
@@ -99,40 +89,3 @@ class Routing:
                 continue
             await enqueue(conn, messages.escalated_message(item.signal_id, escalated, now))
         return len(overdue)
-
-    async def _feedback(self, conn: asyncpg.Connection, event: Envelope[FeedbackReceived]) -> None:
-        feedback = event.data
-        assignment = await store.assignment_for_update(conn, feedback.signal_id)
-        if assignment is None:
-            # Live, intake takes feedback only after routing.assigned; on a replay of both
-            # topics the feedback consumer may run ahead, so a retry usually finds it.
-            raise AssignmentNotYetKnown(f"no assignment for signal {feedback.signal_id}")
-        match lifecycle.record_feedback(assignment, feedback):
-            case SignalAcknowledged() as acknowledged:
-                await store.acknowledge(conn, acknowledged)
-                await _publish(
-                    conn,
-                    event,
-                    ROUTING_ACKNOWLEDGED_TYPE,
-                    "acknowledged",
-                    acknowledged,
-                    acknowledged.acknowledged_at,
-                )
-            case SignalResolved() as resolved:
-                await store.resolve(conn, resolved)
-                await _publish(
-                    conn, event, ROUTING_RESOLVED_TYPE, "resolved", resolved, resolved.resolved_at
-                )
-            case lifecycle.Ignored(reason):
-                log.warning("feedback ignored", signal_id=feedback.signal_id, reason=reason)
-
-
-async def _publish(
-    conn: asyncpg.Connection,
-    cause: CloudEvent,
-    type_: str,
-    verb: str,
-    data: SignalAcknowledged | SignalResolved,
-    at: datetime,
-) -> None:
-    await enqueue(conn, messages.signal_message(cause, type_, verb, data, at))

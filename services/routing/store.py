@@ -138,39 +138,51 @@ async def drop_timer(conn: asyncpg.Connection, signal_id: str) -> None:
     await conn.execute("DELETE FROM escalation_timers WHERE signal_id = $1", signal_id)
 
 
-async def assignment_for_update(conn: asyncpg.Connection, signal_id: str) -> Assignment | None:
-    """The signal's assignment, locked until the transaction ends."""
-    row = await conn.fetchrow(
+async def assignments_for_update(
+    conn: asyncpg.Connection, signal_ids: list[str]
+) -> dict[str, Assignment]:
+    """The signals' assignments, locked until the transaction ends (in signal id order)."""
+    rows = await conn.fetch(
         "SELECT signal_id, partner_id, status, street_key, buurt_code FROM assignments"
-        " WHERE signal_id = $1 FOR UPDATE",
-        signal_id,
+        " WHERE signal_id = ANY($1::text[]) ORDER BY signal_id FOR UPDATE",
+        signal_ids,
     )
-    if row is None:
-        return None
-    return Assignment(
-        row["signal_id"], row["partner_id"], row["status"], row["street_key"], row["buurt_code"]
-    )
+    return {
+        r["signal_id"]: Assignment(
+            r["signal_id"], r["partner_id"], r["status"], r["street_key"], r["buurt_code"]
+        )
+        for r in rows
+    }
 
 
-async def acknowledge(conn: asyncpg.Connection, e: SignalAcknowledged) -> None:
-    """Mark the assignment opgepakt; its escalation timer stops."""
-    await drop_timer(conn, e.signal_id)
+async def acknowledge_many(conn: asyncpg.Connection, done: list[SignalAcknowledged]) -> None:
+    """Mark the assignments opgepakt; their escalation timers stop."""
+    if not done:
+        return
+    ids = [e.signal_id for e in done]
+    await conn.execute("DELETE FROM escalation_timers WHERE signal_id = ANY($1::text[])", ids)
     await conn.execute(
-        "UPDATE assignments SET status = 'opgepakt', acknowledged_at = $2 WHERE signal_id = $1",
-        e.signal_id,
-        e.acknowledged_at,
+        "UPDATE assignments a SET status = 'opgepakt', acknowledged_at = u.at"
+        " FROM unnest($1::text[], $2::timestamptz[]) AS u(signal_id, at)"
+        " WHERE a.signal_id = u.signal_id",
+        ids,
+        [e.acknowledged_at for e in done],
     )
 
 
-async def resolve(conn: asyncpg.Connection, e: SignalResolved) -> None:
-    """Mark the assignment afgehandeld with its outcome; its escalation timer stops."""
-    await drop_timer(conn, e.signal_id)
+async def resolve_many(conn: asyncpg.Connection, done: list[SignalResolved]) -> None:
+    """Mark the assignments afgehandeld with their outcomes; their escalation timers stop."""
+    if not done:
+        return
+    ids = [e.signal_id for e in done]
+    await conn.execute("DELETE FROM escalation_timers WHERE signal_id = ANY($1::text[])", ids)
     await conn.execute(
-        "UPDATE assignments SET status = 'afgehandeld', resolved_at = $2, outcome = $3"
-        " WHERE signal_id = $1",
-        e.signal_id,
-        e.resolved_at,
-        e.outcome,
+        "UPDATE assignments a SET status = 'afgehandeld', resolved_at = u.at, outcome = u.outcome"
+        " FROM unnest($1::text[], $2::timestamptz[], $3::text[]) AS u(signal_id, at, outcome)"
+        " WHERE a.signal_id = u.signal_id",
+        ids,
+        [e.resolved_at for e in done],
+        [e.outcome for e in done],
     )
 
 
