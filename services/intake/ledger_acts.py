@@ -215,12 +215,17 @@ async def redact(
 
 
 async def checkpoint(
-    conn: asyncpg.Connection, key: LedgerKey, at: datetime, detail: str = "schedule"
-) -> tuple[int, str]:
-    """Sign the sealed chain's head as it is now; return (position, hash).
+    conn: asyncpg.Connection,
+    key: LedgerKey,
+    at: datetime,
+    detail: str = "schedule",
+    since: Act | None = None,
+) -> Act:
+    """Sign the sealed chain's head as it is now; return the act.
 
-    Refuses when the chain no longer holds the newest signed head (rows were removed or
-    rewritten since): a checkpoint must never vouch for a truncated chain.
+    Refuses when the chain no longer holds the newest signed head, or `since` (the last
+    checkpoint this process wrote) is gone: a checkpoint must never vouch for a chain that
+    lost rows, even when their checkpoints were removed with them.
     """
     async with conn.transaction():
         await _lock(conn)
@@ -229,21 +234,28 @@ async def checkpoint(
             " ORDER BY position DESC LIMIT 1"
         )
         position, head_hash = (head["position"], head["row_hash"]) if head else (0, ledger.GENESIS)
-        signed = await conn.fetchrow(
+        newest = await conn.fetchrow(
             "SELECT n, position, row_hash FROM ledger_acts WHERE kind IN ('cutover', 'checkpoint')"
             " ORDER BY n DESC LIMIT 1"
         )
-        if signed is not None and signed["position"] > 0:
+        vouched = [(r["n"], r["position"], r["row_hash"]) for r in [newest] if r is not None]
+        if since is not None:
+            vouched.append((since.n, since.position, since.row_hash))
+            mine = await conn.fetchval("SELECT row_hash FROM ledger_acts WHERE n = $1", since.n)
+            if mine != since.row_hash:
+                raise LedgerError(f"checkpoint act {since.n} this intake wrote is gone or changed")
+        for n, at_row, signed_hash in vouched:
             found = await conn.fetchval(
-                "SELECT row_hash FROM event_log WHERE position = $1", signed["position"]
+                "SELECT row_hash FROM event_log WHERE position = $1", at_row
             )
-            if found != signed["row_hash"]:
+            if at_row > 0 and found != signed_hash:
                 raise LedgerError(
-                    f"chain row {signed['position']} no longer has the hash act {signed['n']}"
-                    " signed: no checkpoint over a chain that lost or changed rows"
+                    f"chain row {at_row} no longer has the hash act {n} signed:"
+                    " no checkpoint over a chain that lost or changed rows"
                 )
         await append(conn, key, [(CHECKPOINT, position, head_hash, at, detail)])
-    return position, head_hash
+        n = await conn.fetchval("SELECT max(n) FROM ledger_acts")
+    return Act(n, CHECKPOINT, position, head_hash, at, detail)
 
 
 class Checkpointer:
@@ -257,9 +269,23 @@ class Checkpointer:
         interval_s: float,
     ) -> None:
         self._pool, self._key, self._clock = pool, key, clock
+        self._last: Act | None = None
         self.periodic = Periodic("event-log-checkpoints", self.run_once, interval_s)
 
-    async def run_once(self, detail: str = "schedule") -> tuple[int, str]:
-        """Write one checkpoint now."""
+    async def run_once(self, detail: str = "schedule") -> Act:
+        """Write one checkpoint now (logged too: the log is a witness outside the database)."""
         async with self._pool.acquire() as conn:
-            return await checkpoint(conn, self._key, self._clock(), detail)
+            try:
+                act = await checkpoint(conn, self._key, self._clock(), detail, self._last)
+            except LedgerError as exc:
+                log.error("event log checkpoint refused", reason=str(exc))
+                raise
+        self._last = act
+        log.info(
+            "event log checkpoint",
+            act=act.n,
+            chain_row=act.position,
+            head_hash=act.row_hash,
+            kind=detail,
+        )
+        return act
