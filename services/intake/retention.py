@@ -19,7 +19,7 @@ from datetime import datetime
 import asyncpg
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.intake import ledger_acts
+from services.intake import ledger, ledger_acts
 from services.intake.ledger_acts import LedgerKey
 from wijkbus import vault
 from wijkbus.logging import get_logger
@@ -189,5 +189,7 @@ class Retainer:
         self.periodic = Periodic("retention", self.run_once, interval_s)
 
     async def run_once(self) -> Applied:
+        """One round: seal what is committed (only sealed rows can be redacted), then apply."""
+        await ledger.seal_all(self._pool)
         async with self._pool.acquire() as conn:
             return await apply(conn, self._policy, self._clock(), self._key)
