@@ -17,7 +17,7 @@ from pathlib import Path
 import asyncpg
 
 from bench.routing_rebuild import accepted_signals
-from services.intake import ledger
+from services.intake import ledger, ledger_verify
 from wijkbus import db
 from wijkbus.infra import Backend
 
@@ -45,7 +45,7 @@ async def main(backend: Backend, quick: bool) -> list[str]:
             seal_s = time.perf_counter() - started
 
             started = time.perf_counter()
-            result = await ledger.verify(conn)
+            result = await ledger_verify.verify(conn)
             verify_s = time.perf_counter() - started
             assert result.intact and result.sealed == count, result
 
@@ -54,9 +54,11 @@ async def main(backend: Backend, quick: bool) -> list[str]:
             after = 0
             while True:
                 page = await conn.fetch(
-                    "SELECT seq, position, topic, key, value, redacted_at, content_hash,"
-                    " prev_hash, row_hash FROM event_log WHERE position > $1"
-                    " ORDER BY position LIMIT 5000",
+                    "SELECT e.seq, e.position, e.topic, e.key, e.value, e.signal_id,"
+                    " e.logged_at, e.redacted_at, e.content_hash, e.prev_hash, e.row_hash,"
+                    " a.n, a.row_hash, a.at FROM event_log e LEFT JOIN ledger_acts a"
+                    " ON a.kind = 'redaction' AND a.position = e.position"
+                    " WHERE e.position > $1 ORDER BY e.position LIMIT 5000",
                     after,
                 )
                 read += len(page)

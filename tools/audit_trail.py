@@ -81,6 +81,17 @@ async def _intake(conn: asyncpg.Connection, signal_id: str, schema: str) -> list
         event = json.loads(r["event"]) if isinstance(r["event"], str) else r["event"]
         data = event.get("data", {})
         chain = f"ketenrij {r['position']}" if r["position"] else "nog niet in de keten"
+        if event.get("subject") != signal_id:  # relabelled in the log: not this signal's step
+            steps.append(
+                Step(
+                    r["logged_at"],
+                    "intake",
+                    "afwijking in het logboek",
+                    f"{chain} staat op deze melding maar gaat over melding {event.get('subject')}"
+                    " (signal_id gewijzigd?); zie wijkbus audit verify",
+                )
+            )
+            continue
         if event["type"].endswith("signal-accepted"):
             subject_ref = data.get("subject_ref") or subject_ref
             what = "geaccepteerd"

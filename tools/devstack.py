@@ -18,6 +18,7 @@ import httpx
 import yaml
 from aiosmtpd.controller import Controller
 
+from services.intake.ledger_acts import new_ledger_key
 from wijkbus.infra import free_port
 from wijkbus.partners import api_key_hash
 from wijkbus.vault import new_master_key
@@ -80,6 +81,7 @@ class DemoCredentials:
     vault_key: str = field(default_factory=new_master_key)
     budget_vault_key: str = field(default_factory=new_master_key)
     routing_vault_key: str = field(default_factory=new_master_key)
+    ledger_key: str = field(default_factory=new_ledger_key)
 
     @classmethod
     def load_or_create(cls, path: Path) -> DemoCredentials:
@@ -189,6 +191,7 @@ class ServiceProcesses:
             for pid, secret in self.creds.signing_secrets.items():
                 env[secret_env_name(pid)] = secret
             env["INTAKE_VAULT_KEY"] = self.creds.vault_key
+            env["INTAKE_LEDGER_KEY"] = self.creds.ledger_key  # its acts verify across restarts
         if name == "routing":  # wijkhub contacts stay readable across restarts
             env["ROUTING_VAULT_KEY"] = self.creds.routing_vault_key
         if name == "budget":  # initiator contacts stay readable across restarts

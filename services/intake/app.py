@@ -14,7 +14,7 @@ from pydantic_settings import SettingsConfigDict
 from contracts import topics
 from contracts.events import FeedbackReceived, SignalAccepted
 from contracts.receipts import ReceiptData
-from services.intake import ledger, retention
+from services.intake import ledger, ledger_acts, retention
 from services.intake.handlers import Intake
 from services.intake.processors import processors
 from services.intake.retention import DEFAULT_POLICY, Keep
@@ -45,6 +45,13 @@ class IntakeSettings(ServiceSettings):
     vault_key: SecretStr | None = None
     # How often the event log's new rows get their place in the hash chain.
     seal_interval_s: float = 1.0
+    # INTAKE_LEDGER_KEY: the Ed25519 key that signs redactions and checkpoints of the event log
+    # (services.intake.ledger_acts.new_ledger_key); auditors verify with its public half. Unset:
+    # a throwaway key per start (dev and tests); set but malformed: refuse to start.
+    ledger_key: SecretStr | None = None
+    # How often intake signs the chain's head (and once at shutdown): rows removed from the end
+    # of the chain are evident unless they were added after the newest checkpoint.
+    checkpoint_interval_s: float = 300.0
     # INTAKE_RETENTION_POLICY (JSON): per category {"personal_data_days": N, "signal_days": N}
     # after resolution; "default" covers the categories not named.
     retention_policy: dict[str, Keep] = Field(default_factory=lambda: dict(DEFAULT_POLICY))
@@ -94,7 +101,7 @@ def build(
             ReceiptData,
             "geaccepteerd / duplicaat / geweigerd per event.",
         )
-    background = _Background(runtime, watcher, settings, clock)
+    background = _Background(runtime, watcher, settings, clock, _ledger_key(settings))
     app = create_app(
         runtime,
         title="wijkbus intake",
@@ -113,7 +120,8 @@ def build(
 
 
 class _Background:
-    """Intake's own work beside the runtime's: registry reload, chain sealing, retention."""
+    """Intake's own work beside the runtime's: registry reload, chain sealing and checkpoints,
+    retention."""
 
     def __init__(
         self,
@@ -121,23 +129,35 @@ class _Background:
         watcher: RegistryWatcher | None,
         settings: IntakeSettings,
         clock: Callable[[], datetime],
+        ledger_key: ledger_acts.LedgerKey,
     ) -> None:
         self.runtime = runtime
         self.watcher = watcher
         self.settings = settings
         self.clock = clock
+        self.ledger_key = ledger_key
         self.sealer: Periodic | None = None
+        self.checkpointer: ledger_acts.Checkpointer | None = None
         self.retainer: retention.Retainer | None = None
 
     async def start(self) -> None:
         pool = self.runtime.pool
+        async with pool.acquire() as conn:  # before the sealer: v2 starts after the cut-over
+            await ledger_acts.sign_cutover(conn, self.ledger_key)
         self.sealer = Periodic(
             "event-log-sealer", partial(ledger.seal_all, pool), self.settings.seal_interval_s
         )
-        self.retainer = retention.Retainer(
-            pool, self.settings.retention_policy, self.clock, self.settings.retention_interval_s
+        self.checkpointer = ledger_acts.Checkpointer(
+            pool, self.ledger_key, self.clock, self.settings.checkpoint_interval_s
         )
-        for task in (self.sealer, self.retainer.periodic):
+        self.retainer = retention.Retainer(
+            pool,
+            self.settings.retention_policy,
+            self.clock,
+            self.settings.retention_interval_s,
+            self.ledger_key,
+        )
+        for task in (self.sealer, self.checkpointer.periodic, self.retainer.periodic):
             task.start()
         if self.watcher is not None:
             self.watcher.start()
@@ -149,6 +169,22 @@ class _Background:
             await self.retainer.periodic.stop()
         if self.sealer is not None:
             await self.sealer.stop()
+        if self.checkpointer is not None:
+            await self.checkpointer.periodic.stop()
+            try:  # the final head, so a clean stop leaves nothing unvouched
+                await ledger.seal_all(self.runtime.pool)
+                await self.checkpointer.run_once("shutdown")
+            except Exception as exc:  # the stop goes on; verify will name the stale checkpoint
+                get_logger(__name__).error("no final checkpoint of the event log", error=repr(exc))
+
+
+def _ledger_key(settings: IntakeSettings) -> ledger_acts.LedgerKey:
+    if settings.ledger_key is not None:
+        return ledger_acts.LedgerKey.from_setting(settings.ledger_key.get_secret_value())
+    get_logger(__name__).warning(
+        "INTAKE_LEDGER_KEY is not set: signing the event log's acts under a throwaway key"
+    )
+    return ledger_acts.LedgerKey.ephemeral()
 
 
 def _vault(settings: IntakeSettings) -> Vault:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
 import typer
 from rich.console import Console
 
-from services.intake import ledger
+from services.intake import ledger, ledger_verify
+from services.intake.ledger_acts import LedgerKey
 from wijkbus.cli_run import run
 
 SCHEMA = "intake"
@@ -22,11 +25,14 @@ async def _connect(database_url: str) -> asyncpg.Connection:
 
 
 async def _verify(
-    database_url: str, checkpoint: ledger.Checkpoint | None
-) -> tuple[ledger.Verification, str]:
+    database_url: str,
+    checkpoint: ledger.Checkpoint | None,
+    trusted: list[str] | None = None,
+    max_age: timedelta | None = None,
+) -> tuple[ledger_verify.Verification, str]:
     conn = await _connect(database_url)
     try:
-        result = await ledger.verify(conn)
+        result = await ledger_verify.verify(conn, trusted, datetime.now(UTC), max_age)
         problem = ""
         if checkpoint is not None:
             problem = await ledger.check_checkpoint(conn, checkpoint) or ""
@@ -35,32 +41,89 @@ async def _verify(
         await conn.close()
 
 
+def _trusted(public_keys: list[str]) -> list[str] | None:
+    """The ledger keys to trust: those given, else the public half of INTAKE_LEDGER_KEY."""
+    if public_keys:
+        return public_keys
+    if own := os.environ.get("INTAKE_LEDGER_KEY"):
+        return [LedgerKey.from_setting(own).public]
+    return None
+
+
 @audit.command()
 def verify(
     database_url: str = DATABASE_URL,
     checkpoint: Path | None = typer.Option(
         None, "--checkpoint", exists=True, dir_okay=False, help="also check this signed checkpoint"
     ),
+    public_key: list[str] = typer.Option(
+        [],
+        "--public-key",
+        envvar="INTAKE_LEDGER_PUBLIC_KEY",
+        help="a trusted ledger public key (base64); default: that of INTAKE_LEDGER_KEY",
+    ),
+    max_checkpoint_age: float = typer.Option(
+        900.0,
+        "--max-checkpoint-age",
+        envvar="INTAKE_MAX_CHECKPOINT_AGE_S",
+        help="seconds the newest automatic checkpoint may be old (0: not checked)",
+    ),
 ) -> None:
-    """Walk the hash chain of intake's event log; name the first broken row."""
+    """Check intake's ledger acts and walk its hash chain; name the first broken act or row."""
     signed = ledger.Checkpoint.from_json(checkpoint.read_text()) if checkpoint else None
-    result, problem = run(_verify(database_url, signed))
+    trusted = _trusted(public_key)
+    max_age = timedelta(seconds=max_checkpoint_age) if max_checkpoint_age > 0 else None
+    result, problem = run(_verify(database_url, signed, trusted, max_age))
     if not result.intact:
-        where = f" (event_log.seq {result.broken_seq})" if result.broken_seq is not None else ""
-        console.print(
-            f"[red]BROKEN[/] at chain row {result.broken_position}{where}: {result.problem};"
-            f" the {result.sealed} rows before it hold"
-        )
+        console.print(f"[red]BROKEN[/] {_where(result)}: {result.problem}; {_held(result)}")
         raise typer.Exit(1)
     console.print(
         f"intact: {result.sealed} sealed rows, head {result.head_position} {result.head_hash}"
         + (f"; {result.unsealed} not sealed yet" if result.unsealed else "")
     )
+    console.print(_acts_line(result, trusted))
     if problem:
         console.print(f"[red]CHECKPOINT REFUSED[/]: {problem}")
         raise typer.Exit(1)
     if checkpoint is not None:
         console.print("checkpoint holds: signed by its key, and its head is still in the chain")
+
+
+def _where(result: ledger_verify.Verification) -> str:
+    if result.broken_position is not None:
+        seq = f" (event_log.seq {result.broken_seq})" if result.broken_seq is not None else ""
+        return f"at chain row {result.broken_position}{seq}"
+    if result.broken_act is not None:
+        return f"at ledger act {result.broken_act}"
+    return "at the chain's end"
+
+
+def _held(result: ledger_verify.Verification) -> str:
+    if result.broken_position is not None:
+        return f"the {result.sealed} rows before it hold"
+    if result.broken_act is not None and result.sealed == 0 and result.acts == 0:
+        return "the chain was not walked"
+    return f"the chain's {result.sealed} rows hold"
+
+
+def _acts_line(result: ledger_verify.Verification, trusted: list[str] | None) -> str:
+    v1 = (
+        f"rows 1-{result.v1_rows} under hash v1 (from before the cut-over: their signal_id is"
+        " not under the hash); "
+        if result.v1_rows
+        else ""
+    )
+    newest = result.newest_checkpoint or "none yet"
+    line = f"{v1}{result.acts} ledger acts, {result.checkpoints} checkpoints, newest {newest}"
+    if not result.cutover_signed:
+        line += "; the cut-over is not signed yet (intake has not started since migration 0005)"
+    if trusted is None:
+        line += (
+            "; [yellow]signatures checked against the keys beside them, not a trusted key[/]:"
+            " pass --public-key (or INTAKE_LEDGER_PUBLIC_KEY) to rule out a forger with database"
+            " access"
+        )
+    return line
 
 
 @audit.command("checkpoint")
@@ -72,7 +135,12 @@ def export_checkpoint(
     """Verify the chain, then sign its head: a checkpoint to keep outside the system."""
     result, _ = run(_verify(database_url, None))
     if not result.intact:
-        console.print(f"[red]no checkpoint: the chain breaks at row {result.broken_position}[/]")
+        where = (
+            f"row {result.broken_position}"
+            if result.broken_position is not None
+            else _where(result).removeprefix("at ")
+        )
+        console.print(f"[red]no checkpoint: the chain breaks at {where}[/]: {result.problem}")
         raise typer.Exit(1)
     signed = ledger.sign_checkpoint(result, ledger.load_or_create_key(key))
     if out is None:

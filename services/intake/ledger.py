@@ -2,14 +2,18 @@
 
 Every message intake publishes on signals.accepted or signals.feedback is also appended to
 `event_log` in the same transaction. A single sealer (an advisory lock per schema) later gives
-the committed rows their chain position in order and computes
+the committed rows their chain position in order and computes (hash v2)
 
-    content_hash = sha256(canonical(topic, key, value))
+    value_hash   = sha256(value)
+    content_hash = sha256(canonical("v2", topic, key, signal_id, logged_at, value_hash))
     row_hash     = sha256(f"{position}:{prev_hash}:{content_hash}")
 
-so editing, deleting or reordering any sealed row breaks the chain at that row. `verify` walks
-the chain and names the first broken row; a checkpoint (head position and hash, signed with an
-Ed25519 key the operator keeps) proves later that nothing before it was rewritten.
+so editing, relabelling, deleting or reordering any sealed row breaks the chain at that row.
+Rows sealed before migration 0005 keep hash v1 (`content_hash_v1`: topic, key, value only); the
+signed cut-over act says up to which row. Redactions and scheduled checkpoints are signed acts
+(`ledger_acts`); `ledger_verify.verify` checks all of it. A checkpoint the operator exports and
+keeps elsewhere (`Checkpoint`, signed with a key of the operator's) proves later that nothing
+before it was rewritten, even by someone holding intake's own key.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import asyncpg
 from cryptography.exceptions import InvalidSignature
@@ -29,6 +34,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from contracts import topics
 from wijkbus.outbox import OutgoingMessage, enqueue
+
+if TYPE_CHECKING:
+    from services.intake import ledger_verify
 
 GENESIS = "0" * 64
 LOGGED_TOPICS = frozenset({topics.SIGNALS_ACCEPTED, topics.SIGNALS_FEEDBACK})
@@ -51,9 +59,31 @@ async def publish(conn: asyncpg.Connection, *messages: OutgoingMessage) -> None:
         )
 
 
-def content_hash(topic: str, key: str | None, value: bytes) -> str:
-    """The hash of one logged message, over an unambiguous encoding of its three parts."""
+def content_hash_v1(topic: str, key: str | None, value: bytes) -> str:
+    """The v1 hash of one logged message (rows sealed before the cut-over): topic, key, value."""
     canonical = json.dumps([topic, key, value.decode()], separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def value_hash(value: bytes) -> str:
+    """The hash of a logged message's bytes (what a redaction act records it removed)."""
+    return hashlib.sha256(value).hexdigest()
+
+
+def content_hash(
+    topic: str, key: str | None, signal_id: object, logged_at: datetime, value_digest: str
+) -> str:
+    """The v2 hash of one logged row: every column a trail shows, and the value by its hash
+    (so a redacted row still proves its signal, topic and time)."""
+    fields = [
+        "v2",
+        topic,
+        key,
+        None if signal_id is None else str(signal_id),
+        logged_at.astimezone(UTC).isoformat(),
+        value_digest,
+    ]
+    canonical = json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -76,22 +106,36 @@ async def seal(conn: asyncpg.Connection, batch: int = 1000) -> int:
         )
         position, prev = (head["position"], head["row_hash"]) if head else (0, GENESIS)
         rows = await conn.fetch(
-            "SELECT seq, topic, key, value FROM event_log WHERE position IS NULL"
-            " ORDER BY seq LIMIT $1",
+            "SELECT seq, topic, key, value, signal_id, logged_at FROM event_log"
+            " WHERE position IS NULL ORDER BY seq LIMIT $1",
             batch,
         )
-        sealed = []
+        sealed: list[tuple[int, int, str, str, str]] = []
         for row in rows:
             position += 1
-            content = content_hash(row["topic"], row["key"], bytes(row["value"]))
+            content = content_hash(
+                row["topic"],
+                row["key"],
+                row["signal_id"],
+                row["logged_at"],
+                value_hash(bytes(row["value"])),
+            )
             this = row_hash(position, prev, content)
             sealed.append((row["seq"], position, content, prev, this))
             prev = this
-        await conn.executemany(
-            "UPDATE event_log SET position = $2, content_hash = $3, prev_hash = $4, row_hash = $5"
-            " WHERE seq = $1",
-            sealed,
-        )
+        if sealed:
+            seqs, positions, contents, prevs, hashes = (list(c) for c in zip(*sealed, strict=True))
+            await conn.execute(
+                "UPDATE event_log e SET position = s.position, content_hash = s.content,"
+                " prev_hash = s.prev, row_hash = s.hash FROM unnest($1::bigint[], $2::bigint[],"
+                " $3::text[], $4::text[], $5::text[]) AS s(seq, position, content, prev, hash)"
+                " WHERE e.seq = s.seq",
+                seqs,
+                positions,
+                contents,
+                prevs,
+                hashes,
+            )
     return len(sealed)
 
 
@@ -102,24 +146,7 @@ async def seal_all(pool: asyncpg.Pool) -> None:
             pass
 
 
-@dataclass(frozen=True)
-class Verification:
-    """The outcome of walking the chain."""
-
-    sealed: int
-    unsealed: int
-    head_position: int
-    head_hash: str
-    broken_position: int | None = None
-    broken_seq: int | None = None
-    problem: str | None = None
-
-    @property
-    def intact(self) -> bool:
-        return self.problem is None
-
-
-async def _pages(
+async def pages(
     conn: asyncpg.Connection, query: str, column: str, after: int, *args: object
 ) -> AsyncIterator[asyncpg.Record]:
     """The rows of `query` (with `$1` the keyset bound, `$2` the page size, then `args`), page
@@ -132,61 +159,6 @@ async def _pages(
         if len(rows) < batch:
             return
         after = rows[-1][column]
-
-
-def _rows(conn: asyncpg.Connection) -> AsyncIterator[asyncpg.Record]:
-    """The sealed rows in chain order, read in keyset pages (constant memory)."""
-    return _pages(
-        conn,
-        "SELECT seq, position, topic, key, value, redacted_at, content_hash, prev_hash,"
-        " row_hash FROM event_log WHERE position > $1 ORDER BY position LIMIT $2",
-        "position",
-        0,
-    )
-
-
-async def verify(conn: asyncpg.Connection) -> Verification:
-    """Walk the whole chain; stop at the first row whose content or link does not hold."""
-    expected_position, prev = 0, GENESIS
-    async for row in _rows(conn):
-        expected_position += 1
-        problem, broken_seq = None, row["seq"]
-        if row["value"] is None and row["redacted_at"] is not None:
-            content = row["content_hash"]  # redacted by retention: its hash stands for it
-        else:
-            content = content_hash(row["topic"], row["key"], bytes(row["value"] or b""))
-        if row["position"] != expected_position:
-            problem = (
-                f"it is missing: the chain jumps from {expected_position - 1} to {row['position']}"
-            )
-            broken_seq = None
-        elif content != row["content_hash"]:
-            problem = "its content was changed after it was sealed"
-        elif row["prev_hash"] != prev:
-            problem = "it does not link to the row before it"
-        elif row["row_hash"] != row_hash(row["position"], prev, content):
-            problem = "its chain hash does not match its content and place"
-        if problem is not None:
-            return Verification(
-                sealed=expected_position - 1,
-                unsealed=await _unsealed(conn),
-                head_position=expected_position - 1,
-                head_hash=prev,
-                broken_position=expected_position,
-                broken_seq=broken_seq,
-                problem=problem,
-            )
-        prev = row["row_hash"]
-    return Verification(
-        sealed=expected_position,
-        unsealed=await _unsealed(conn),
-        head_position=expected_position,
-        head_hash=prev,
-    )
-
-
-async def _unsealed(conn: asyncpg.Connection) -> int:
-    return int(await conn.fetchval("SELECT count(*) FROM event_log WHERE position IS NULL"))
 
 
 @dataclass(frozen=True)
@@ -235,7 +207,7 @@ def _public(key: Ed25519PublicKey) -> str:
     return base64.b64encode(raw).decode()
 
 
-def sign_checkpoint(verification: Verification, key: Ed25519PrivateKey) -> Checkpoint:
+def sign_checkpoint(verification: ledger_verify.Verification, key: Ed25519PrivateKey) -> Checkpoint:
     """A signed checkpoint of an intact chain's head."""
     if not verification.intact:
         raise ValueError("the chain is broken: no checkpoint of a broken chain")
@@ -273,7 +245,7 @@ def logged_since(
 ) -> AsyncIterator[asyncpg.Record]:
     """Logged messages after `since_seq` (of one topic, if given), oldest first (what
     republishing sends, and what intake's replay reads)."""
-    return _pages(
+    return pages(
         conn,
         "SELECT seq, topic, key, value FROM event_log WHERE seq > $1 AND value IS NOT NULL"
         " AND ($3::text IS NULL OR topic = $3) ORDER BY seq LIMIT $2",

@@ -4,8 +4,9 @@ Per category a number of days after the signal was resolved (`afgehandeld`):
 - `personal_data_days`: then the sealed person is destroyed (its ciphertext dropped, and the
   subject's key shredded once none of its persons is left), so no replay can bring it back;
 - `signal_days`: then the signal is anonymised: its street-level location is removed from the
-  signal, its event-log rows are redacted (their hashes stay, so the chain still verifies) and
-  what was published about it is deleted from the outbox (the log republishing sends).
+  signal, its event-log rows are redacted (each by a signed redaction act that records the
+  hash of what it removed, so the chain still verifies) and what was published about it is
+  deleted from the outbox (the log republishing sends).
 Every action is written to `retention_log` with the rule that caused it, and logged.
 """
 
@@ -18,6 +19,8 @@ from datetime import datetime
 import asyncpg
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.intake import ledger, ledger_acts
+from services.intake.ledger_acts import LedgerKey
 from wijkbus import vault
 from wijkbus.logging import get_logger
 from wijkbus.periodic import Periodic
@@ -73,8 +76,12 @@ def _terms(policy: Mapping[str, Keep], term: str, now: datetime) -> tuple[object
     return list(own), list(own.values()), days["default"], now, min(days.values())
 
 
-async def apply(conn: asyncpg.Connection, policy: Mapping[str, Keep], now: datetime) -> Applied:
-    """Destroy and anonymise what expired by `now`, in one transaction; return the counts."""
+async def apply(
+    conn: asyncpg.Connection, policy: Mapping[str, Keep], now: datetime, key: LedgerKey
+) -> Applied:
+    """Destroy and anonymise what expired by `now`, in one transaction; return the counts.
+
+    `key` signs the redaction of each event-log row (see `ledger_acts.redact`)."""
     persons = shredded = anonymised = 0
     async with conn.transaction():
         due_persons = await conn.fetch(
@@ -119,15 +126,10 @@ async def apply(conn: asyncpg.Connection, policy: Mapping[str, Keep], now: datet
                 row["signal_id"],
                 now,
             )
-            await conn.execute(
-                "UPDATE event_log SET value = NULL, redacted_at = $2"
-                " WHERE signal_id = $1 AND position IS NOT NULL",
-                row["signal_id"],
-                now,
-            )
             reason = (
                 f"bewaartermijn {row['categorie']}: melding {keep.signal_days} dagen na afhandeling"
             )
+            await ledger_acts.redact(conn, key, row["signal_id"], now, reason)
             await _log(conn, now, row["signal_id"], row["categorie"], ANONYMISED, reason)
             anonymised += 1
     applied = Applied(persons, shredded, anonymised)
@@ -181,10 +183,13 @@ class Retainer:
         policy: Mapping[str, Keep],
         clock: Callable[[], datetime],
         interval_s: float,
+        key: LedgerKey,
     ) -> None:
-        self._pool, self._policy, self._clock = pool, policy, clock
+        self._pool, self._policy, self._clock, self._key = pool, policy, clock, key
         self.periodic = Periodic("retention", self.run_once, interval_s)
 
     async def run_once(self) -> Applied:
+        """One round: seal what is committed (only sealed rows can be redacted), then apply."""
+        await ledger.seal_all(self._pool)
         async with self._pool.acquire() as conn:
-            return await apply(conn, self._policy, self._clock())
+            return await apply(conn, self._policy, self._clock(), self._key)

@@ -17,8 +17,10 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from typer.testing import CliRunner
 
 from contracts import topics
+from services.intake import ledger_acts
 from services.intake.app import IntakeSettings
 from services.intake.app import build as build_intake
+from services.intake.ledger_acts import LedgerKey, new_ledger_key
 from services.routing.app import RoutingSettings
 from services.routing.app import build as build_routing
 from tests.integration.test_intake_gateway import _feedback
@@ -164,6 +166,162 @@ async def test_a_deleted_row_or_a_rewritten_history_is_evident(
 
 async def _equals(value: Any, expected: Any) -> bool:
     return await value == expected
+
+
+LEDGER_KEY = new_ledger_key()
+
+
+@pytest.fixture
+async def signing_intake(
+    fresh_database: str, kafka_bootstrap: str
+) -> AsyncIterator[tuple[httpx.AsyncClient, DemoCredentials, Any]]:
+    """Intake with a ledger key of the test's own; yields its client, credentials and app."""
+    registry, creds = demo_registry()
+    settings = IntakeSettings(
+        database_url=fresh_database,
+        kafka_bootstrap_servers=kafka_bootstrap,
+        operator_token=creds.operator_token,
+        group_prefix=unique("intake"),
+        seal_interval_s=0.1,
+        ledger_key=LEDGER_KEY,
+    )
+    app = build_intake(settings, partners=registry)
+    async with running_app(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
+        yield http, creds, app
+
+
+async def _sealed(url: str, count: int) -> None:
+    sealed = "SELECT count(*) FROM intake.event_log WHERE position IS NOT NULL"
+    await eventually(
+        lambda: _equals(
+            fetchval(
+                url,
+                sealed,
+            ),
+            count,
+        ),
+        what=f"{count} sealed",
+    )
+
+
+def _env(url: str) -> dict[str, str]:
+    """The auditor's environment: the database and the ledger key intake signs with."""
+    return {"DATABASE_URL": url, "INTAKE_LEDGER_KEY": LEDGER_KEY}
+
+
+async def test_a_row_redacted_by_hand_fails_verify_even_with_a_forged_redaction_act(
+    signing_intake: tuple[httpx.AsyncClient, DemoCredentials, Any], fresh_database: str
+) -> None:
+    http, creds, _ = signing_intake
+    await send_signals(http, creds, unique("Redactiestraat"), 3)
+    await _sealed(fresh_database, 3)
+    code, output = await wijkbus("audit", "verify", env=_env(fresh_database))
+    assert code == 0, output
+    assert "signatures checked against the keys beside them" not in output  # a trusted key
+
+    # What retention would leave, done by hand: no content, a redaction time, the hashes kept.
+    seq = await fetchval(fresh_database, "SELECT seq FROM intake.event_log WHERE position = 2")
+    await fetchval(
+        fresh_database,
+        "UPDATE intake.event_log SET value = NULL, redacted_at = now() WHERE position = 2",
+    )
+    code, output = await wijkbus("audit", "verify", env=_env(fresh_database))
+    assert code == 1, output
+    assert (
+        f"BROKEN at chain row 2 (event_log.seq {seq}): its content was removed by hand:"
+        " no signed redaction act records it; the 1 rows before it hold"
+    ) in output
+
+    # A redaction act appended in the right form, signed by a key that is not intake's.
+    conn = await asyncpg.connect(fresh_database, server_settings={"search_path": "intake"})
+    try:
+        async with conn.transaction():
+            row = await conn.fetchrow("SELECT redacted_at, value FROM event_log WHERE position = 2")
+            await ledger_acts.append(
+                conn,
+                LedgerKey.ephemeral(),
+                [(ledger_acts.REDACTION, 2, "0" * 64, row["redacted_at"], "vervalst")],
+            )
+        forged = await conn.fetchval("SELECT max(n) FROM ledger_acts")
+    finally:
+        await conn.close()
+    code, output = await wijkbus("audit", "verify", env=_env(fresh_database))
+    assert code == 1, output
+    assert f"BROKEN at ledger act {forged}: it is signed by" in output
+    assert "which is not a trusted ledger key" in output
+
+
+async def test_a_relabelled_signal_id_fails_verify_and_adds_no_step_to_the_other_trail(
+    signing_intake: tuple[httpx.AsyncClient, DemoCredentials, Any], fresh_database: str
+) -> None:
+    http, creds, _ = signing_intake
+    mine, other = await send_signals(http, creds, unique("Labelstraat"), 2)
+    await _sealed(fresh_database, 2)
+    position = await fetchval(
+        fresh_database,
+        "SELECT position FROM intake.event_log WHERE signal_id::text = $1",
+        mine,
+    )
+    await fetchval(
+        fresh_database,
+        "UPDATE intake.event_log SET signal_id = $1::uuid WHERE signal_id::text = $2",
+        other,
+        mine,
+    )
+    code, output = await wijkbus("audit", "verify", env=_env(fresh_database))
+    assert code == 1, output
+    assert f"BROKEN at chain row {position}" in output
+    assert (
+        f"its signal_id was changed after it was sealed: it says {other}, its event is about {mine}"
+    ) in output
+
+    code, output = await wijkbus(
+        "audit", "trail", other, "--format", "json", env=_env(fresh_database)
+    )
+    assert code == 0, output
+    steps = json.loads(output)["steps"]
+    assert [s["what"] for s in steps].count("geaccepteerd") == 1  # its own, not the foreign one
+    [odd] = [s for s in steps if s["what"] == "afwijking in het logboek"]
+    assert (
+        f"ketenrij {position} staat op deze melding maar gaat over melding {mine}" in odd["detail"]
+    )
+
+
+async def test_removing_the_newest_rows_after_a_checkpoint_fails_verify(
+    signing_intake: tuple[httpx.AsyncClient, DemoCredentials, Any], fresh_database: str
+) -> None:
+    http, creds, app = signing_intake
+    checkpointer = app.state.background.checkpointer
+    await send_signals(http, creds, unique("Staartstraat"), 4)
+    await _sealed(fresh_database, 4)
+    act = await checkpointer.run_once()  # what the schedule does every few minutes
+    assert act.position == 4
+    env = _env(fresh_database)
+    code, output = await wijkbus("audit", "verify", env=env)
+    assert code == 0, output
+    assert f"newest act {act.n} (checkpoint of chain row 4 at" in output
+
+    # The newest two rows go, and with them any trace of them in the outbox.
+    await fetchval(fresh_database, "DELETE FROM intake.event_log WHERE position > 2")
+    code, output = await wijkbus("audit", "verify", env=env)
+    assert code == 1, output
+    assert (f"BROKEN at ledger act {act.n}: act {act.n} (checkpoint of chain row 4 at") in output
+    assert (
+        "vouches for chain row 4, but the chain ends at row 2: its newest rows were removed"
+        in output
+    )
+
+    # Removing the checkpoint as well: intake refuses to sign the shorter chain, so the newest
+    # checkpoint left grows old, and verify says so once it is older than allowed.
+    await fetchval(fresh_database, "DELETE FROM intake.ledger_acts WHERE n >= $1", act.n)
+    with pytest.raises(RuntimeError, match=f"checkpoint act {act.n} this intake wrote is gone"):
+        await checkpointer.run_once()
+    await asyncio.sleep(1.5)
+    code, output = await wijkbus("audit", "verify", "--max-checkpoint-age", "1", env=env)
+    assert code == 1, output
+    assert (
+        "is older than 0:00:01: intake stopped without a final checkpoint, or newer rows" in output
+    )
 
 
 async def committed(bootstrap: str, group: str, topic: str) -> int:

@@ -19,7 +19,7 @@ import asyncpg
 import pytest
 
 from contracts import topics
-from services.intake import ledger, store
+from services.intake import ledger, ledger_verify, store
 from services.intake.app import HERE
 from services.intake.domain import Verdict
 from services.intake.handlers import Intake
@@ -226,7 +226,7 @@ async def test_the_chain_is_intact_after_mixed_batches(sides: tuple[Side, Side])
     await _run(batched, one_at_a_time=False)
     await ledger.seal_all(batched.pool)
     async with batched.pool.acquire() as conn:
-        verification = await ledger.verify(conn)
+        verification = await ledger_verify.verify(conn)
     assert verification.intact, verification.problem
     assert verification.sealed == 8  # 6 accepted signals and 2 accepted feedbacks
     assert verification.unsealed == 0

@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from services.intake.app import IntakeSettings, build
+from services.intake.ledger_acts import new_ledger_key
 from services.intake.retention import Keep
 from tests.integration.test_intake_gateway import _feedback
 from tests.integration.test_intake_privacy import CORP, SOURCE, WIJ, Gateway, canary_person
@@ -25,6 +26,7 @@ POLICY = {
     "huurachterstand": Keep(personal_data_days=183, signal_days=5 * 365),
     "default": Keep(personal_data_days=365, signal_days=5 * 365),
 }
+LEDGER_KEY = new_ledger_key()
 
 
 class Clock:
@@ -49,6 +51,7 @@ async def retaining(
         seal_interval_s=0.1,
         retention_policy=POLICY,
         retention_interval_s=3600,  # the first round runs at start; the test runs the others
+        ledger_key=LEDGER_KEY,
     )
     app = build(
         settings, partners=registry, clock=clock, vault=Vault.from_setting(new_master_key())
@@ -62,7 +65,7 @@ async def wijkbus(*args: str, database_url: str) -> tuple[int, str]:
         CliRunner().invoke,
         wijkbus_cli,
         list(args),
-        env={"DATABASE_URL": database_url, "COLUMNS": "200"},
+        env={"DATABASE_URL": database_url, "INTAKE_LEDGER_KEY": LEDGER_KEY, "COLUMNS": "200"},
     )
     return result.exit_code, result.output
 
@@ -132,7 +135,14 @@ async def test_expired_personal_data_is_destroyed_then_the_signal_anonymised_and
     assert (await retainer.run_once()).signals_anonymised == 0  # once
 
     code, output = await wijkbus("audit", "verify", database_url=gateway.database_url)
-    assert code == 0, output  # redacted rows keep their hashes: the chain still holds
+    assert code == 0, output  # each redaction is a signed act: the chain still holds
+    redactions = await gateway.fetch(
+        "SELECT a.n, a.at, e.redacted_at, e.seq FROM intake.ledger_acts a"
+        " JOIN intake.event_log e USING (position) WHERE a.kind = 'redaction' ORDER BY a.n"
+    )
+    assert len(redactions) == 2  # accepted and afgehandeld; the unresolved signal keeps its rows
+    assert all(r["at"] == r["redacted_at"] == clock.now for r in redactions)
+    assert "signatures checked against the keys beside them" not in output  # the trusted key
     code, output = await wijkbus(
         "audit", "trail", signal_id, "--format", "json", database_url=gateway.database_url
     )
@@ -149,3 +159,13 @@ async def test_expired_personal_data_is_destroyed_then_the_signal_anonymised_and
         == "bewaartermijn huurachterstand: melding 1825 dagen na afhandeling"
     )
     assert person["name"] not in output
+
+    # The redaction's time is under its signature: moving it by hand is evident.
+    first = redactions[0]
+    await gateway.fetch(
+        "UPDATE intake.event_log SET redacted_at = redacted_at - interval '1 day' WHERE seq = $1",
+        first["seq"],
+    )
+    code, output = await wijkbus("audit", "verify", database_url=gateway.database_url)
+    assert code == 1, output
+    assert f"its redacted_at is not the time redaction act {first['n']} signed" in output
