@@ -65,19 +65,33 @@ class Intake:
         signed = verify_signature(secret, delivery.value, signature or None)
         return Submission(partner, delivery.value, "kafka", signed=signed, record=delivery)
 
-    async def on_routing_event(self, conn: asyncpg.Connection, event: CloudEvent) -> None:
-        """Learn who a signal is assigned to now, so feedback is taken from that partner only."""
-        await learn_from_routing(conn, event)
+    async def on_routing_events(self, conn: asyncpg.Connection, events: list[CloudEvent]) -> None:
+        """Learn who each signal is assigned to now, so feedback is taken from that partner only."""
+        await learn_from_routing(conn, events)
 
 
-async def learn_from_routing(conn: asyncpg.Connection, event: CloudEvent) -> None:
-    """Apply routing's assigned, escalated and resolved events to intake's signals."""
-    if event.type == ROUTING_ASSIGNED_TYPE:
-        assigned = ResponderAssigned.model_validate(event.data)
-        await store.set_assignment(conn, assigned.signal_id, assigned.partner_id)
-    elif event.type == ROUTING_ESCALATED_TYPE:
-        escalated = ResponderEscalated.model_validate(event.data)
-        await store.set_assignment(conn, escalated.signal_id, escalated.to_partner_id)
-    elif event.type == ROUTING_RESOLVED_TYPE:
-        resolved = SignalResolved.model_validate(event.data)
-        await store.set_status(conn, resolved.signal_id, "afgehandeld", resolved.resolved_at)
+async def learn_from_routing(conn: asyncpg.Connection, events: list[CloudEvent]) -> None:
+    """Apply routing's assigned, escalated and resolved events to intake's signals, in order,
+    the batch at once: the last partner and the last status of each signal win."""
+    partners: dict[str, str] = {}
+    statuses: list[store.StatusChange] = []
+    for event in events:
+        if event.type == ROUTING_ASSIGNED_TYPE:
+            assigned = ResponderAssigned.model_validate(event.data)
+            partners[assigned.signal_id] = assigned.partner_id
+            statuses.append(
+                store.StatusChange(assigned.signal_id, "toegewezen", assigned.assigned_at)
+            )
+        elif event.type == ROUTING_ESCALATED_TYPE:
+            escalated = ResponderEscalated.model_validate(event.data)
+            partners[escalated.signal_id] = escalated.to_partner_id
+            statuses.append(
+                store.StatusChange(escalated.signal_id, "toegewezen", escalated.escalated_at)
+            )
+        elif event.type == ROUTING_RESOLVED_TYPE:
+            resolved = SignalResolved.model_validate(event.data)
+            statuses.append(
+                store.StatusChange(resolved.signal_id, "afgehandeld", resolved.resolved_at)
+            )
+    await store.set_assignments(conn, partners)
+    await store.set_statuses(conn, statuses)

@@ -22,7 +22,5 @@ def processors(intake: Intake) -> list[Processor[Any]]:
             pattern=topics.PARTNER_EVENTS_PATTERN,
             redact_dead_letters=True,
         ),
-        processor.events(
-            "assignments", [topics.ROUTING_EVENTS], processor.each(intake.on_routing_event)
-        ),
+        processor.events("assignments", [topics.ROUTING_EVENTS], intake.on_routing_events),
     ]

@@ -107,6 +107,8 @@ def receipt(
     checked: ValidatedEvent | None = None,
 ) -> OutgoingMessage:
     """The receipt answering a partner's Kafka record, on the partner's receipts topic."""
+    source: str | None
+    event_id: str | None
     if checked is not None:  # already read: no need to parse the record again
         source, event_id = checked.event.source, checked.event.id
     else:

@@ -112,7 +112,7 @@ ACCEPTED = processor.events(
 FEEDBACK = processor.events(
     f"log:{topics.SIGNALS_FEEDBACK}", [topics.SIGNALS_FEEDBACK], processor.each(_feedback)
 )
-ASSIGNMENTS = processor.events("assignments", INPUTS, processor.each(learn_from_routing))
+ASSIGNMENTS = processor.events("assignments", INPUTS, learn_from_routing)
 
 
 async def compare(

@@ -107,12 +107,17 @@ async def insert_signals(conn: asyncpg.Connection, signals: list[SignalAccepted]
     )
 
 
-async def set_assignment(conn: asyncpg.Connection, signal_id: str, partner_id: str) -> None:
-    """Remember who the signal is assigned to now (learned from routing)."""
+async def set_assignments(conn: asyncpg.Connection, partners: dict[str, str]) -> None:
+    """Remember who each signal is assigned to now (learned from routing), one statement."""
+    if not partners:
+        return
+    ids = sorted(partners)
     await conn.execute(
-        "UPDATE signals SET assigned_partner_id = $2, status = 'toegewezen' WHERE signal_id = $1",
-        UUID(signal_id),
-        partner_id,
+        "UPDATE signals s SET assigned_partner_id = u.partner_id"
+        " FROM unnest($1::uuid[], $2::text[]) AS u(signal_id, partner_id)"
+        " WHERE s.signal_id = u.signal_id",
+        [UUID(i) for i in ids],
+        [partners[i] for i in ids],
     )
 
 

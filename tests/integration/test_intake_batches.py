@@ -178,7 +178,7 @@ async def _run(side: Side, *, one_at_a_time: bool) -> None:
         assigned = str(
             await conn.fetchval("SELECT signal_id FROM signals WHERE event_id = 'first-b'")
         )
-        await store.set_assignment(conn, assigned, POLICE)  # as routing would
+        await store.set_assignments(conn, {assigned: POLICE})  # as routing would
     mixed = _mixed_batch(first[0][1], assigned)
     records = [side.record(p, body, signed_by=signer) for p, body, signer in mixed]
     await side.send(records, one_at_a_time=one_at_a_time)
