@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer
 from rich.console import Console
 
 from contracts import topics
 from tools import simulate
 from wijkbus.cli_run import run
 from wijkbus.partners import sign
+from wijkbus.producing import start_producer
 
 app = typer.Typer(
     help="Send events as a partner (reads .wijkbus/stack.json).", no_args_is_help=True
@@ -38,8 +39,7 @@ def _partner(stack_file: Path, partner_id: str) -> tuple[dict[str, Any], dict[st
 async def _publish(
     bootstrap: str, partner: dict[str, Any], bodies: list[bytes], rate: float
 ) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=False, linger_ms=5)
-    await producer.start()
+    producer = await start_producer(bootstrap, linger_ms=5)
     secret = partner["signing_secret"].encode()
     try:
         started, futures = time.monotonic(), []

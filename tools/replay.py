@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from wijkbus.cli_run import run
 from wijkbus.gc_policy import collect_less
 from wijkbus.partners import PartnerRegistryError, load_partners
+from wijkbus.replaying import ReplayStalled
 
 console = Console()
 # Each module rebuilds its service's projection into a scratch schema (`rebuild`) and compares it
@@ -95,7 +96,7 @@ def replay(
                     progress=lambda read, total: progress.update(task, completed=read, total=total),
                 )
             )
-    except ValueError as exc:
+    except (ValueError, ReplayStalled) as exc:
         console.print(f"[red]no replay:[/] {exc}")
         raise typer.Exit(2) from None
     console.print(

@@ -45,6 +45,11 @@ class ConsumerKit:
     max_batch: int = 1000
     group_prefix: str = ""
     attempts: dict[str, int] = field(default_factory=dict)
+    # Per consumer: its faststream subscriber; the group's committed offsets (summed) as the
+    # readiness check last saw them, and when they last moved (monotonic; wijkbus.readiness).
+    subscribers: dict[str, Any] = field(default_factory=dict)
+    committed: dict[str, int] = field(default_factory=dict)
+    progress: dict[str, float] = field(default_factory=dict)
 
     async def run_batch(self, proc: Processor[Any], deliveries: list[Delivery]) -> bool:
         """Handle a fetched batch; True when all its offsets may be committed.
@@ -137,7 +142,7 @@ class ConsumerKit:
 def subscribe(broker: KafkaBroker, kit: ConsumerKit, proc: Processor[Any]) -> None:
     """Feed `proc` from a consumer group of its own (`<service>.<name>`), in fetched batches."""
 
-    @broker.subscriber(
+    subscriber = broker.subscriber(
         *proc.topics,
         pattern=proc.pattern,
         batch=True,
@@ -150,6 +155,9 @@ def subscribe(broker: KafkaBroker, kit: ConsumerKit, proc: Processor[Any]) -> No
         heartbeat_interval_ms=max(kit.session_timeout_ms // 6, 100),
         title=f"{kit.service}.{proc.name}",
     )
+    kit.subscribers[proc.name] = subscriber
+
+    @subscriber
     async def on_messages(msg: KafkaMessage) -> None:
         records = msg.raw_message if isinstance(msg.raw_message, tuple) else (msg.raw_message,)
         deliveries = [

@@ -90,6 +90,11 @@ class OutboxRelay:
         self._safe = 0
         self.published = 0
 
+    @property
+    def running(self) -> bool:
+        """Whether the relay's background task runs (it only ends when stopped)."""
+        return self._task is not None and not self._task.done()
+
     def start(self) -> None:
         """Run the relay in the background."""
         self._task = asyncio.create_task(self._run(), name=f"outbox-relay-{self._schema}")

@@ -8,6 +8,7 @@ and then compares (`compare`); `wijkbus replay SERVICE` drives both.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -23,6 +24,10 @@ from wijkbus import db
 from wijkbus.processor import Delivery, Item, Processor, process, reason
 
 Progress = Callable[[int, int], None]
+
+
+class ReplayStalled(RuntimeError):
+    """A partition stopped moving before it reached the end it had when the replay began."""
 
 
 @dataclass
@@ -76,11 +81,16 @@ async def scratch(
 
 
 async def batches(
-    bootstrap: str, inputs: Sequence[str], progress: Progress | None = None
+    bootstrap: str,
+    inputs: Sequence[str],
+    progress: Progress | None = None,
+    *,
+    stall_s: float = 60.0,
 ) -> AsyncIterator[list[Delivery]]:
     """Every record of `inputs` in fetched batches (one partition each), topic after topic, from
     offset 0 to the end each partition had when the replay began. No consumer group: live
-    consumers are not disturbed."""
+    consumers are not disturbed. A partition that does not move for `stall_s` (a broker that
+    lost records, or went away) ends the replay with `ReplayStalled`, naming it."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
         enable_auto_commit=False,
@@ -104,6 +114,7 @@ async def batches(
             consumer.assign(mine)
             await consumer.seek_to_beginning(*mine)
             open_ = set(mine)
+            moved = time.monotonic()
             while open_:
                 fetched = await consumer.getmany(*open_, timeout_ms=1000, max_records=5000)
                 for tp, got in fetched.items():
@@ -113,10 +124,25 @@ async def batches(
                         yield wanted
                     if await consumer.position(tp) >= ends[tp]:
                         open_.discard(tp)
+                if fetched:
+                    moved = time.monotonic()
+                elif time.monotonic() - moved > stall_s:
+                    raise ReplayStalled(await _stalled(consumer, open_, ends, stall_s))
                 if progress:
                     progress(read, total)
     finally:
         await consumer.stop()
+
+
+async def _stalled(
+    consumer: AIOKafkaConsumer,
+    open_: set[TopicPartition],
+    ends: dict[TopicPartition, int],
+    s: float,
+) -> str:
+    at = {tp: await consumer.position(tp) for tp in sorted(open_)}
+    where = ", ".join(f"{tp.topic}[{tp.partition}] at offset {at[tp]} of {ends[tp]}" for tp in at)
+    return f"the replay stalled: no record for {s:.0f}s from {where} (did the broker lose them?)"
 
 
 def _delivery(r: ConsumerRecord[bytes, bytes]) -> Delivery:

@@ -24,6 +24,7 @@ from wijkbus.outbox_log import (
     published_id,
     topic_records,
 )
+from wijkbus.producing import start_producer
 from wijkbus.relay import send_rows
 
 log = get_logger(__name__)
@@ -99,10 +100,7 @@ async def republish_services(
     """Republish the logs of `schemas` (services without one yet are left out); per schema,
     how many rows went out."""
     conn = await asyncpg.connect(database_url)
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", linger_ms=5, enable_idempotence=False
-    )
-    await producer.start()
+    producer = await start_producer(bootstrap, linger_ms=5)
     try:
         sent = {}
         for schema in schemas:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,10 +14,11 @@ from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 
-from wijkbus import consumer, db
+from wijkbus import consumer, db, readiness
 from wijkbus.log_retention import receipts_retention
 from wijkbus.periodic import Periodic
 from wijkbus.processor import Processor
+from wijkbus.producing import start_producer
 from wijkbus.relay import OutboxRelay
 from wijkbus.republish import republish_lost
 from wijkbus.settings import ServiceSettings
@@ -54,6 +56,14 @@ class ServiceRuntime:
         self.producer: AIOKafkaProducer | None = None
         self.relay: OutboxRelay | None = None
         self.receipts_retention: Periodic | None = None
+        self.watchdog = Periodic(
+            "consumer-watchdog",
+            lambda: readiness.restart_stuck_consumers(
+                self.consumers, started=self._started, stall_s=settings.consumer_stall_s
+            ),
+            settings.consumer_watchdog_interval_s,
+        )
+        self._started = time.monotonic()
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -86,13 +96,11 @@ class ServiceRuntime:
             # E.g. record the rule set in force before the first message is handled by it.
             async with self._pool.acquire() as conn, conn.transaction():
                 await self._before_consume(conn)
-        self.producer = AIOKafkaProducer(
-            bootstrap_servers=s.kafka_bootstrap_servers,
-            acks="all",
-            linger_ms=2,
-            enable_idempotence=False,  # Tansu has no idempotent producer; the inbox dedupes.
+        self.producer = await start_producer(
+            s.kafka_bootstrap_servers,
+            idempotence=s.kafka_idempotence,
+            request_timeout_ms=s.kafka_request_timeout_ms,
         )
-        await self.producer.start()
         if s.republish_lost_topics:
             await republish_lost(self._pool, self.producer, s.kafka_bootstrap_servers, s.db_schema)
         self.relay = OutboxRelay(
@@ -112,9 +120,12 @@ class ServiceRuntime:
         )
         self.receipts_retention.start()
         await self.broker.start()
+        self._started = time.monotonic()
+        self.watchdog.start()
 
     async def stop(self) -> None:
         """Stop consuming first, then publishing, then the pool."""
+        await self.watchdog.stop()
         await self.broker.stop()
         if self.receipts_retention:
             await self.receipts_retention.stop()
@@ -126,22 +137,39 @@ class ServiceRuntime:
             await self._pool.close()
 
     async def readiness(self) -> dict[str, str]:
-        """Whether the database and the broker answer now."""
-        checks: dict[str, str] = {}
-        try:
-            async with asyncio.timeout(2):
-                await self.pool.fetchval("SELECT 1")
-            checks["database"] = "ok"
-        except Exception as exc:
-            checks["database"] = f"unreachable: {type(exc).__name__}"
-        try:
-            assert self.producer is not None
-            async with asyncio.timeout(2):
-                await self.producer.client.fetch_all_metadata()
-            checks["broker"] = "ok"
-        except Exception as exc:
-            checks["broker"] = f"unreachable: {type(exc).__name__}"
-        return checks
+        """Whether the service processes: database and broker answer, every consumer has
+        partitions and moves while it lags, the relay publishes; "ok" or the reason, per check."""
+        s = self.settings
+        relay = readiness.relay_check(self.pool, self.relay, s.relay_stall_s)
+        checks = [
+            readiness.checked("database", self._ping_database()),
+            readiness.checked("broker", self._ping_broker()),
+            readiness.checked("relay", relay),
+        ]
+        checks += [
+            readiness.checked(
+                f"consumer:{name}",
+                readiness.consumer_check(
+                    self.consumers,
+                    name,
+                    started=self._started,
+                    stall_s=s.consumer_stall_s,
+                ),
+            )
+            for name in self.consumers.subscribers
+        ]
+        return dict(await asyncio.gather(*checks))
+
+    async def _ping_database(self) -> str:
+        async with asyncio.timeout(2):
+            await self.pool.fetchval("SELECT 1")
+        return readiness.OK
+
+    async def _ping_broker(self) -> str:
+        assert self.producer is not None
+        async with asyncio.timeout(2):
+            await self.producer.client.fetch_all_metadata()
+        return readiness.OK
 
     def asyncapi(self, title: str, description: str) -> dict[str, Any]:
         """The AsyncAPI document of this service's consumers and publishers."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -33,6 +34,13 @@ class ServiceSettings(BaseSettings):
     partners_file: Path | None = Field(None, validation_alias=_env("WIJKBUS_PARTNERS"))
     operator_token: str = Field("", validation_alias=_env("WIJKBUS_OPERATOR_TOKEN"))
     log_format: str = Field("auto", validation_alias=_env("WIJKBUS_LOG_FORMAT"))
+    # The producers' idempotence (wijkbus.producing): "auto" asks the broker (Kafka: on; Tansu,
+    # the embedded broker, refuses it: off); "on" fails where it is refused.
+    kafka_idempotence: Literal["auto", "on", "off"] = Field(
+        "auto", validation_alias=_env("KAFKA_IDEMPOTENCE")
+    )
+    # A send the broker has not acknowledged by then fails, and the relay sends it again.
+    kafka_request_timeout_ms: int = Field(30_000, gt=0)
     max_attempts: int = 5
     retry_backoff_s: float = 0.2
     relay_poll_interval_s: float = 1.0
@@ -50,6 +58,12 @@ class ServiceSettings(BaseSettings):
     group_prefix: str = ""
     registry_reload_s: float = 5.0
     pool_max_size: int = 10
+    # /readyz: a consumer group whose lag stays positive with no offset committed, or a relay
+    # with rows waiting and none published, for the stall time is stuck (not ready). The
+    # watchdog restarts a stuck consumer, or one whose fetch loop or coordinator died.
+    consumer_stall_s: float = Field(60.0, gt=0)
+    relay_stall_s: float = Field(60.0, gt=0)
+    consumer_watchdog_interval_s: float = Field(5.0, gt=0)
 
     @property
     def db_schema(self) -> str:

@@ -25,8 +25,8 @@ handled before that but that the topics do not hold (topic retention, a broker t
 data, a row added by hand) are reported, because the replay cannot vouch for them. So are events
 live has not handled yet: run the replay when live has caught up.
 
-Known limit: a webhook subscription's created_at is taken before its test delivery, and it is
-stored after that. An event that live handled between those two moments shows as a difference.
+Known limit: a subscription's created_at is taken after its test delivery, just before it is
+stored; an event that live handled in the milliseconds between the two shows as a difference.
 """
 
 from __future__ import annotations

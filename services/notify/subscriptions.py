@@ -155,7 +155,7 @@ class Subscriptions:
         filters = self._own_filters(request.filters, owner)
         if request.channel == "initiator":
             _check_initiator(request, owner)
-        sub_id, now = uuid.uuid4(), self.clock()
+        sub_id = uuid.uuid4()
         secret = None
         if request.channel == "webhook":
             assert request.callback_url is not None and request.authorization is not None
@@ -178,7 +178,7 @@ class Subscriptions:
                     else self.box.seal(secret, f"{sub_id}:signing"),
                     types=request.types,
                     filters=domain.Filters(filters.partner, filters.buurt_code, filters.street_key),
-                    created_at=now,
+                    created_at=self.clock(),  # after the test delivery: when it may hear
                 ),
             )
             row = await store.subscription(conn, str(sub_id), None)
