@@ -300,6 +300,15 @@ async def test_de_hoogte_from_advice_to_evaluation_and_a_replay_that_equals_live
     code, out = await wijkbus("audit", "trail", marked.signal_id, "--format", "json", env=env)
     assert code == 0 and f"in de periode van wijkhub {hub_id}" in out, out
 
+    # The contact person's right to erasure: their key is shredded, the hub stays.
+    contact_url = f"/api/v1/wijkhubs/{hub_id}/contact"
+    assert (await hubs.http.delete(contact_url, headers=as_partner)).status_code == 401
+    assert (await hubs.http.delete(contact_url, headers=hubs.operator)).status_code == 204
+    assert (await hubs.http.get(contact_url, headers=hubs.operator)).status_code == 404
+    assert (await hubs.http.delete(contact_url, headers=hubs.operator)).status_code == 404
+    still = await hubs.http.get(f"/api/v1/wijkhubs/{hub_id}", headers=as_partner)
+    assert still.status_code == 200
+
     # A replay rebuilds the hub, marks the same signals and computes the same evaluation.
     await eventually(lambda: _relayed(hubs), what="routing's outbox relayed to the broker")
     into = f"routing_replay_{uuid.uuid4().hex[:8]}"

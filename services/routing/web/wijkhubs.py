@@ -7,13 +7,13 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from contracts.fields import PartnerId, UtcDatetime
 from contracts.signals import BuurtCode
 from contracts.wijkhubs import HubId, WijkhubEvaluation
-from services.routing.wijkhub import reading
+from services.routing.wijkhub import reading, store
 from services.routing.wijkhub.decisions import Wijkhubs
 from services.routing.wijkhub.domain import (
     Contact,
@@ -26,7 +26,7 @@ from services.routing.wijkhub.evaluation import evaluate
 from wijkbus import auth
 from wijkbus.auth import require_operator_api
 from wijkbus.http import problem
-from wijkbus.vault import PersonErased
+from wijkbus.vault import PersonErased, VaultError
 
 router = APIRouter(prefix="/api/v1/wijkhubs", tags=["wijkhubs"])
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
@@ -180,9 +180,22 @@ async def get_contact(
     try:
         async with request.app.state.runtime.pool.acquire() as conn:
             contact = await request.app.state.wijkhubs.contact(conn, hub_id)
-    except (UnknownHub, PersonErased):
+    except (UnknownHub, PersonErased, VaultError):  # VaultError: sealed under another key
         raise HTTPException(404, "no contact person is kept for this wijkhub") from None
     return contact if partner is None else {"name": contact["name"], "role": contact["role"]}
+
+
+@router.delete(
+    "/{hub_id}/contact", status_code=204, dependencies=OPERATOR, responses={401: {}, 404: {}}
+)
+async def erase_contact(hub_id: HubId, request: Request) -> Response:
+    """Erase the contact person (their right to erasure): their key is shredded, so their
+    sealed details can never be read again; the hub and its role stay."""
+    await _view(request, hub_id, None)
+    async with request.app.state.runtime.pool.acquire() as conn:
+        if not await store.shred_contact(conn, hub_id):
+            raise HTTPException(404, "no contact person is kept for this wijkhub")
+    return Response(status_code=204)
 
 
 @router.post(

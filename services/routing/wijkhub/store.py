@@ -146,6 +146,18 @@ async def seal_contact(
     )
 
 
+async def shred_contact(conn: asyncpg.Connection, hub_id: str) -> bool:
+    """Delete the data key of the hub's contact person (crypto-shredding: the sealed contact,
+    of this hub and any other they were the contact of, can never be opened again)."""
+    shredded = await conn.fetchval(
+        "UPDATE wijkhub_contact_keys k SET wrapped_key = NULL FROM wijkhubs h"
+        " WHERE h.hub_id = $1 AND k.subject_ref = h.contact_subject"
+        " AND k.wrapped_key IS NOT NULL RETURNING true",
+        hub_id,
+    )
+    return bool(shredded)
+
+
 async def sealed_contact(conn: asyncpg.Connection, hub_id: str) -> asyncpg.Record | None:
     """The hub's sealed contact and its wrapped key (None where it was never kept)."""
     return await conn.fetchrow(
