@@ -84,11 +84,11 @@ class Routing:
         escalated: list[lifecycle.Escalated] = []
         ended: list[str] = []
         for item in overdue:
-            if (step := lifecycle.escalate(item, self.ruleset, now)) is None:
+            if (moved := lifecycle.escalate(item, self.ruleset, now)) is None:
                 log.warning("deadline passed, nobody left to escalate to", signal=item.signal_id)
                 ended.append(item.signal_id)
             else:
-                escalated.append(step)
+                escalated.append(moved)
         await store.escalate_many(conn, escalated, ended)
         await enqueue(conn, *(messages.escalated_message(e, now) for e in escalated))
         return len(overdue)
