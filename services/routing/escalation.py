@@ -1,4 +1,5 @@
-"""The background task that fires overdue escalation timers and picks up new rule sets.
+"""The background task that fires overdue escalation timers and picks up new rule sets; and
+what a replay takes of it: the escalations live recorded, applied again.
 
 Timers live in PostgreSQL, so they survive restarts; each due row is taken under
 FOR UPDATE SKIP LOCKED and moved or deleted in the same transaction as the outbox event,
@@ -8,9 +9,14 @@ so a timer fires exactly once however many instances run.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 import asyncpg
 
+from contracts.envelope import CloudEvent
+from contracts.events import ROUTING_ESCALATED_TYPE, ResponderEscalated
+from services.routing import lifecycle, messages, store
+from services.routing.domain import RuleSet
 from services.routing.handlers import Routing
 from wijkbus.periodic import Periodic
 
@@ -48,3 +54,28 @@ class Escalator:
         async with self._pool().acquire() as conn:
             await self._routing.refresh(conn)
         await self.fire_due()
+
+
+async def on_escalations(conn: asyncpg.Connection, events: list[CloudEvent]) -> None:
+    """routing.events on a replay: each escalation live recorded, applied again in order by the
+    statement the escalator runs; the other events are derived from the inputs and rebuilt."""
+    await store.escalate_many(
+        conn, [recorded(e) for e in events if e.type == ROUTING_ESCALATED_TYPE]
+    )
+
+
+def recorded(event: CloudEvent) -> lifecycle.Escalated:
+    """The escalation a routing.escalated event records (its step is in the event's id)."""
+    data = ResponderEscalated.model_validate(event.data)
+    step = messages.escalation_step(event.id, data.signal_id)
+    return lifecycle.Escalated(data, step, data.acknowledge_by)
+
+
+async def drop_exhausted(conn: asyncpg.Connection, ruleset: RuleSet, now: datetime) -> int:
+    """Drop the timers due by `now` with nobody left to escalate to, as the escalator does
+    (it publishes nothing then); leave every other due timer; how many were dropped."""
+    pending = await conn.fetchval("SELECT count(*) FROM escalation_timers")
+    due = await store.due_timers(conn, now, pending)
+    ended = [d.signal_id for d in due if lifecycle.escalate(d, ruleset, now) is None]
+    await store.escalate_many(conn, [], ended)
+    return len(ended)

@@ -81,11 +81,14 @@ class Routing:
         """Escalate every assignment whose deadline passed unacknowledged; how many were due."""
         now = self.clock()
         overdue = await store.due_timers(conn, now, limit)
+        escalated: list[lifecycle.Escalated] = []
+        ended: list[str] = []
         for item in overdue:
-            escalated = lifecycle.escalate(item, self.ruleset, now)
-            await store.escalate(conn, item, escalated)
-            if escalated is None:
+            if (moved := lifecycle.escalate(item, self.ruleset, now)) is None:
                 log.warning("deadline passed, nobody left to escalate to", signal=item.signal_id)
-                continue
-            await enqueue(conn, messages.escalated_message(item.signal_id, escalated, now))
+                ended.append(item.signal_id)
+            else:
+                escalated.append(moved)
+        await store.escalate_many(conn, escalated, ended)
+        await enqueue(conn, *(messages.escalated_message(e, now) for e in escalated))
         return len(overdue)

@@ -79,18 +79,33 @@ def advised_message(
     return message
 
 
-def escalated_message(signal_id: str, escalated: Escalated, now: datetime) -> OutgoingMessage:
+def escalated_message(escalated: Escalated, now: datetime) -> OutgoingMessage:
     """The routing.events message handing a signal to the next partner of its chain."""
+    signal_id = escalated.event.signal_id
     return event_message(
         topics.ROUTING_EVENTS,
         signal_id,
         ROUTING_ESCALATED_TYPE,
         ROUTING_SOURCE,
         escalated.event,
-        id=f"escalated-{signal_id}-{escalated.step}",
+        id=escalated_id(signal_id, escalated.step),
         subject=signal_id,
         time=now,
     )
+
+
+def escalated_id(signal_id: str, step: int) -> str:
+    """The id of a signal's `step`-th escalation: one per step, however often it is re-sent."""
+    return f"escalated-{signal_id}-{step}"
+
+
+def escalation_step(event_id: str, signal_id: str) -> int:
+    """Which step of its signal's chain the routing.escalated event `event_id` is."""
+    prefix = f"escalated-{signal_id}-"
+    step = event_id.removeprefix(prefix)
+    if step == event_id or not step.isdigit():
+        raise ValueError(f"{event_id!r} is not an escalation id of signal {signal_id}")
+    return int(step)
 
 
 def rules_changed_message(change: rulechange.RulesChanged, municipality: str) -> OutgoingMessage:

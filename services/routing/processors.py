@@ -11,6 +11,7 @@ from contracts.events import (
     FeedbackReceived,
     SignalAccepted,
 )
+from services.routing.escalation import on_escalations
 from services.routing.handlers import Routing
 from services.routing.wijkhub.decisions import on_decisions
 from wijkbus import processor
@@ -21,6 +22,12 @@ def decisions() -> Processor[Any]:
     """The wijkhub decisions on wijkhubs.events: a replay rebuilds the hubs from them first, so
     its signals fall in the hubs live marked them with. Live decides them through the API."""
     return processor.events("wijkhub-decisions", [topics.WIJKHUBS_EVENTS], on_decisions)
+
+
+def escalations() -> Processor[Any]:
+    """Routing's own escalations on routing.events: a replay applies them before the feedback,
+    as live took them by its clock (`Escalator`); it never re-takes them by the replay clock."""
+    return processor.events("escalations", [topics.ROUTING_EVENTS], on_escalations)
 
 
 def processors(routing: Routing) -> list[Processor[Any]]:

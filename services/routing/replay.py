@@ -1,37 +1,68 @@
 """Rebuild routing's projection from its input topics into a scratch schema, and compare.
 
-`wijkbus replay routing --into SCHEMA [--until TIME]` reads signals.accepted and then
-signals.feedback from offset 0 up to the end they had when the replay began (without a consumer
-group, so the live service is not disturbed), and hands every record to the same handlers the
-live service runs (`processors.processors`, through the one `wijkbus.processor.process`),
-exactly once per CloudEvent (the scratch schema has its own inbox), a fetched batch at a time
-with the clock at the batch's latest event time. So windows, deadlines and thresholds are judged
-as they were, to within one batch. Escalation timers are not fired (escalations are routing's own
-output, not input).
+`wijkbus replay routing --into SCHEMA [--until TIME]` reads wijkhubs.events, signals.accepted,
+routing.events and signals.feedback, in that order, from offset 0 up to the end they had when the
+replay began (without a consumer group, so the live service is not disturbed), and hands every
+record to the same handlers the live service runs (`processors`, through the one
+`wijkbus.processor.process`), exactly once per CloudEvent (the scratch schema has its own inbox),
+a fetched batch at a time with the clock at the batch's latest event time. So windows, deadlines
+and thresholds are judged as they were, to within one batch.
 Nothing is published: the scratch schema's outbox is never relayed.
 
-Then every incident and assignment of the replayed signals, and every street count, is compared
-with the live schema. Live may have moved on while the replay ran; what it handled after the
-replay's end is left out of the comparison, not reported as a difference.
+Two kinds of input are routing's own decisions, taken live at a moment of routing's clock, and
+the replay applies them as recorded instead of taking them again: the wijkteam's hub decisions
+(wijkhubs.events, first, so each signal falls in the hub it fell in live) and the escalations
+(routing.escalated on routing.events: the escalator fired a timer when its clock passed the
+deadline, and a replay clock cannot know when that was). Each escalation goes through the
+statement the escalator runs (`store.escalate_many`); routing.events' other types are derived
+from the inputs and rebuilt, so they are skipped.
+
+Escalations before feedback is exact. An escalation was recorded only if the assignment was still
+toegewezen when the escalator took it (`store.due_timers` locks it against the feedback handler):
+no opgepakt or afgehandeld had been accepted before it, down the whole chain, so every feedback
+live handled before a signal's last escalation changed nothing. Applied after all escalations,
+that feedback comes from a partner the signal was handed away from, and is ignored again (live
+ignored it for the same reason, or for one that holds in the replay too); feedback from the new
+partner exists only after the escalation, since intake takes feedback only from the partner
+routing announced last. So each signal ends its chain with the partner, step and deadline live
+recorded, and its feedback is judged against the same partner in the same order. (Not exact: a
+chain that comes back to an earlier partner, whose feedback intake took in the moment before it
+heard of the escalation away from them: live ignored it, the replay would accept it.)
+
+When nobody is left to escalate to, the escalator publishes nothing: it only drops the timer.
+So after the topics, the replay drops the timers that are due by `as_of` (default: `--until`,
+else now: the live escalator runs every few seconds on the same clock) and have nobody left,
+judged by `lifecycle.escalate` as the escalator judges them. It fires no other timer.
+
+Then every incident and assignment of the replayed signals (with its partner and escalation
+step), and every street count, is compared with the live schema. Live may have moved on while
+the replay ran; what it handled after the replay's end is left out of the comparison, not
+reported as a difference.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
 
 from contracts import topics
 from services.routing.domain import parse_rules
+from services.routing.escalation import drop_exhausted
 from services.routing.handlers import Routing
-from services.routing.processors import decisions, processors
+from services.routing.processors import decisions, escalations, processors
 from services.routing.wijkhub import comparison as hubs
 from wijkbus import replaying
 from wijkbus.replaying import Difference, Progress, Rebuilt, Replay, ReplayClock
 
 HERE = Path(__file__).parent
-INPUTS = [topics.WIJKHUBS_EVENTS, topics.SIGNALS_ACCEPTED, topics.SIGNALS_FEEDBACK]
+INPUTS = [
+    topics.WIJKHUBS_EVENTS,
+    topics.SIGNALS_ACCEPTED,
+    topics.ROUTING_EVENTS,
+    topics.SIGNALS_FEEDBACK,
+]
 
 
 async def rebuild(
@@ -41,10 +72,12 @@ async def rebuild(
     *,
     partners: tuple[str, ...],
     until: datetime | None = None,
+    as_of: datetime | None = None,
     live_schema: str = "routing",
     progress: Progress | None = None,
 ) -> Rebuilt:
-    """Replay the input topics into the empty schema `into` with the live rule set."""
+    """Replay the input topics into the empty schema `into` with the live rule set; the timers
+    with nobody left that are due by `as_of` (default: `until`, else now) end as live's did."""
     async with replaying.scratch(database_url, into, HERE / "migrations", live_schema) as pool:
         async with pool.acquire() as conn:
             latest = await conn.fetchrow(
@@ -56,9 +89,13 @@ async def rebuild(
             routing = Routing(parse_rules(latest["body"], partners), clock, partners)
             await routing.record_ruleset(conn)
         # INPUTS in order: the hubs first, so each signal falls in the hub it fell in live;
-        # every signal before any feedback on it.
+        # every signal before its escalations, and those before any feedback on it.
         source = replaying.batches(bootstrap, INPUTS, progress)
-        return await Replay(clock, until).run(pool, [decisions(), *processors(routing)], source)
+        handlers = [decisions(), *processors(routing), escalations()]
+        done = await Replay(clock, until).run(pool, handlers, source)
+        async with pool.acquire() as conn, conn.transaction():
+            await drop_exhausted(conn, routing.ruleset, as_of or until or datetime.now(UTC))
+        return done
 
 
 async def compare(
@@ -72,7 +109,10 @@ async def compare(
         replayed = f"(SELECT signal_id FROM {into}.street_incidents)"
         for table, columns in (
             ("street_incidents", "street_key, categorie, observed_at"),
-            ("assignments", "rule_id, ruleset_version, status, wijkhub_id"),
+            (
+                "assignments",
+                "rule_id, ruleset_version, status, wijkhub_id, partner_id, escalation_step",
+            ),
         ):
             live = await _rows(conn, live_schema, table, columns, replayed)
             rebuilt = await _rows(conn, into, table, columns, replayed)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -111,31 +112,47 @@ async def due_timers(conn: asyncpg.Connection, now: datetime, limit: int) -> lis
     ]
 
 
-async def escalate(conn: asyncpg.Connection, overdue: Overdue, e: Escalated | None) -> None:
-    """Hand the assignment to the next partner and move or end its timer."""
-    if e is not None:
-        await conn.execute(
-            "UPDATE assignments SET partner_id = $2, acknowledge_by = $3, escalation_step = $4"
-            " WHERE signal_id = $1 AND escalation_step = $5",
-            overdue.signal_id,
-            e.event.to_partner_id,
-            e.due_at,
-            e.step,
-            overdue.step,
-        )
-    if e is None or e.due_at is None:
-        await drop_timer(conn, overdue.signal_id)
-    else:
-        await conn.execute(
-            "UPDATE escalation_timers SET due_at = $2 WHERE signal_id = $1",
-            overdue.signal_id,
-            e.due_at,
-        )
+async def escalate_many(
+    conn: asyncpg.Connection, escalated: Sequence[Escalated], ended: Sequence[str] = ()
+) -> None:
+    """Hand each assignment to its next partner, unless it moved on meanwhile, and move its
+    timer; drop the timers of `ended` (nobody left to escalate to). One statement per table.
 
-
-async def drop_timer(conn: asyncpg.Connection, signal_id: str) -> None:
-    """No more deadline for this signal (acknowledged, resolved or nobody left to escalate to)."""
-    await conn.execute("DELETE FROM escalation_timers WHERE signal_id = $1", signal_id)
+    The escalator gives each signal at most once; a replay's batch may hold several steps of one
+    signal's chain, in order: the last one wins, taken from the step before the first.
+    """
+    last: dict[str, Escalated] = {}
+    since: dict[str, int] = {}
+    for e in escalated:
+        since.setdefault(e.event.signal_id, e.step - 1)
+        last[e.event.signal_id] = e
+    moved = list(last.values())
+    if moved:
+        await conn.execute(
+            "UPDATE assignments a SET partner_id = u.partner_id, acknowledge_by = u.due_at,"
+            " escalation_step = u.step FROM unnest($1::text[], $2::text[], $3::timestamptz[],"
+            " $4::int[], $5::int[]) AS u(signal_id, partner_id, due_at, step, since)"
+            " WHERE a.signal_id = u.signal_id AND a.escalation_step = u.since",
+            [e.event.signal_id for e in moved],
+            [e.event.to_partner_id for e in moved],
+            [e.due_at for e in moved],
+            [e.step for e in moved],
+            [since[e.event.signal_id] for e in moved],
+        )
+    timed = [e for e in moved if e.due_at is not None]
+    if timed:
+        await conn.execute(
+            "UPDATE escalation_timers t SET due_at = u.due_at"
+            " FROM unnest($1::text[], $2::timestamptz[]) AS u(signal_id, due_at)"
+            " WHERE t.signal_id = u.signal_id",
+            [e.event.signal_id for e in timed],
+            [e.due_at for e in timed],
+        )
+    dropped = [*ended, *(e.event.signal_id for e in moved if e.due_at is None)]
+    if dropped:
+        await conn.execute(
+            "DELETE FROM escalation_timers WHERE signal_id = ANY($1::text[])", dropped
+        )
 
 
 async def assignments_for_update(
