@@ -14,7 +14,7 @@ a consumer group (`wijkbus.consumer`), the topics from offset 0 (`wijkbus.replay
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
@@ -27,6 +27,10 @@ from contracts.envelope import CloudEvent
 from wijkbus import inbox
 
 T = TypeVar("T")
+
+
+class Skipped(Exception):
+    """A record this processor does not take at all: not refused, not claimed, not handled."""
 
 
 class PermanentError(Exception):
@@ -94,15 +98,21 @@ def events(
     *,
     data: type[BaseModel] | None = None,
     type_: str | None = None,
+    only: Collection[str] | None = None,
 ) -> Processor[Any]:
     """A processor of CloudEvents; the inbox key is the event's `source|id`.
 
     With `data`, envelope and data are validated in one pass (`Envelope[data]`); with `type_`,
-    an event of another type is refused for good before it reaches the handler.
+    an event of another type is refused for good before it reaches the handler. With `only`,
+    events of other types are skipped (a replay reading a topic for a few of its types): a
+    record that does not even contain one of the type names is skipped before it is parsed.
     """
     parse = decoder(data) if data is not None else envelope_of
+    names = [t.encode() for t in only] if only is not None else []
 
     def decode(delivery: Delivery) -> Item[CloudEvent]:
+        if names and not any(name in delivery.value for name in names):
+            raise Skipped(delivery.position)
         try:
             event = parse(delivery.value)
         except ValidationError as exc:
@@ -111,6 +121,8 @@ def events(
             raise PermanentError(prefix + reason(exc)) from exc
         if type_ is not None:
             expect_type(event, type_)
+        if only is not None and event.type not in only:
+            raise Skipped(delivery.position)
         return Item(delivery, inbox.event_key(event), event, event.time)
 
     return Processor(name, tuple(topics), decode, handle)
@@ -167,6 +179,8 @@ async def process(
     for delivery in deliveries:
         try:
             items.append(processor.decode(delivery))
+        except Skipped:
+            continue
         except (PermanentError, ValueError) as exc:  # ValidationError is a ValueError
             await policy.refuse(processor, delivery, reason(exc))
     return await _handle(pool, processor, policy.admit(processor, items), policy)
