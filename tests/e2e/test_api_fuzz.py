@@ -17,6 +17,7 @@ within `BUDGET_S` per service. What is left out, and why:
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -31,7 +32,8 @@ from tools import wijkhub_demo
 from tools.devstack import DEMO_PARTNERS, ServiceProcesses
 from wijkbus import auth
 
-MAX_EXAMPLES = 25
+# Per operation and caller, both modes together; WIJKBUS_FUZZ_EXAMPLES=200 for a deeper run.
+MAX_EXAMPLES = int(os.environ.get("WIJKBUS_FUZZ_EXAMPLES", "25"))
 BUDGET_S = 90.0
 PARTNER = "woonstichting-noord"
 
