@@ -76,3 +76,11 @@ async def test_a_nul_character_in_the_open_form_is_shown_as_a_refusal(
     answer = await browser.post("/dashboard/wijkhubs", data=form)
     assert answer.status_code == 400
     assert "Straat heeft een ongeldige vorm." in answer.text
+
+
+async def test_a_nul_character_in_a_path_is_a_400_not_a_database_error(router: Router) -> None:
+    # The kit's last line of defence: what reaches PostgreSQL with a NUL is the caller's input.
+    for path in ("/api/v1/streets/naam:groningen:a%00b", "/api/v1/buurten/BU%0000000"):
+        answer = await router.http.get(path, headers=router.operator)
+        assert answer.status_code == 400, (path, answer.text)
+        assert answer.headers["content-type"] == "application/problem+json"
