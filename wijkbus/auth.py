@@ -17,9 +17,18 @@ def session_value(operator_token: str) -> str:
     ).hexdigest()
 
 
+def same_secret(presented: str, expected: str) -> bool:
+    """Constant-time comparison of a presented secret with the expected one, as UTF-8 bytes.
+
+    `hmac.compare_digest` raises TypeError for a str with non-ASCII characters, and a cookie,
+    a header or a form field can carry any: a wrong secret, never a 500.
+    """
+    return hmac.compare_digest(presented.encode(errors="surrogatepass"), expected.encode())
+
+
 def is_operator_token(presented: str, operator_token: str) -> bool:
     """Constant-time check of an operator token; an empty configured token never matches."""
-    return bool(operator_token) and hmac.compare_digest(presented.encode(), operator_token.encode())
+    return bool(operator_token) and same_secret(presented, operator_token)
 
 
 def bearer(request: Request) -> str | None:
@@ -35,7 +44,7 @@ def is_operator(request: Request, operator_token: str) -> bool:
     if token is not None:
         return is_operator_token(token, operator_token)
     cookie = request.cookies.get(COOKIE, "")
-    return bool(operator_token) and hmac.compare_digest(cookie, session_value(operator_token))
+    return bool(operator_token) and same_secret(cookie, session_value(operator_token))
 
 
 class LoginRequired(Exception):
@@ -73,5 +82,5 @@ def require_form_token(request: Request, presented: str, form: str) -> None:
     A cross-site form carries the login cookie but cannot know the token.
     """
     expected = form_token(request.app.state.settings.operator_token, form)
-    if bearer(request) is None and not hmac.compare_digest(presented, expected):
+    if bearer(request) is None and not same_secret(presented, expected):
         raise HTTPException(403, "missing or wrong form token")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import asyncpg
 import jinja2
 from fastapi import FastAPI, Form, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -168,6 +169,15 @@ def _install_errors(app: FastAPI) -> None:
             for e in exc.errors()
         ]
         return problem(400, "invalid request", errors=errors)
+
+    @app.exception_handler(asyncpg.CharacterNotInRepertoireError)
+    @app.exception_handler(asyncpg.UntranslatableCharacterError)
+    async def unstorable(_: Request, exc: asyncpg.DataError) -> JSONResponse:
+        # The last line of defence: each API refuses such text at its field; a value that
+        # reaches PostgreSQL with a NUL anyway is still the caller's input, never a 500.
+        return problem(
+            400, "invalid request", detail="text with a character that cannot be stored (NUL)"
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -38,6 +38,20 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def free_ports(count: int) -> list[int]:
+    """`count` different TCP ports on 127.0.0.1 that are free right now.
+
+    Each is held until all are chosen: `free_port` called twice may answer the same port.
+    """
+    with contextlib.ExitStack() as held:
+        ports = []
+        for _ in range(count):
+            sock = held.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            sock.bind(("127.0.0.1", 0))
+            ports.append(int(sock.getsockname()[1]))
+        return ports
+
+
 def _run_async(make: Callable[[], Awaitable[T]]) -> T:
     # A worker thread keeps asyncio.run away from the caller's event loop (pytest-asyncio's
     # session loop, or a service's running loop), which it would otherwise clobber or refuse.

@@ -89,7 +89,10 @@ def sign(secret: bytes, body: bytes) -> str:
 
 def verify_signature(secret: bytes, body: bytes, header: str | None) -> bool:
     """Whether `header` is the right signature of `body`."""
-    return header is not None and hmac.compare_digest(sign(secret, body), header.strip())
+    # As bytes: compare_digest refuses a str with non-ASCII characters (a forged header may
+    # carry any), which would be a crash instead of "not signed".
+    presented = header.strip().encode(errors="surrogatepass") if header is not None else None
+    return presented is not None and hmac.compare_digest(sign(secret, body).encode(), presented)
 
 
 def load_partners(

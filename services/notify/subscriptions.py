@@ -92,6 +92,9 @@ class SubscriptionRequest(BaseModel):
         # A line break here would let a caller smuggle extra headers into our requests.
         if any(c in value for c in "\r\n\0"):
             raise ValueError("authorization must be a single line")
+        # A header is sent as ASCII: anything else failed in the test delivery itself (a 500).
+        if not _HEADER_TEXT.fullmatch(value):
+            raise ValueError("authorization must be printable ASCII, e.g. 'Bearer <token>'")
         return value
 
     @field_validator("email")
@@ -105,6 +108,7 @@ class SubscriptionRequest(BaseModel):
         return value
 
 
+_HEADER_TEXT = re.compile(r"[\x20-\x7e\t]+")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)+")
 
 

@@ -9,7 +9,7 @@ from datetime import datetime, time, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
 Weekday = Literal["maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag"]
 WEEKDAYS: tuple[Weekday, ...] = (
@@ -32,7 +32,14 @@ def _clock_time(value: Any) -> Any:
     return value
 
 
-ClockTime = Annotated[time, BeforeValidator(_clock_time)]
+# A local wall-clock time without an offset: not JSON Schema's "time" (RFC 3339 full-time,
+# which requires one), so the OpenAPI documents what the API writes, e.g. "08:30:00".
+CLOCK_TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$"
+ClockTime = Annotated[
+    time,
+    BeforeValidator(_clock_time),
+    WithJsonSchema({"type": "string", "pattern": CLOCK_TIME_PATTERN, "examples": ["08:30"]}),
+]
 
 
 class TimeWindow(BaseModel):

@@ -12,7 +12,7 @@ from fastapi import FastAPI, Request, Response
 
 from tests.support import running_app
 from tools.devstack import SERVICES, DemoCredentials, ServiceProcesses, write_partner_registry
-from wijkbus.infra import Backend, free_port
+from wijkbus.infra import Backend, free_ports
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,7 @@ def stack(backend: Backend, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     database_url = backend.create_database(name)
     creds = DemoCredentials.load_or_create(workdir / "secrets.json")
     partners = write_partner_registry(workdir / "partners.yaml", creds)
-    ports = {service: free_port() for service in SERVICES}  # never the dev stack's ports
+    ports = dict(zip(SERVICES, free_ports(len(SERVICES)), strict=True))  # not the dev stack's
     processes = ServiceProcesses(
         Path(workdir), backend.bootstrap, database_url, creds, partners, ports=ports
     )

@@ -29,8 +29,18 @@ from wijkbus.http import problem
 from wijkbus.vault import PersonErased, VaultError
 
 router = APIRouter(prefix="/api/v1/wijkhubs", tags=["wijkhubs"])
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# No control characters (a line), or none but tab and line breaks (a text): PostgreSQL cannot
+# store NUL, and the rest has no place in a street key, an address or a note.
+LINE_PATTERN = r"^[^\x00-\x1f\x7f]*$"
+TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+Text = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=2000, pattern=TEXT_PATTERN),
+]
+Line = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=LINE_PATTERN),
+]
 OPERATOR = [Depends(require_operator_api)]
 
 
