@@ -84,3 +84,17 @@ def require_form_token(request: Request, presented: str, form: str) -> None:
     expected = form_token(request.app.state.settings.operator_token, form)
     if bearer(request) is None and not same_secret(presented, expected):
         raise HTTPException(403, "missing or wrong form token")
+
+
+def partner_or_operator(request: Request) -> str | None:
+    """FastAPI dependency for APIs partners and operators share: None for an operator (token or
+    login), else the id of the partner whose API key the request bears; 401 otherwise."""
+    if is_operator(request, request.app.state.settings.operator_token):
+        return None
+    key = bearer(request)
+    partner = request.app.state.partners.by_api_key(key) if key else None
+    if partner is None:
+        raise HTTPException(
+            401, "missing or unknown API key", headers={"WWW-Authenticate": "Bearer"}
+        )
+    return str(partner.id)

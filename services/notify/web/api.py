@@ -23,15 +23,7 @@ class Caller:
 
 def caller(request: Request) -> Caller:
     """The operator (token or login) or the partner whose API key the request bears; else 401."""
-    if auth.is_operator(request, request.app.state.settings.operator_token):
-        return Caller(None)
-    key = auth.bearer(request)
-    partner = request.app.state.partners.by_api_key(key) if key else None
-    if partner is None:
-        raise HTTPException(
-            401, "missing or unknown API key", headers={"WWW-Authenticate": "Bearer"}
-        )
-    return Caller(partner.id)
+    return Caller(auth.partner_or_operator(request))
 
 
 router = APIRouter(prefix="/api/v1", tags=["subscriptions"])

@@ -98,17 +98,7 @@ class CloseRequest(BaseModel):
     outcome_note: Text
 
 
-def partner_of(request: Request) -> str | None:
-    """None for an operator; else the partner whose API key the request bears; else 401."""
-    if auth.is_operator(request, request.app.state.settings.operator_token):
-        return None
-    key = auth.bearer(request)
-    partner = request.app.state.partners.by_api_key(key) if key else None
-    if partner is None:
-        raise HTTPException(
-            401, "missing or unknown API key", headers={"WWW-Authenticate": "Bearer"}
-        )
-    return str(partner.id)
+partner_of = auth.partner_or_operator
 
 
 def _who(request: Request) -> str:
