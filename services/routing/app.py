@@ -14,7 +14,7 @@ from services.routing.domain import RuleSet, RuleSetError, parse_rules
 from services.routing.escalation import Escalator
 from services.routing.handlers import Routing
 from services.routing.processors import processors
-from services.routing.web import api, dashboard, wijkhub_pages, wijkhubs
+from services.routing.web import api, dashboard, readable, wijkhub_pages, wijkhubs
 from services.routing.wijkhub.decisions import Wijkhubs
 from wijkbus.http import create_app
 from wijkbus.logging import get_logger
@@ -86,6 +86,7 @@ def build(
         on_start=escalator.start,
         on_stop=escalator.stop,
     )
+    readable.install(app.state.templates)
     app.state.routing = routing
     app.state.wijkhubs = hubs
     app.state.partners = partners

@@ -157,25 +157,17 @@ async def alerts(conn: asyncpg.Connection, limit: int = 20) -> list[asyncpg.Reco
     """The latest threshold crossings, with whether the street's alert is still active."""
     return await conn.fetch(
         "SELECT x.street_key, x.threshold_id, x.window_days, x.counts::text AS counts, x.advice,"
-        " x.crossed_at, a.active, (SELECT min(street) FROM street_counts c"
-        " WHERE c.street_key = x.street_key) AS street"
+        " x.crossed_at, a.active, n.street, n.city"
         " FROM threshold_crossings x LEFT JOIN street_alerts a USING (street_key, threshold_id)"
-        " ORDER BY x.id DESC LIMIT $1",
+        " LEFT JOIN LATERAL (SELECT min(street) AS street, min(city) AS city FROM street_counts c"
+        " WHERE c.street_key = x.street_key) n ON true ORDER BY x.id DESC LIMIT $1",
         limit,
     )
 
 
 async def dashboard(conn: asyncpg.Connection, now: datetime) -> dict[str, Any]:
-    """What the operator dashboard shows: open assignments, streets, alerts, rules, dead letters."""
+    """Streets, alerts, rules and dead letters: the dashboard besides its assignments (worklist)."""
     return {
-        "open": await conn.fetch(
-            "SELECT signal_id, partner_id, categorie, street_key, rule_id, status, assigned_at,"
-            " acknowledge_by, acknowledged_at FROM assignments WHERE status <> 'afgehandeld'"
-            " ORDER BY partner_id, acknowledge_by NULLS LAST LIMIT 200"
-        ),
-        "by_status": await conn.fetch(
-            "SELECT status, count(*) AS n FROM assignments GROUP BY status ORDER BY status"
-        ),
         "streets": await recent_streets(conn, now),
         "alerts": await alerts(conn),
         "history": await ruleset_history(conn),

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from itertools import groupby
-from typing import Any
+from typing import Any, get_args
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
+from starlette.datastructures import QueryParams
 
-from services.routing import queries
-from services.routing.lifecycle import sla_state
+from contracts.signals import Categorie
+from services.routing import queries, worklist
 from services.routing.web import wijkhub_views
 from services.routing.web.sparkline import sparkline
 from wijkbus.auth import require_operator_page
 
 router = APIRouter()
+FILTERS = ("partner", "categorie", "buurt", "street", "status", "late")
+LATE = {"ja": True, "nee": False}
 
 
 @router.get(
@@ -28,24 +31,55 @@ async def dashboard(request: Request) -> HTMLResponse:
     return await page(request)
 
 
+def filters_of(params: QueryParams) -> tuple[worklist.Filters, int]:
+    """The list's filters and page from the query string; 400 naming a value that cannot be."""
+    given = {name: (params.get(name) or "").strip() or None for name in (*FILTERS, "page")}
+    problems = []
+    if given["categorie"] and given["categorie"] not in {c.value for c in Categorie}:
+        problems.append("categorie")
+    status = given["status"] or "open"
+    if status not in get_args(worklist.StatusFilter):
+        problems.append("status")
+    if given["late"] and given["late"] not in LATE:
+        problems.append("late")
+    number = given["page"] or "1"
+    if not number.isdigit() or len(number) > 6:
+        problems.append("page")
+    if problems:
+        raise HTTPException(400, f"onbekende waarde voor {', '.join(problems)}")
+    filters = worklist.Filters(
+        partner=given["partner"],
+        categorie=given["categorie"],
+        buurt=given["buurt"],
+        straat=given["street"],
+        status=status,  # type: ignore[arg-type]  # checked against StatusFilter above
+        late=LATE.get(given["late"] or ""),
+    )
+    return filters, int(number)
+
+
+def link(params: QueryParams, **changes: Any) -> str:
+    """The dashboard's address with the list's current filters and `changes`."""
+    kept = {name: params[name] for name in (*FILTERS, "page") if params.get(name)}
+    kept.update({k: v for k, v in changes.items() if v is not None})
+    return "/dashboard?" + urlencode(kept) + "#toewijzingen"
+
+
 async def page(request: Request, status_code: int = 200, **extra: Any) -> HTMLResponse:
     """The dashboard, with `extra` for its templates (e.g. why a wijkhub form was refused)."""
     now = request.app.state.clock()
+    filters, number = filters_of(request.query_params)
     async with request.app.state.runtime.pool.acquire() as conn:
         data = await queries.dashboard(conn, now)
+        totals = await worklist.totals(conn, now)
+        listed = await worklist.page(conn, filters, now, number)
+        choices = await worklist.choices(conn)
         wijkhubs = await wijkhub_views.dashboard_part(request, conn)
     for street in data["streets"]:
         street["sparkline"] = sparkline(
             street["per_day"], f"{street['street']}: meldingen per dag, laatste 90 dagen"
         )
-    open_rows = [
-        {**dict(r), "sla": sla_state(r["acknowledge_by"], r["acknowledged_at"], now)}
-        for r in data.pop("open")
-    ]
-    per_partner = [
-        {"partner_id": partner, "assignments": list(rows)}
-        for partner, rows in groupby(open_rows, key=lambda r: r["partner_id"])
-    ]
+    params = request.query_params
     return request.app.state.templates.TemplateResponse(
         request,
         "dashboard.html",
@@ -54,8 +88,14 @@ async def page(request: Request, status_code: int = 200, **extra: Any) -> HTMLRe
             "logged_in": True,
             # A half-filled wijkhub form must not be wiped: no refresh while advice awaits one.
             "refresh": None if wijkhubs["advice"] or extra else 10,
-            "per_partner": per_partner,
-            "late": sum(1 for r in open_rows if r["sla"] == "te laat"),
+            **totals,
+            "listed": listed,
+            "filters": filters,
+            "filter_values": {name: params.get(name, "") for name in FILTERS},
+            "page_link": lambda n: link(params, page=n),
+            "partner_link": lambda p: link(QueryParams({"partner": p})),
+            "categorieen": [c.value for c in Categorie],
+            **choices,
             "ruleset": request.app.state.routing.ruleset,
             **data,
             **wijkhubs,
