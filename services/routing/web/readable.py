@@ -39,9 +39,8 @@ def duration(hours: float, kind: HoursKind = "kalenderuren") -> str:
 def recent(condition: MinRecent) -> str:
     """'3 of meer meldingen (overlast) in de laatste 30 dagen'."""
     what = f" ({either(condition.categorie)})" if condition.categorie else ""
-    noun = "melding" if condition.count == 1 else "meldingen"
     days = "dag" if condition.days == 1 else f"{condition.days} dagen"
-    return f"{condition.count} of meer {noun}{what} in de straat in de laatste {days}"
+    return f"{condition.count} of meer meldingen{what} in de straat in de laatste {days}"
 
 
 def match_sentence(match: Match | None) -> str:
@@ -95,6 +94,11 @@ def street_text(street: str | None, city: str | None, key: str) -> str:
     return f"{street}, {city}" if city else street
 
 
+def street_of(row: Mapping[str, Any]) -> str:
+    """A row's street (its `street`, `city` and `street_key`) as people write it."""
+    return street_text(row.get("street"), row.get("city"), row["street_key"])
+
+
 @jinja2.pass_context
 def local_time(context: jinja2.runtime.Context, at: datetime | None) -> str:
     """'20-11-2026 22:00 CET': the moment in the municipality's zone, with the zone."""
@@ -112,4 +116,5 @@ def install(templates: Jinja2Templates) -> None:
         als=match_sentence,
         drempel=threshold_sentence,
         aantallen=counts_text,
+        straat=street_of,
     )
