@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from uuid import uuid4
@@ -10,8 +11,10 @@ from uuid import uuid4
 import asyncpg
 from typer.testing import CliRunner, Result
 
+from tests.integration.test_intake_gateway import CORP, Gateway
+from tests.integration.test_intake_gateway import gateway as gateway  # the fixture
 from tools.cli import app as wijkbus_cli
-from tools.devstack import REPO
+from tools.devstack import DEMO_PARTNERS, REPO
 from wijkbus import db, vault
 
 EXAMPLES = REPO / "examples"
@@ -117,3 +120,66 @@ async def test_erase_asks_first_and_a_second_erase_says_already_erased(
     assert again.exit_code == 0, again.output
     assert "already erased on" in again.output and "privacy officer T-2" in again.output
     assert await fetchval(fresh_database, erasures) == 1
+
+
+def _stack_file(tmp: Path, gw: Gateway, *, source: str | None = None) -> Path:
+    """A stack.json for the test's intake, as `make run` writes it (only what `partner` reads)."""
+    partners = [
+        {
+            "id": p["id"],
+            "source": source or p["source"],
+            "signing_secret": gw.creds.signing_secrets[p["id"]],
+        }
+        for p in DEMO_PARTNERS
+    ]
+    path = tmp / "stack.json"
+    path.write_text(json.dumps({"broker": gw.bootstrap, "demo_partners": partners}))
+    return path
+
+
+async def test_simulate_shows_progress_and_counts_accepted_then_duplicates(
+    gateway: Gateway, tmp_path: Path
+) -> None:
+    stack = _stack_file(tmp_path, gateway)
+    args = ("partner", "simulate", "--scenario", "de-hoogte", "--rate", "0", "--count", "20")
+    args += ("--as", CORP, "--stack", str(stack), "--seed", "7")
+
+    first = await wijkbus(*args, url=gateway.database_url)
+
+    assert first.exit_code == 0, first.output
+    assert "published" in first.output and "receipts" in first.output  # the progress bars
+    assert "accepted 20, duplicate 0, refused 0" in first.output
+    assert await gateway.fetchval("SELECT count(*) FROM intake.signals") == 20
+
+    again = await wijkbus(*args, url=gateway.database_url)  # same seed: the same event ids
+
+    assert again.exit_code == 0, again.output
+    assert "accepted 0, duplicate 20, refused 0" in again.output
+
+
+async def test_simulate_names_why_events_were_refused(gateway: Gateway, tmp_path: Path) -> None:
+    stack = _stack_file(tmp_path, gateway, source="urn:nld:kvknr:99999999:systeem:ander")
+    args = ("partner", "simulate", "--scenario", "gemengd", "--rate", "0", "--count", "5")
+
+    refused = await wijkbus(*args, "--as", CORP, "--stack", str(stack), url=gateway.database_url)
+
+    assert refused.exit_code == 0, refused.output
+    assert "accepted 0, duplicate 0, refused 5" in refused.output
+    assert "refused because source: source must be this partner's registered source" in (
+        refused.output
+    )
+
+
+async def test_partner_send_prints_the_receipt_of_the_example_event(
+    gateway: Gateway, tmp_path: Path
+) -> None:
+    stack = _stack_file(tmp_path, gateway)
+    args = ("partner", "send", "--as", CORP, "--stack", str(stack), str(EXAMPLES / "event.json"))
+
+    sent = await wijkbus(*args, url=gateway.database_url)
+    again = await wijkbus(*args, url=gateway.database_url)
+
+    assert sent.exit_code == 0, sent.output
+    assert "nl.wijkaanpak.ontvangst.geaccepteerd" in sent.output
+    assert again.exit_code == 0, again.output
+    assert "nl.wijkaanpak.ontvangst.duplicaat" in again.output
