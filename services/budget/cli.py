@@ -230,9 +230,16 @@ def open_year(
 def close_year(
     year: int = typer.Option(...),
     municipality: str = typer.Option(...),
+    yes: bool = typer.Option(False, "--yes", "-y", help="do not ask for confirmation"),
     database_url: str = DATABASE_URL,
 ) -> None:
     """Close a year: settle its initiatives (funded or not) and let unspent allowances lapse."""
+    if not yes:
+        typer.confirm(
+            f"Close {municipality} {year}? Open initiatives are settled and unspent allowances"
+            " lapse; this cannot be undone",
+            abort=True,
+        )
     core = Budget(clock=_now, vault=Vault.ephemeral(), pseudonym_key=None)
     try:
         account = run(

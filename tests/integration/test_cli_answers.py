@@ -83,6 +83,19 @@ async def test_decide_with_another_rule_is_a_what_if_unless_replace_is_given(
     assert await fetchval(fresh_database, stored) == "greedy"
 
 
+async def test_close_year_asks_first_and_a_no_leaves_the_year_open(fresh_database: str) -> None:
+    year = ("--year", "2027", "--municipality", "Groningen")
+    opened = await wijkbus("budget", "open-year", *year, url=fresh_database)
+    assert opened.exit_code == 0, opened.output
+
+    declined = await wijkbus("budget", "close-year", *year, url=fresh_database, answer="n\n")
+
+    assert declined.exit_code == 1, declined.output
+    assert "cannot be undone" in declined.output
+    status = "SELECT status FROM budget.years WHERE year = 2027"
+    assert await fetchval(fresh_database, status) != "gesloten"
+
+
 async def _subject_in_vault(url: str) -> str:
     """Migrate intake's schema and seal one fictitious person; return its subject_ref."""
     await db.migrate_url(url, "intake", REPO / "services" / "intake" / "migrations")
