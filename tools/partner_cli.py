@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import typer
-from aiokafka import AIOKafkaConsumer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from contracts import topics
 from tools import simulate
+from tools.receipts import ReceiptWatch, Tally
 from wijkbus.cli_run import run
 from wijkbus.partners import sign
 from wijkbus.producing import start_producer
@@ -37,7 +39,11 @@ def _partner(stack_file: Path, partner_id: str) -> tuple[dict[str, Any], dict[st
 
 
 async def _publish(
-    bootstrap: str, partner: dict[str, Any], bodies: list[bytes], rate: float
+    bootstrap: str,
+    partner: dict[str, Any],
+    bodies: list[bytes],
+    rate: float,
+    on_sent: Callable[[], None] = lambda: None,
 ) -> None:
     producer = await start_producer(bootstrap, linger_ms=5)
     secret = partner["signing_secret"].encode()
@@ -56,30 +62,43 @@ async def _publish(
                     ],
                 )
             )
+            on_sent()
         await asyncio.gather(*futures)
     finally:
         await producer.stop()
 
 
-async def _receipt(bootstrap: str, partner_id: str, event_id: str, within_s: float) -> Any:
-    consumer = AIOKafkaConsumer(
-        topics.partner_receipts(partner_id),
-        bootstrap_servers=bootstrap,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    await consumer.start()
+async def _send_and_count(
+    bootstrap: str,
+    partner: dict[str, Any],
+    bodies: list[bytes],
+    event_ids: list[str],
+    *,
+    rate: float,
+    wait_s: float,
+    on_sent: Callable[[], None] = lambda: None,
+    on_receipt: Callable[[Tally], None] = lambda _: None,
+) -> Tally:
+    """Publish, and count the receipts of these events as they come, until all came or
+    `wait_s` seconds after the last was published."""
+    watch = ReceiptWatch(bootstrap, topics.partner_receipts(partner["id"]), event_ids)
+    await watch.start()
+    published_at: float | None = None
+
+    def give_up() -> bool:
+        return published_at is not None and time.monotonic() > published_at + wait_s
+
     try:
-        deadline = time.monotonic() + within_s
-        while time.monotonic() < deadline:
-            for records in (await consumer.getmany(timeout_ms=500)).values():
-                for record in records:
-                    receipt = json.loads(record.value)
-                    if receipt.get("data", {}).get("event_id") == event_id:
-                        return receipt
-        return None
+        counting = asyncio.create_task(watch.wait(give_up, on_receipt))
+        try:
+            await _publish(bootstrap, partner, bodies, rate, on_sent)
+        except BaseException:
+            counting.cancel()
+            raise
+        published_at = time.monotonic()
+        return await counting
     finally:
-        await consumer.stop()
+        await watch.stop()
 
 
 @app.command()
@@ -93,19 +112,22 @@ def send(
     stack, partner = _partner(stack_file, as_partner)
     body = file.read_bytes()
     try:
-        event_id = json.loads(body).get("id")
+        parsed = json.loads(body)
     except ValueError:
-        event_id = None
-    run(_publish(stack["broker"], partner, [body], 0))
-    if event_id is None:
+        parsed = None
+    event_id = parsed.get("id") if isinstance(parsed, dict) else None
+    if not isinstance(event_id, str | int):
+        run(_publish(stack["broker"], partner, [body], 0))
         console.print("published; the body is not a JSON object with an id, so no receipt to match")
         raise typer.Exit(1)
-    receipt = run(_receipt(stack["broker"], partner["id"], str(event_id), timeout))
-    if receipt is None:
+    tally = run(
+        _send_and_count(stack["broker"], partner, [body], [str(event_id)], rate=0, wait_s=timeout)
+    )
+    if tally.last is None:
         console.print(f"[red]no receipt within {timeout:.0f} s[/]")
         raise typer.Exit(1)
-    console.print_json(data=receipt)
-    if not receipt["type"].endswith(("geaccepteerd", "duplicaat")):
+    console.print_json(data=tally.last)
+    if tally.refused:
         raise typer.Exit(1)
 
 
@@ -119,18 +141,47 @@ def simulate_command(
     as_partner: str = typer.Option("woonstichting-noord", "--as"),
     stack_file: Path = typer.Option(STACK, "--stack"),
     seed: int = typer.Option(0),
+    timeout: float = typer.Option(30.0, help="seconds to wait for receipts after the last send"),
 ) -> None:
-    """Publish a realistic stream of signed signals for a scenario."""
+    """Publish a realistic stream of signed signals for a scenario; count the receipts."""
     per_second = float(rate.removesuffix("/s"))
     stack, partner = _partner(stack_file, as_partner)
     try:
         bodies = list(simulate.scenario_events(scenario, partner["source"], count, seed=seed))
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
+    event_ids = [json.loads(body)["id"] for body in bodies]
     started = time.monotonic()
-    run(_publish(stack["broker"], partner, bodies, per_second))
+    with Progress(
+        TextColumn("{task.description:<10}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
+        sent = progress.add_task("published", total=count)
+        answered = progress.add_task("receipts", total=count)
+        tally = run(
+            _send_and_count(
+                stack["broker"],
+                partner,
+                bodies,
+                event_ids,
+                rate=per_second,
+                wait_s=timeout,
+                on_sent=lambda: progress.advance(sent),
+                on_receipt=lambda t: progress.update(answered, completed=t.answered),
+            )
+        )
     took = time.monotonic() - started
     console.print(
-        f"published {count} {scenario} events as {partner['id']} in {took:.1f} s "
-        f"({count / took:.0f}/s); receipts on {topics.partner_receipts(partner['id'])}"
+        f"{count} {scenario} events as {partner['id']} in {took:.1f} s: {tally.summary()}",
+        soft_wrap=True,
     )
+    if tally.missing:
+        console.print(
+            f"[red]{tally.missing} without a receipt within {timeout:.0f} s[/] "
+            f"(on {topics.partner_receipts(partner['id'])})"
+        )
+        raise typer.Exit(1)

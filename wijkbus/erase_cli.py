@@ -35,12 +35,27 @@ def erase(
         None, "--signal", help="or: erase the subject of this signal id"
     ),
     by: str = typer.Option(..., "--by", help="who erases, and on whose request (recorded)"),
+    yes: bool = typer.Option(False, "--yes", "-y", help="do not ask for confirmation"),
     database_url: str = typer.Option(..., envvar="DATABASE_URL"),
 ) -> None:
     """Delete a data subject's key: none of its sealed personal data can be read again."""
     if bool(subject) == bool(signal):
         raise typer.BadParameter("give exactly one of --subject and --signal")
-    ref, persons = run(erase_subject(database_url, subject=subject, signal=signal, by=by))
+    who = f"subject {subject}" if subject else f"the subject of signal {signal}"
+    if not yes:
+        typer.confirm(
+            f"Erase {who}? Its personal data becomes unreadable for good; this cannot be undone",
+            abort=True,
+        )
+    try:
+        ref, persons = run(erase_subject(database_url, subject=subject, signal=signal, by=by))
+    except vault.AlreadyErasedError as exc:
+        earlier = f" by {exc.erased_by}" if exc.erased_by else ""
+        console.print(
+            f"{exc.subject_ref}: already erased on {exc.erased_at:%Y-%m-%d %H:%M:%S %Z}{earlier};"
+            " nothing changed"
+        )
+        return
     if persons < 0:
         console.print("[red]no such subject in the vault[/] (nothing erased)")
         raise typer.Exit(1)

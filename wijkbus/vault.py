@@ -229,17 +229,36 @@ async def subject_of_signal(conn: asyncpg.Connection, signal_id: str) -> str | N
     return ref
 
 
+class AlreadyErasedError(Exception):
+    """The subject's key was destroyed before: nothing more to erase, no second record."""
+
+    def __init__(self, subject_ref: str, erased_at: datetime, erased_by: str | None) -> None:
+        super().__init__(f"{subject_ref} already erased on {erased_at.isoformat()}")
+        self.subject_ref, self.erased_at, self.erased_by = subject_ref, erased_at, erased_by
+
+
 async def erase_subject(conn: asyncpg.Connection, subject_ref: str, by: str, at: datetime) -> int:
-    """Shred a subject's key and drop its ciphertexts; record who did it. -1: unknown subject."""
+    """Shred a subject's key and drop its ciphertexts; record who did it. -1: unknown subject.
+
+    Raises AlreadyErasedError when it was erased before (at most one erasure per subject).
+    """
     async with conn.transaction():
         status = await conn.execute(
-            "UPDATE vault_subjects SET wrapped_key = NULL, erased_at = coalesce(erased_at, $2)"
-            " WHERE subject_ref = $1",
+            "UPDATE vault_subjects SET wrapped_key = NULL, erased_at = $2"
+            " WHERE subject_ref = $1 AND erased_at IS NULL",
             subject_ref,
             at,
         )
         if status == "UPDATE 0":
-            return -1
+            earlier = await conn.fetchrow(
+                "SELECT s.erased_at, (SELECT e.erased_by FROM vault_erasures e"
+                " WHERE e.subject_ref = s.subject_ref ORDER BY e.erased_at LIMIT 1) AS erased_by"
+                " FROM vault_subjects s WHERE s.subject_ref = $1",
+                subject_ref,
+            )
+            if earlier is None:
+                return -1
+            raise AlreadyErasedError(subject_ref, earlier["erased_at"], earlier["erased_by"])
         dropped = await conn.execute(
             "UPDATE vault_persons SET sealed = NULL WHERE subject_ref = $1", subject_ref
         )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
@@ -15,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from services.budget import closing, register, store
+from services.budget.app import euro
 from services.budget.domain import Outcome, UnknownRuleError, decide
 from services.budget.domain.households import RegisterChanges, RegisterError, parse_register
 from services.budget.handlers import Budget
@@ -77,14 +79,31 @@ async def import_pb_file(
         await conn.close()
 
 
-async def decide_round(database_url: str, round_id: str, rule: str | None) -> Outcome:
-    """Decide a stored round with its own rule (or `rule`) and store the outcome."""
+@dataclass(frozen=True)
+class Decision:
+    """A round's outcome, whether it was stored, and the titles and costs to show it with."""
+
+    outcome: Outcome
+    stored: bool
+    titles: Mapping[str, str]
+
+
+async def decide_round(
+    database_url: str, round_id: str, rule: str | None, *, replace: bool = False
+) -> Decision:
+    """Decide a stored round with its own rule and store the outcome.
+
+    With another `rule` it is a what-if: the stored result stays unless `replace`.
+    """
     conn = await _connect(database_url)
     try:
         own_rule, election = await store.load_round(conn, round_id)
         outcome = decide(election, rule or own_rule)
-        await store.save_outcome(conn, round_id, outcome)
-        return outcome
+        stored = rule in (None, own_rule) or replace
+        if stored:
+            await store.save_outcome(conn, round_id, outcome)
+        titles = await store.project_titles(conn, round_id)
+        return Decision(outcome, stored, titles)
     finally:
         await conn.close()
 
@@ -109,23 +128,36 @@ def import_pb(
 def decide_command(
     round_id: str = typer.Argument(..., help="the round's id, e.g. pb:Netherlands_Assen_2024"),
     rule: str | None = typer.Option(
-        None, help="override the round's rule (greedy, equalshares/add1)"
+        None, help="what if the round ran under this rule (greedy, equalshares/add1)?"
+    ),
+    replace: bool = typer.Option(
+        False, "--replace", help="store the --rule outcome in place of the round's own"
     ),
     database_url: str = DATABASE_URL,
 ) -> None:
     """Compute a round's winners, store them with each project's votes and why it won or lost."""
     try:
-        outcome = run(decide_round(database_url, round_id, rule))
+        decision = run(decide_round(database_url, round_id, rule, replace=replace))
     except (store.UnknownRoundError, UnknownRuleError) as exc:
         console.print(f"[red]not decided:[/] {exc}")
         raise typer.Exit(1) from exc
-    table = Table(title=f"{round_id} — {outcome.rule}, besteed {outcome.spent}")
-    for column in ("project", "kosten", "stemmen", "uitslag"):
-        table.add_column(column)
+    outcome = decision.outcome
+    table = Table(title=f"{round_id} — {outcome.rule}, besteed {euro(outcome.spent * 100)}")
+    for column in ("project", "naam", "kosten", "stemmen", "uitslag"):
+        table.add_column(column, justify="right" if column in ("kosten", "stemmen") else "left")
     for r in outcome.results:
-        table.add_row(r.project_id, str(r.cost), str(r.votes), r.reason)
+        title = decision.titles.get(r.project_id, "")
+        table.add_row(r.project_id, title, euro(r.cost * 100), str(r.votes), r.reason)
     console.print(table)
-    console.print(f"winnaars: {', '.join(outcome.selected) or 'geen'}")
+    winners = [f"{decision.titles.get(p) or p} ({p})" for p in outcome.selected]
+    console.print(f"winnaars: {', '.join(winners) or 'geen'}")
+    if decision.stored:
+        console.print("opgeslagen: dit is nu de uitslag van de ronde")
+    else:
+        console.print(
+            f"[yellow]niet opgeslagen:[/] een what-if met --rule {rule}; de opgeslagen uitslag "
+            "blijft staan (--replace slaat deze op in plaats daarvan)"
+        )
 
 
 def _now() -> datetime:
@@ -198,9 +230,16 @@ def open_year(
 def close_year(
     year: int = typer.Option(...),
     municipality: str = typer.Option(...),
+    yes: bool = typer.Option(False, "--yes", "-y", help="do not ask for confirmation"),
     database_url: str = DATABASE_URL,
 ) -> None:
     """Close a year: settle its initiatives (funded or not) and let unspent allowances lapse."""
+    if not yes:
+        typer.confirm(
+            f"Close {municipality} {year}? Open initiatives are settled and unspent allowances"
+            " lapse; this cannot be undone",
+            abort=True,
+        )
     core = Budget(clock=_now, vault=Vault.ephemeral(), pseudonym_key=None)
     try:
         account = run(

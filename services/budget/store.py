@@ -199,6 +199,14 @@ async def save_outcome(conn: asyncpg.Connection, round_id: str, outcome: Outcome
         )
 
 
+async def project_titles(conn: asyncpg.Connection, round_id: str) -> dict[str, str]:
+    """Each project's title in a round, by project id."""
+    rows = await conn.fetch(
+        "SELECT project_id, title FROM round_projects WHERE round_id = $1", round_id
+    )
+    return {r["project_id"]: r["title"] for r in rows}
+
+
 async def round_results(conn: asyncpg.Connection, round_id: str) -> list[asyncpg.Record]:
     """The stored result lines of a round, winners first in the order they were chosen."""
     return await conn.fetch(

@@ -109,7 +109,10 @@ async def apply(
                 ref,
             )
             if left == 0:
-                await vault.erase_subject(conn, ref, "retentie (bewaartermijn verstreken)", now)
+                try:
+                    await vault.erase_subject(conn, ref, "retentie (bewaartermijn verstreken)", now)
+                except vault.AlreadyErasedError:
+                    continue  # erased on request before: its key is gone already
                 shredded += 1
 
         due_signals = await conn.fetch(

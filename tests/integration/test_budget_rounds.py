@@ -95,7 +95,7 @@ async def test_a_greedy_round_with_category_caps_stores_why_each_project_won_or_
     round_id, _ = await import_pb_file(
         fresh_database, PABULIB / "Netherlands_Amsterdam_179.pb", None
     )
-    outcome = await decide_round(fresh_database, round_id, None)
+    outcome = (await decide_round(fresh_database, round_id, None)).outcome
     conn = await budget_conn(fresh_database)
     try:
         stored = {

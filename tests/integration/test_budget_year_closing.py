@@ -34,7 +34,13 @@ async def test_closing_a_year_settles_initiatives_and_lets_the_rest_lapse(
 
         b.clock.now += timedelta(days=30)
         output = await cli(
-            "close-year", "--year", "2026", "--municipality", "Groningen", url=fresh_database
+            "close-year",
+            "--year",
+            "2026",
+            "--municipality",
+            "Groningen",
+            "--yes",
+            url=fresh_database,
         )
         # 6 + 2 households next door, 1000 cents each; the bankje spent 2000.
         assert "8 households, total 8000 cents, spent 2000, lapsed 6000" in output
@@ -70,6 +76,7 @@ async def test_closing_a_year_settles_initiatives_and_lets_the_rest_lapse(
             "2026",
             "--municipality",
             "Groningen",
+            "--yes",
             url=fresh_database,
             exit_code=1,
         )

@@ -175,6 +175,7 @@ async def erase(gateway: Gateway, *args: str) -> tuple[int, str]:
         "-m",
         "tools",
         "erase",
+        "--yes",
         *args,
         cwd=REPO,
         env={**os.environ, "DATABASE_URL": gateway.database_url},
