@@ -69,7 +69,7 @@ class Wijkhubs:
             raise PlanRefused(problems)
         hub = domain.Hub(opened.hub_id, frozenset(plan.street_keys), plan.buurt_code,
                          opened.starts_at, opened.ends_at, now)  # fmt: skip
-        buurten = await store.buurten_of(conn, plan.street_keys)
+        buurten = {key: name["buurt_code"] for key, name in names.items()}
         others = await store.hubs_between(conn, hub.starts_at, hub.end)
         if clash := domain.overlapping(hub, others, buurten):
             raise DecisionRefused(f"these streets already have a wijkhub then: {clash[0]}")

@@ -132,7 +132,8 @@ async def report_inputs(
         return None
     hub = store.hub_from(await store.hub(conn, hub_id))
     ground = await _streets_of(conn, view["street_keys"], view["buurt_code"])
-    buurten = {b for b in (await store.buurten_of(conn, sorted(ground))).values() if b}
+    buurten = {n["buurt_code"] for n in (await street_names(conn, sorted(ground))).values()}
+    buurten.discard(None)
     buurten |= {view["buurt_code"]} if view["buurt_code"] else set()
     others = await conn.fetch(
         "SELECT DISTINCT street_key FROM street_counts WHERE buurt_code = ANY($1::text[])"

@@ -67,16 +67,6 @@ async def hub(conn: asyncpg.Connection, hub_id: str, *, lock: bool = False) -> a
     )
 
 
-async def buurten_of(conn: asyncpg.Connection, street_keys: Sequence[str]) -> dict[str, str | None]:
-    """The buurt routing last saw for each street."""
-    rows = await conn.fetch(
-        "SELECT DISTINCT ON (street_key) street_key, buurt_code FROM street_counts"
-        " WHERE street_key = ANY($1::text[]) ORDER BY street_key, buurt_code NULLS LAST",
-        list(street_keys),
-    )
-    return {r["street_key"]: r["buurt_code"] for r in rows}
-
-
 async def opened(conn: asyncpg.Connection, e: WijkhubOpened) -> bool:
     """Store a newly opened hub; False when it was stored before (a replayed decision)."""
     inserted = await conn.fetchval(
