@@ -21,12 +21,13 @@ import asyncpg
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from faststream.message import StreamMessage
 from pydantic import ValidationError
 
 from contracts import topics
 from wijkbus import metrics, outbox, processor
 from wijkbus.logging import get_logger
-from wijkbus.processor import Delivery, Item, PermanentError, Processor, reason
+from wijkbus.processor import Delivery, Item, PermanentError, Processor, reason, shares
 
 __all__ = ["ConsumerKit", "Delivery", "PermanentError", "subscribe"]
 
@@ -57,11 +58,8 @@ class ConsumerKit:
         Records of different partitions are independent (order only holds within a partition),
         so each partition's share is handled concurrently in a transaction of its own.
         """
-        by_partition: dict[tuple[str, int], list[Delivery]] = {}
-        for delivery in deliveries:
-            by_partition.setdefault((delivery.topic, delivery.partition), []).append(delivery)
         results = await asyncio.gather(
-            *(processor.process(self.pool(), proc, share, self) for share in by_partition.values())
+            *(processor.process(self.pool(), proc, share, self) for share in shares(deliveries))
         )
         return all(results)
 
@@ -139,6 +137,12 @@ class ConsumerKit:
                 )
 
 
+async def _undecoded(message: StreamMessage[Any]) -> None:
+    """faststream would parse every record of a batch as JSON for a body argument the handler
+    does not take; the processor decodes each record once itself."""
+    return None
+
+
 def subscribe(broker: KafkaBroker, kit: ConsumerKit, proc: Processor[Any]) -> None:
     """Feed `proc` from a consumer group of its own (`<service>.<name>`), in fetched batches."""
 
@@ -154,6 +158,7 @@ def subscribe(broker: KafkaBroker, kit: ConsumerKit, proc: Processor[Any]) -> No
         session_timeout_ms=kit.session_timeout_ms,
         heartbeat_interval_ms=max(kit.session_timeout_ms // 6, 100),
         title=f"{kit.service}.{proc.name}",
+        decoder=_undecoded,
     )
     kit.subscribers[proc.name] = subscriber
 

@@ -171,6 +171,15 @@ class Policy(Protocol):
         ...
 
 
+def shares(deliveries: Sequence[Delivery]) -> list[list[Delivery]]:
+    """A fetched batch split per partition, each share in record order: order holds only within
+    a partition, so the shares are independent of each other."""
+    by_partition: dict[tuple[str, int], list[Delivery]] = {}
+    for delivery in deliveries:
+        by_partition.setdefault((delivery.topic, delivery.partition), []).append(delivery)
+    return list(by_partition.values())
+
+
 async def process(
     pool: asyncpg.Pool, processor: Processor[Any], deliveries: Sequence[Delivery], policy: Policy
 ) -> bool:

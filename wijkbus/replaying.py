@@ -8,9 +8,11 @@ and then compares (`compare`); `wijkbus replay SERVICE` drives both.
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +23,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
 from wijkbus import db
-from wijkbus.processor import Delivery, Item, Processor, process, reason
+from wijkbus.processor import Delivery, Item, Processor, process, reason, shares
 
 Progress = Callable[[int, int], None]
 
@@ -30,14 +32,24 @@ class ReplayStalled(RuntimeError):
     """A partition stopped moving before it reached the end it had when the replay began."""
 
 
+_SHARE_TIME: ContextVar[tuple[int, datetime] | None] = ContextVar("replay_share_time", default=None)
+
+
 @dataclass
 class ReplayClock:
-    """The time of the record being replayed."""
+    """The time of the records being replayed: each partition's share is handled at its own
+    latest time, also while the shares of one fetch are handled side by side (`at_share`)."""
 
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def __call__(self) -> datetime:
-        return self.now
+        share = _SHARE_TIME.get()
+        return share[1] if share is not None and share[0] == id(self) else self.now
+
+    def at_share(self, at: datetime) -> None:
+        """Move the clock to `at` for the share being handled (in its task) and outside it."""
+        _SHARE_TIME.set((id(self), at))
+        self.now = at
 
 
 @dataclass
@@ -87,8 +99,9 @@ async def batches(
     *,
     stall_s: float = 60.0,
 ) -> AsyncIterator[list[Delivery]]:
-    """Every record of `inputs` in fetched batches (one partition each), topic after topic, from
-    offset 0 to the end each partition had when the replay began. No consumer group: live
+    """Every record of `inputs` in fetched batches (of one topic, several partitions, as live
+    fetches them), topic after topic, from offset 0 to the end each partition had when the
+    replay began. No consumer group: live
     consumers are not disturbed. A partition that does not move for `stall_s` (a broker that
     lost records, or went away) ends the replay with `ReplayStalled`, naming it."""
     consumer = AIOKafkaConsumer(
@@ -117,13 +130,15 @@ async def batches(
             moved = time.monotonic()
             while open_:
                 fetched = await consumer.getmany(*open_, timeout_ms=1000, max_records=5000)
-                for tp, got in fetched.items():
-                    wanted = [_delivery(r) for r in got if r.offset < ends[tp]]
-                    if wanted:
-                        read += len(wanted)
-                        yield wanted
+                wanted = [
+                    _delivery(r) for tp, got in fetched.items() for r in got if r.offset < ends[tp]
+                ]
+                for tp in fetched:
                     if await consumer.position(tp) >= ends[tp]:
                         open_.discard(tp)
+                if wanted:
+                    read += len(wanted)
+                    yield wanted
                 if fetched:
                     moved = time.monotonic()
                 elif time.monotonic() - moved > stall_s:
@@ -192,12 +207,12 @@ class Replay:
 
     def admit(self, proc: Processor[Any], items: list[Item[Any]]) -> list[Item[Any]]:
         """The items up to `--until`; the clock moves to the latest of them."""
-        now = self.clock.now
+        now = self.clock()
         kept = [i for i in items if self.until is None or (i.at or now) <= self.until]
         self.done.read += len(items)
         self.done.after_until += len(items) - len(kept)
         if kept:
-            self.clock.now = max(i.at or now for i in kept)
+            self.clock.at_share(max(i.at or now for i in kept))
         return kept
 
     async def refuse(self, proc: Processor[Any], delivery: Delivery, why: str) -> None:
@@ -221,11 +236,23 @@ class Replay:
         pool: asyncpg.Pool,
         processors: Sequence[Processor[Any]],
         source: AsyncIterator[list[Delivery]],
+        side_by_side: Collection[str] = (),
     ) -> Rebuilt:
-        """Feed every batch of `source` to the processor of its topic, as live does."""
+        """Feed every batch of `source` to the processor of its topic, as live does: a share per
+        partition, side by side for the processors named in `side_by_side` (whose partitions
+        are independent), else one after another."""
         by_topic = {topic: proc for proc in processors for topic in proc.topics}
-        async for batch in source:
-            await process(pool, by_topic[batch[0].topic], batch, self)
+        try:
+            async for batch in source:
+                proc = by_topic[batch[0].topic]
+                parts = shares(batch)
+                if proc.name in side_by_side:
+                    await asyncio.gather(*(process(pool, proc, share, self) for share in parts))
+                else:
+                    for share in parts:
+                        await process(pool, proc, share, self)
+        finally:
+            _SHARE_TIME.set(None)  # the clock reads `now` again, the last share's time
         return self.done
 
 

@@ -92,7 +92,9 @@ async def rebuild(
         # every signal before its escalations, and those before any feedback on it.
         source = replaying.batches(bootstrap, INPUTS, progress)
         handlers = [decisions(), *processors(routing), escalations()]
-        done = await Replay(clock, until).run(pool, handlers, source)
+        # Signals and feedback are keyed by street and by signal: a partition's share never
+        # touches another's rows, so the shares of a fetch are handled side by side.
+        done = await Replay(clock, until).run(pool, handlers, source, ("signals", "feedback"))
         async with pool.acquire() as conn, conn.transaction():
             await drop_exhausted(conn, routing.ruleset, as_of or until or datetime.now(UTC))
         return done
