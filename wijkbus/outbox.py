@@ -23,11 +23,14 @@ class OutgoingMessage:
     key: str | None
     value: bytes
     headers: tuple[tuple[str, str], ...] = (("content-type", CONTENT_TYPE),)
+    # The event's subject, when the value is a CloudEvent that has one: a log that files
+    # messages by subject reads it here instead of parsing the value again.
+    subject: str | None = None
 
 
 def cloud_event_message(topic: str, key: str | None, event: CloudEvent) -> OutgoingMessage:
     """Wrap a CloudEvent as a structured-mode Kafka message."""
-    return OutgoingMessage(topic=topic, key=key, value=to_json_bytes(event))
+    return OutgoingMessage(topic=topic, key=key, value=to_json_bytes(event), subject=event.subject)
 
 
 def event_message(
@@ -54,7 +57,7 @@ def event_message(
         dataref=dataref,
         extensions=extensions,
     )
-    return OutgoingMessage(topic=topic, key=key, value=value)
+    return OutgoingMessage(topic=topic, key=key, value=value, subject=subject)
 
 
 async def enqueue(conn: asyncpg.Connection, *messages: OutgoingMessage) -> None:

@@ -50,13 +50,21 @@ async def publish(conn: asyncpg.Connection, *messages: OutgoingMessage) -> None:
     if logged:
         await conn.execute(
             "INSERT INTO event_log (topic, key, value, signal_id)"
-            " SELECT topic, key, value, (convert_from(value, 'UTF8')::jsonb ->> 'subject')::uuid"
-            " FROM unnest($1::text[], $2::text[], $3::bytea[]) WITH ORDINALITY"
-            " AS m(topic, key, value, n) ORDER BY n",
+            " SELECT topic, key, value, signal_id FROM unnest($1::text[], $2::text[], $3::bytea[],"
+            " $4::uuid[]) WITH ORDINALITY AS m(topic, key, value, signal_id, n) ORDER BY n",
             [m.topic for m in logged],
             [m.key for m in logged],
             [m.value for m in logged],
+            [_signal_id(m) for m in logged],
         )
+
+
+def _signal_id(message: OutgoingMessage) -> str:
+    """The signal a logged message is about: its CloudEvent subject (every signal message has
+    one; `event_message` carries it, so the value is not parsed again)."""
+    if message.subject is None:
+        raise ValueError(f"a message on {message.topic} must name its signal as subject")
+    return message.subject
 
 
 def content_hash_v1(topic: str, key: str | None, value: bytes) -> str:
