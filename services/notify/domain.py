@@ -111,7 +111,8 @@ class Decision:
 
 
 def decide(result: AttemptResult, attempt: int, policy: RetryPolicy, now: datetime) -> Decision:
-    """2xx delivered; 410 ends the subscription; 429 waits Retry-After; else backoff, then dead."""
+    """2xx delivered; 410 ends the subscription; 429 waits Retry-After (the backoff at least);
+    else backoff, then dead."""
     code = result.status_code
     if code is not None and 200 <= code < 300:
         return Decision("delivered")
@@ -124,7 +125,9 @@ def decide(result: AttemptResult, attempt: int, policy: RetryPolicy, now: dateti
     if code == 429:
         asked = retry_after(result.retry_after, now)
         if asked is not None:
-            wait = min(asked, timedelta(seconds=policy.retry_after_cap_s))
+            # The backoff is the floor: `Retry-After: 0` or a past date must not spend every
+            # attempt within a second.
+            wait = max(wait, min(asked, timedelta(seconds=policy.retry_after_cap_s)))
     return Decision("retry", next_attempt_at=now + wait, reason=reason)
 
 
