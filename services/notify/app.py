@@ -118,7 +118,9 @@ def build(
     box = SecretBox(settings.secret_key.get_secret_value())
     # Redirects are not followed: a webhook answer is the subscriber's, not another host's.
     client = http_client or httpx.AsyncClient(follow_redirects=False)
-    sender = WebhookSender(client, settings.webhook_timeout_s, settings.address_policy())
+    sender = WebhookSender(
+        client, settings.webhook_timeout_s, settings.address_policy(), clock=clock
+    )
     runtime = ServiceRuntime(settings, HERE / "migrations")
     runtime.subscribe(*processors(Fanout(clock).on_events, settings.event_topics))
     worker = DeliveryWorker(

@@ -23,7 +23,7 @@ from pydantic import (
 from contracts.codec import encode
 from contracts.fields import PartnerId
 from contracts.signals import BuurtCode
-from services.notify import domain, store
+from services.notify import domain, signatures, store
 from services.notify.crypto import SecretBox, new_signing_secret
 from services.notify.webhook import WebhookSender
 from wijkbus.partners import PartnerRegistry
@@ -193,6 +193,7 @@ class Subscriptions:
         self, sub_id: uuid.UUID, url: str, authorization: str, secret: str
     ) -> None:
         """POST a signed test event; Refused unless the callback answers 2xx."""
+        test_id = str(uuid.uuid4())
         test = encode(
             domain.TEST_EVENT_TYPE,
             NOTIFY_SOURCE,
@@ -200,11 +201,12 @@ class Subscriptions:
                 subscription_id=str(sub_id),
                 message="Testbericht: dit abonnement op wijkbus-gebeurtenissen wordt aangemaakt.",
             ),
-            id=str(uuid.uuid4()),
+            id=test_id,
             subject=str(sub_id),
             time=self.clock(),
         )
-        result = await self.sender.post(url, authorization, secret, test)
+        message_id = signatures.message_id(sub_id, test_id)
+        result = await self.sender.post(url, authorization, secret, test, message_id)
         if result.status_code is None or not 200 <= result.status_code < 300:
             # The status code only (result.error): what the receiver wrote is never shown, so
             # a test delivery cannot be used to read another host's answers.
