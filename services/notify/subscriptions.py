@@ -24,6 +24,7 @@ from contracts.codec import encode
 from contracts.fields import PartnerId
 from contracts.signals import BuurtCode
 from services.notify import domain, signatures, store
+from services.notify.catalogue import DELIVERED_TYPES, never_matching
 from services.notify.crypto import SecretBox, new_signing_secret
 from services.notify.webhook import WebhookSender
 from wijkbus.partners import PartnerRegistry
@@ -67,7 +68,14 @@ class SubscriptionRequest(BaseModel):
         validate_default=True,
         description="E-mail only: the (team) mailbox that receives the Dutch notifications.",
     )
-    types: list[TypePrefix] = Field(min_length=1, max_length=50)
+    types: list[TypePrefix] = Field(
+        min_length=1,
+        max_length=50,
+        description="Event type prefixes: an event is delivered when its type starts with one of"
+        " them (a prefix match: 'nl.wijkaanpak.routing.' is every routing event, a whole type"
+        " is just that type). Each prefix must be able to match, with the filters, one of the"
+        " types notify delivers, else 400: " + ", ".join(DELIVERED_TYPES) + ".",
+    )
     filters: FiltersIn = FiltersIn()
 
     @field_validator("callback_url")
@@ -159,6 +167,8 @@ class Subscriptions:
         filters = self._own_filters(request.filters, owner)
         if request.channel == "initiator":
             _check_initiator(request, owner)
+        stored = domain.Filters(filters.partner, filters.buurt_code, filters.street_key)
+        _check_can_match(request.types, stored)
         sub_id = uuid.uuid4()
         secret = None
         if request.channel == "webhook":
@@ -181,7 +191,7 @@ class Subscriptions:
                     if secret is None
                     else self.box.seal(secret, f"{sub_id}:signing"),
                     types=request.types,
-                    filters=domain.Filters(filters.partner, filters.buurt_code, filters.street_key),
+                    filters=stored,
                     created_at=self.clock(),  # after the test delivery: when it may hear
                 ),
             )
@@ -260,6 +270,19 @@ def _check_initiator(request: SubscriptionRequest, owner: str | None) -> None:
             400,
             "invalid subscription",
             errors=[_error("types", f"the initiator channel takes only {INITIATIVE_TYPES}*")],
+        )
+
+
+def _check_can_match(types: list[str], filters: domain.Filters) -> None:
+    """Refuse a subscription that could never hear anything rather than keep it silently."""
+    errors = never_matching(types, filters)
+    if errors:
+        raise Refused(
+            400,
+            "subscription can never match",
+            detail="every type prefix must be able to match an event notify delivers, with"
+            " these filters (a partner's own subscription hears only events that name it)",
+            errors=errors,
         )
 
 

@@ -1,4 +1,5 @@
-"""Edge cases a partner client written from the docs alone ran into: an eager Retry-After."""
+"""Edge cases a partner client written from the docs alone ran into: an eager Retry-After and a
+subscription that could never hear anything."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from contracts.events import ROUTING_ASSIGNED_TYPE
+from contracts.wijkhubs import WIJKHUB_ADVISED_TYPE
 from services.notify.app import build
 from tests.integration.test_notify_flow import (
+    POLICE,
     Notify,
     Receiver,
     assignment,
@@ -55,3 +59,38 @@ async def test_a_retry_after_of_now_waits_the_normal_backoff(
     )
     # Without the floor all four attempts would be spent by now; the third waits another 2 s.
     assert (row["status"], row["attempts"]) == ("pending", 2)
+
+
+async def test_a_partner_subscribing_to_what_never_names_a_partner_is_told_why(
+    notify: Notify, receiver: Receiver
+) -> None:
+    _, url = receiver.hook()
+    response = await notify.subscribe(url, POLICE, types=[WIJKHUB_ADVISED_TYPE])
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["title"] == "subscription can never match"
+    [error] = problem["errors"]
+    assert error["field"] == "types.0"
+    assert WIJKHUB_ADVISED_TYPE in error["message"] and "partner" in error["message"]
+    assert await notify.fetch("SELECT id FROM notify.subscriptions") == []
+    # An operator may hear advice, and a partner the hubs it takes part in.
+    assert (await notify.subscribe(url, types=[WIJKHUB_ADVISED_TYPE])).status_code == 201
+    hubs = await notify.subscribe(url, POLICE, types=["nl.wijkaanpak.wijkhub."])
+    assert hubs.status_code == 201, hubs.text
+
+
+async def test_a_type_prefix_no_event_type_starts_with_is_refused(
+    notify: Notify, receiver: Receiver
+) -> None:
+    _, url = receiver.hook()
+    typo = "nl.wijkaanpak.routing.asigned"
+    response = await notify.subscribe(url, types=[ROUTING_ASSIGNED_TYPE, typo])
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert error["field"] == "types.1" and typo in error["message"]
+    budget_by_street = await notify.subscribe(
+        url, types=["nl.wijkaanpak.budget."], filters={"street_key": unique("straat")}
+    )
+    assert budget_by_street.status_code == 400
+    assert "street_key" in budget_by_street.json()["errors"][0]["message"]
