@@ -28,8 +28,16 @@ Item = tuple[int, dict[str, Any]]
 class FeedBroadcaster:
     """Listens for announcements and fans them out to every open stream of this instance."""
 
-    def __init__(self, database_url: str, schema: str, pool: Callable[[], asyncpg.Pool]) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        schema: str,
+        pool: Callable[[], asyncpg.Pool],
+        *,
+        queue_size: int = _QUEUE,
+    ) -> None:
         self._database_url = database_url
+        self._queue_size = queue_size
         self._channel = feed.channel(schema)
         self._pool = pool
         self._readers: set[asyncio.Queue[Item | None]] = set()
@@ -84,7 +92,7 @@ class FeedBroadcaster:
                 self._readers.discard(reader)  # its stream catches up from the log
 
     def _reader(self) -> asyncio.Queue[Item | None]:
-        reader: asyncio.Queue[Item | None] = asyncio.Queue(_QUEUE)
+        reader: asyncio.Queue[Item | None] = asyncio.Queue(self._queue_size)
         self._readers.add(reader)
         return reader
 
