@@ -40,8 +40,8 @@ value registered here, signed twice with the subscription's signing secret:
   encodes: give the `signing_secret` as it is to any Standard Webhooks library. It rejects a
   timestamp more than 5 minutes off, so a captured request cannot be replayed later.
   `webhook-id` is the same on every retry of one event to one subscription: de-duplicate on it.
-  A secret issued before these headers used base64's URL-safe alphabet (`-`, `_`): replace `-`
-  by `+` and `_` by `/` before handing it to a library.
+  A secret issued before these headers used base64's URL-safe alphabet: after `whsec_`,
+  replace `-` by `+` and `_` by `/` before handing it to a library (the key stays the same).
 - `wijkbus-signature: sha256=<hex HMAC-SHA256 of the body>`, keyed with the whole
   `signing_secret` string as UTF-8 (`whsec_` included).
 
