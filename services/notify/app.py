@@ -12,9 +12,9 @@ from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from contracts import topics
+from services.notify.broadcast import FeedBroadcaster
 from services.notify.crypto import SecretBox
 from services.notify.domain import RetryPolicy
-from services.notify.feed import FeedBroadcaster
 from services.notify.handlers import Fanout
 from services.notify.initiators import InitiatorContacts
 from services.notify.mail import MailRenderer, MailSender
@@ -65,8 +65,8 @@ class NotifySettings(ServiceSettings):
     # a token its operator API accepts. Unset: initiator deliveries wait and then go dead.
     budget_url: str | None = None
     budget_token: SecretStr | None = None
-    feed_max_s: float = 300.0
-    feed_heartbeat_s: float = 15.0
+    feed_heartbeat_s: float = 15.0  # a keep-alive comment when no event came for this long
+    feed_keep_hours: int = Field(default=24, ge=1)  # how far back a reconnecting feed resumes
     event_topics: tuple[str, ...] = (
         topics.ROUTING_EVENTS,
         topics.STREETS_EVENTS,
@@ -118,7 +118,9 @@ def build(
     box = SecretBox(settings.secret_key.get_secret_value())
     # Redirects are not followed: a webhook answer is the subscriber's, not another host's.
     client = http_client or httpx.AsyncClient(follow_redirects=False)
-    sender = WebhookSender(client, settings.webhook_timeout_s, settings.address_policy())
+    sender = WebhookSender(
+        client, settings.webhook_timeout_s, settings.address_policy(), clock=clock
+    )
     runtime = ServiceRuntime(settings, HERE / "migrations")
     runtime.subscribe(*processors(Fanout(clock).on_events, settings.event_topics))
     worker = DeliveryWorker(
@@ -139,10 +141,11 @@ def build(
         poll_interval_s=settings.delivery_poll_interval_s,
     )
 
-    feed = FeedBroadcaster(settings.database_url, settings.db_schema)
+    feed = FeedBroadcaster(settings.database_url, settings.db_schema, lambda: runtime.pool)
     retention = Retention(
         lambda: runtime.pool,
         days=settings.attempt_retention_days,
+        feed_hours=settings.feed_keep_hours,
         interval_s=settings.retention_interval_s,
         clock=clock,
     )

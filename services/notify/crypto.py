@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 
@@ -49,5 +50,6 @@ class SecretBox:
 
 
 def new_signing_secret() -> str:
-    """A fresh per-subscription HMAC key, shown to the subscriber once."""
-    return "whsec_" + secrets.token_urlsafe(32)
+    """A fresh per-subscription signing secret, shown to the subscriber once: `whsec_` and the
+    standard base64 of 32 random bytes, as Standard Webhooks libraries take it."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()

@@ -32,27 +32,32 @@ class Subscription:
     filters: Filters = Filters()
 
 
+# The data fields each filter reads: a single value, or (last) a list of them.
+FILTER_FIELDS: dict[str, tuple[str, ...]] = {
+    "partner": ("partner_id", "to_partner_id", "partners"),
+    "buurt_code": ("buurt_code",),
+    "street_key": ("street_key", "street_keys"),
+}
+
+
 def matches(subscription: Subscription, event_type: str, data: Any) -> bool:
     """Whether `subscription` wants an event of `event_type` carrying `data`."""
     if not any(event_type.startswith(prefix) for prefix in subscription.types):
         return False
     f = subscription.filters
     fields: Mapping[str, Any] = data if isinstance(data, Mapping) else {}
-    if f.partner is not None and f.partner not in _concerned(
-        fields, ("partner_id", "to_partner_id"), "partners"
-    ):
+    if f.partner is not None and f.partner not in _concerned(fields, "partner"):
         return False
     if f.buurt_code is not None and fields.get("buurt_code") != f.buurt_code:
         return False
-    return f.street_key is None or f.street_key in _concerned(
-        fields, ("street_key",), "street_keys"
-    )
+    return f.street_key is None or f.street_key in _concerned(fields, "street_key")
 
 
-def _concerned(fields: Mapping[str, Any], singles: tuple[str, ...], listed: str) -> list[Any]:
-    """The values an event names in its single fields and in its list field (a wijkhub's
-    `partners` taking part, its `street_keys`)."""
-    values = [fields.get(name) for name in singles]
+def _concerned(fields: Mapping[str, Any], name: str) -> list[Any]:
+    """The values an event names for filter `name`: in its single fields and in its list field
+    (a wijkhub's `partners` taking part, its `street_keys`)."""
+    *singles, listed = FILTER_FIELDS[name]
+    values = [fields.get(single) for single in singles]
     many = fields.get(listed)
     if isinstance(many, list | tuple):  # JSON gives a list; a str must not match by letter
         values.extend(many)
@@ -111,7 +116,8 @@ class Decision:
 
 
 def decide(result: AttemptResult, attempt: int, policy: RetryPolicy, now: datetime) -> Decision:
-    """2xx delivered; 410 ends the subscription; 429 waits Retry-After; else backoff, then dead."""
+    """2xx delivered; 410 ends the subscription; 429 waits Retry-After (the backoff at least);
+    else backoff, then dead."""
     code = result.status_code
     if code is not None and 200 <= code < 300:
         return Decision("delivered")
@@ -124,7 +130,9 @@ def decide(result: AttemptResult, attempt: int, policy: RetryPolicy, now: dateti
     if code == 429:
         asked = retry_after(result.retry_after, now)
         if asked is not None:
-            wait = min(asked, timedelta(seconds=policy.retry_after_cap_s))
+            # The backoff is the floor: `Retry-After: 0` or a past date must not spend every
+            # attempt within a second.
+            wait = max(wait, min(asked, timedelta(seconds=policy.retry_after_cap_s)))
     return Decision("retry", next_attempt_at=now + wait, reason=reason)
 
 

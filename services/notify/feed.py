@@ -1,28 +1,24 @@
-"""Live feeds: consumed events announced at commit (pg_notify) and streamed as server-sent events.
+"""The live feed's log: consumed events kept in commit order and announced at commit (pg_notify).
 
-The consumer announces each event inside its transaction, so PostgreSQL delivers the announcement
-only once the event is committed, and to every notify instance. Each instance listens on one
-connection and hands the announcements to the open streams in memory.
+The consumer logs and announces each event inside its transaction, so PostgreSQL delivers the
+announcement only once the event is committed, and to every notify instance. A lock held to the
+commit makes the log's order (`seq`) the commit order: a stream that has shown seq N has seen
+every event before it, and resumes after a reconnect from N without missing one.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 import asyncpg
 
 from contracts.envelope import CloudEvent
-from wijkbus.logging import get_logger
 
-log = get_logger(__name__)
-
-_PAYLOAD_LIMIT = 7900  # pg_notify refuses payloads of 8000 bytes and more
-_QUEUE = 1000  # announcements a slow reader may fall behind before its stream is ended
+_PAYLOAD_LIMIT = 7900  # pg_notify refuses 8000 bytes and more; the seq and a space go first
+PAGE = 500  # logged items read at a time when a stream catches up
 _PARTNER_FIELDS = ("partner_id", "to_partner_id", "from_partner_id")
 
 
@@ -58,101 +54,43 @@ def _partners(data: Mapping[str, Any]) -> list[str]:
     return sorted(named)
 
 
-async def announce(conn: asyncpg.Connection, events: list[CloudEvent]) -> None:
-    """Announce `events`, in order, to the live feeds once the surrounding transaction commits."""
+async def announce(conn: asyncpg.Connection, events: list[CloudEvent], at: datetime) -> None:
+    """Log `events` in order and announce them as `seq payload` once the transaction commits."""
     if not events:
         return
+    # Held until commit: the next transaction's seqs commit after these, never before.
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.feed'))")
     await conn.execute(
-        "SELECT pg_notify(current_schema() || '_feed', p)"
-        " FROM unnest($1::text[]) WITH ORDINALITY AS u(p, n) ORDER BY n",
+        "WITH logged AS (INSERT INTO feed_items (payload, at)"
+        "  SELECT p, $2 FROM unnest($1::text[]) WITH ORDINALITY AS u(p, n) ORDER BY n"
+        "  RETURNING seq, payload)"
+        " SELECT pg_notify(current_schema() || '_feed', seq || ' ' || payload)"
+        " FROM logged ORDER BY seq",
         [announcement(event) for event in events],
+        at,
     )
 
 
-class FeedBroadcaster:
-    """Listens for announcements and fans them out to every open stream of this instance."""
-
-    def __init__(self, database_url: str, schema: str) -> None:
-        self._database_url = database_url
-        self._channel = channel(schema)
-        self._readers: set[asyncio.Queue[dict[str, Any] | None]] = set()
-        self._task: asyncio.Task[None] | None = None
-        self._listening = asyncio.Event()
-
-    async def start(self) -> None:
-        """Start listening (returns once LISTEN is in place)."""
-        self._task = asyncio.create_task(self._listen(), name="notify-feed")
-        await asyncio.wait_for(self._listening.wait(), 30)
-
-    async def stop(self) -> None:
-        """Stop listening and end every open stream."""
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        for reader in list(self._readers):
-            _end(reader)
-
-    async def _listen(self) -> None:
-        while True:
-            try:
-                conn = await asyncpg.connect(self._database_url)
-                try:
-                    closed = asyncio.Event()
-                    conn.add_termination_listener(lambda _conn, ended=closed: ended.set())
-                    await conn.add_listener(self._channel, self._on_notify)
-                    self._listening.set()
-                    await closed.wait()
-                finally:
-                    with contextlib.suppress(Exception):
-                        await conn.close()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("feed listener failed, reconnecting", error=repr(exc))
-                await asyncio.sleep(1)
-
-    def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
-        item = json.loads(payload)
-        for reader in list(self._readers):
-            try:
-                reader.put_nowait(item)
-            except asyncio.QueueFull:
-                # The browser reconnects on its own; a reader that cannot keep up must not grow.
-                self._readers.discard(reader)
-                _end(reader)
-
-    async def stream(
-        self, partner: str | None, *, heartbeat_s: float = 15.0, max_s: float = 300.0
-    ) -> AsyncIterator[bytes]:
-        """Server-sent events for an operator (`partner` None: all) or one partner (its own)."""
-        reader: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(_QUEUE)
-        self._readers.add(reader)
-        ends = time.monotonic() + max_s
-        try:
-            yield b"retry: 3000\n: verbonden\n\n"
-            while (left := ends - time.monotonic()) > 0:
-                try:
-                    item = await asyncio.wait_for(reader.get(), min(heartbeat_s, left))
-                except TimeoutError:
-                    if reader not in self._readers:  # dropped for falling behind
-                        return
-                    yield b": ping\n\n"
-                    continue
-                if item is None:
-                    return
-                if partner is None or partner in item["partners"]:
-                    yield _sse(item)
-        finally:
-            self._readers.discard(reader)
+def parse(notified: str) -> tuple[int, dict[str, Any]]:
+    """The seq and item of an announcement's NOTIFY payload."""
+    seq, _, payload = notified.partition(" ")
+    return int(seq), json.loads(payload)
 
 
-def _end(reader: asyncio.Queue[dict[str, Any] | None]) -> None:
-    with contextlib.suppress(asyncio.QueueFull):
-        reader.put_nowait(None)
+async def latest(conn: asyncpg.Connection) -> int:
+    """The seq of the last logged item (0 when there is none)."""
+    return int(await conn.fetchval("SELECT coalesce(max(seq), 0) FROM feed_items"))
 
 
-def _sse(item: dict[str, Any]) -> bytes:
-    """One SSE message; `id` lets a browser say where it was (line breaks removed)."""
-    event_id = " ".join(str(item["id"]).split())
-    return f"id: {event_id}\ndata: {json.dumps(item, separators=(',', ':'))}\n\n".encode()
+async def since(conn: asyncpg.Connection, after: int) -> list[tuple[int, dict[str, Any]]]:
+    """Up to a page of the items logged after seq `after`, in order."""
+    rows = await conn.fetch(
+        "SELECT seq, payload FROM feed_items WHERE seq > $1 ORDER BY seq LIMIT $2", after, PAGE
+    )
+    return [(r["seq"], json.loads(r["payload"])) for r in rows]
+
+
+async def delete_before(conn: asyncpg.Connection, cutoff: datetime) -> int:
+    """Forget the items logged before `cutoff`; how many were deleted."""
+    result = await conn.execute("DELETE FROM feed_items WHERE at < $1", cutoff)
+    return int(result.split()[-1])

@@ -23,7 +23,6 @@ class Fanout:
     async def on_events(self, conn: asyncpg.Connection, events: list[CloudEvent]) -> None:
         """Queue each event for every subscription that wants it, in order; announce them all
         to the live feeds. The subscriptions are read once for the batch."""
-        await feed.announce(conn, events)
         subscriptions = await store.active_subscriptions(conn)
         queued = [
             (s.id, event)
@@ -36,6 +35,8 @@ class Fanout:
         await store.add_deliveries(
             conn, [(s, e.source, e.id, e.type, to_json_bytes(e)) for s, e in queued], self.clock()
         )
+        # Last: it holds the feed's lock until the transaction commits.
+        await feed.announce(conn, events, self.clock())
 
     async def on_event(self, conn: asyncpg.Connection, event: CloudEvent) -> None:
         """One event: a batch of one (the replay sets the subscriptions' state per event)."""

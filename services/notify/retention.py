@@ -1,4 +1,5 @@
-"""Delivery-log retention: attempts older than the configured number of days are deleted."""
+"""Retention: delivery attempts older than the configured days, feed items older than the
+configured hours, are deleted."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
+from services.notify import feed
 from wijkbus.logging import get_logger
 from wijkbus.periodic import Periodic
 
@@ -40,14 +42,17 @@ class Retention:
         days: int,
         interval_s: float,
         clock: Callable[[], datetime],
+        feed_hours: int = 24,
     ) -> None:
         self._pool, self._keep, self._clock = pool, timedelta(days=days), clock
+        self._feed_keep = timedelta(hours=feed_hours)
         self._periodic = Periodic("notify-retention", self.sweep, interval_s)
 
     async def sweep(self) -> int:
         """Delete what is older than the retention period now (by the injected clock)."""
         async with self._pool().acquire() as conn:
             deleted = await delete_attempts_before(conn, self._clock() - self._keep)
+            await feed.delete_before(conn, self._clock() - self._feed_keep)
         if deleted:
             log.info("delivery log trimmed", deleted=deleted, keep_days=self._keep.days)
         return deleted

@@ -23,7 +23,8 @@ from pydantic import (
 from contracts.codec import encode
 from contracts.fields import PartnerId
 from contracts.signals import BuurtCode
-from services.notify import domain, store
+from services.notify import domain, signatures, store
+from services.notify.catalogue import DELIVERED_TYPES, never_matching
 from services.notify.crypto import SecretBox, new_signing_secret
 from services.notify.webhook import WebhookSender
 from wijkbus.partners import PartnerRegistry
@@ -67,7 +68,14 @@ class SubscriptionRequest(BaseModel):
         validate_default=True,
         description="E-mail only: the (team) mailbox that receives the Dutch notifications.",
     )
-    types: list[TypePrefix] = Field(min_length=1, max_length=50)
+    types: list[TypePrefix] = Field(
+        min_length=1,
+        max_length=50,
+        description="Event type prefixes: an event is delivered when its type starts with one of"
+        " them (a prefix match: 'nl.wijkaanpak.routing.' is every routing event, a whole type"
+        " is just that type). Each prefix must be able to match, with the filters, one of the"
+        " types notify delivers, else 400: " + ", ".join(DELIVERED_TYPES) + ".",
+    )
     filters: FiltersIn = FiltersIn()
 
     @field_validator("callback_url")
@@ -159,6 +167,8 @@ class Subscriptions:
         filters = self._own_filters(request.filters, owner)
         if request.channel == "initiator":
             _check_initiator(request, owner)
+        stored = domain.Filters(filters.partner, filters.buurt_code, filters.street_key)
+        _check_can_match(request.types, stored)
         sub_id = uuid.uuid4()
         secret = None
         if request.channel == "webhook":
@@ -181,7 +191,7 @@ class Subscriptions:
                     if secret is None
                     else self.box.seal(secret, f"{sub_id}:signing"),
                     types=request.types,
-                    filters=domain.Filters(filters.partner, filters.buurt_code, filters.street_key),
+                    filters=stored,
                     created_at=self.clock(),  # after the test delivery: when it may hear
                 ),
             )
@@ -193,6 +203,7 @@ class Subscriptions:
         self, sub_id: uuid.UUID, url: str, authorization: str, secret: str
     ) -> None:
         """POST a signed test event; Refused unless the callback answers 2xx."""
+        test_id = str(uuid.uuid4())
         test = encode(
             domain.TEST_EVENT_TYPE,
             NOTIFY_SOURCE,
@@ -200,11 +211,12 @@ class Subscriptions:
                 subscription_id=str(sub_id),
                 message="Testbericht: dit abonnement op wijkbus-gebeurtenissen wordt aangemaakt.",
             ),
-            id=str(uuid.uuid4()),
+            id=test_id,
             subject=str(sub_id),
             time=self.clock(),
         )
-        result = await self.sender.post(url, authorization, secret, test)
+        message_id = signatures.message_id(sub_id, test_id)
+        result = await self.sender.post(url, authorization, secret, test, message_id)
         if result.status_code is None or not 200 <= result.status_code < 300:
             # The status code only (result.error): what the receiver wrote is never shown, so
             # a test delivery cannot be used to read another host's answers.
@@ -258,6 +270,19 @@ def _check_initiator(request: SubscriptionRequest, owner: str | None) -> None:
             400,
             "invalid subscription",
             errors=[_error("types", f"the initiator channel takes only {INITIATIVE_TYPES}*")],
+        )
+
+
+def _check_can_match(types: list[str], filters: domain.Filters) -> None:
+    """Refuse a subscription that could never hear anything rather than keep it silently."""
+    errors = never_matching(types, filters)
+    if errors:
+        raise Refused(
+            400,
+            "subscription can never match",
+            detail="every type prefix must be able to match an event notify delivers, with"
+            " these filters (a partner's own subscription hears only events that name it)",
+            errors=errors,
         )
 
 

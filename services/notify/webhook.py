@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 import httpx
 
 from contracts.envelope import CONTENT_TYPE
+from services.notify import signatures
 from services.notify.crypto import sign
 from services.notify.domain import AttemptResult
 from services.notify.targets import (
@@ -35,20 +38,24 @@ class WebhookSender:
         timeout_s: float,
         policy: AddressPolicy | None = None,
         lookup: Lookup = system_lookup,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.client = client
         self.timeout_s = timeout_s
         self.policy = policy or AddressPolicy()
         self.lookup = lookup
+        self.clock = clock
 
     async def post(
-        self, url: str, authorization: str, signing_secret: str, body: bytes
+        self, url: str, authorization: str, signing_secret: str, body: bytes, message_id: str
     ) -> AttemptResult:
-        """POST `body` signed with `signing_secret`; the answer, or why there was none."""
+        """POST `body` signed with `signing_secret` twice: `wijkbus-signature` (the secret as
+        the key) and Standard Webhooks (webhook-id `message_id`, the time of this attempt)."""
         headers = {
             "Content-Type": CONTENT_TYPE,
             "Authorization": authorization,
             "wijkbus-signature": sign(signing_secret.encode(), body),
+            **signatures.headers(signing_secret, message_id, self.clock(), body),
             "User-Agent": USER_AGENT,
         }
         started = time.perf_counter()

@@ -19,7 +19,7 @@ from datetime import datetime
 import asyncpg
 from prometheus_client import Counter, Histogram
 
-from services.notify import domain, store
+from services.notify import domain, signatures, store
 from services.notify.crypto import SecretBox, SecretBoxError
 from services.notify.initiators import ContactGone, ContactUnavailable, InitiatorContacts
 from services.notify.mail import MailRenderer, MailSender
@@ -198,7 +198,10 @@ class DeliveryWorker:
             secret = self._box.open(delivery.signing_secret_enc, f"{sub}:signing")
         except SecretBoxError as exc:
             return domain.AttemptResult(None, 0, error=f"{exc} (was NOTIFY_SECRET_KEY changed?)")
-        return await self._sender.post(delivery.callback_url, authorization, secret, delivery.body)
+        message_id = signatures.message_id(sub, delivery.event_id)
+        return await self._sender.post(
+            delivery.callback_url, authorization, secret, delivery.body, message_id
+        )
 
     async def _mail(self, delivery: store.DueDelivery) -> domain.AttemptResult:
         """The Dutch mail for the event: to the subscription's mailbox, or to the initiative's

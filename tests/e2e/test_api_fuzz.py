@@ -10,7 +10,7 @@ within `BUDGET_S` per service. What is left out, and why:
 - notify's webhook subscriptions: the test delivery would go to whatever `callback_url` the
   generator made up, so the schema is narrowed to a local receiver that answers 204 (the negative
   cases still send malformed URLs, which are refused before anything is sent).
-- notify's `GET /api/v1/feed`: server-sent events that stream until the feed's maximum age, so
+- notify's `GET /api/v1/feed`: server-sent events that stream until the client goes, so
   every case would wait out its timeout; its access and content have tests of their own.
 """
 

@@ -24,12 +24,15 @@ from tests.integration.test_notify_flow import (
 from tests.support import demo_registry, groups_at_end, running_app, unique
 from tools.devstack import DemoCredentials
 
+HEARTBEAT_S = 0.3  # the keep-alive comment's interval in these tests (15 s by default)
+
 
 class Feed:
     """An open feed: reads and parses its server-sent events."""
 
     def __init__(self, response: httpx.Response) -> None:
         self._lines = response.aiter_lines()
+        self.last_id: str | None = None  # the SSE id of the last event read
 
     async def connected(self) -> None:
         """Wait for the greeting the server sends once the stream is registered for events."""
@@ -46,13 +49,25 @@ class Feed:
             if not line:
                 if "data" in fields:
                     item: dict[str, Any] = json.loads(fields["data"])
-                    assert fields["id"] == item["id"]
+                    assert fields["id"].isdigit()  # its place in the feed, to resume from
+                    self.last_id = fields["id"]
                     return item
                 continue
             if not line.startswith(":"):
                 name, _, value = line.partition(":")
                 fields[name] = value.removeprefix(" ")
         return None
+
+    async def pings(self, count: int, timeout: float = 30.0) -> None:
+        """Wait for `count` keep-alive comments; fail if an event or the end comes first."""
+        seen = 0
+        async with asyncio.timeout(timeout):
+            async for line in self._lines:
+                assert not line.startswith(("data:", "id:")), f"an event among the pings: {line}"
+                seen += line == ": ping"
+                if seen == count:
+                    return
+        raise AssertionError(f"the feed ended after {seen} keep-alive comments")
 
     async def rest(self) -> list[dict[str, Any]]:
         """The events still to come, once the server has ended the stream."""
@@ -73,9 +88,15 @@ class Feed:
 
 
 @asynccontextmanager
-async def open_feed(notify: Notify, partner: str | None = None) -> AsyncIterator[Feed]:
-    """Open the caller's feed; yields once the server listens for it; closes it on the way out."""
-    async with notify.http.stream("GET", "/api/v1/feed", headers=notify.auth(partner)) as response:
+async def open_feed(
+    notify: Notify, partner: str | None = None, last_event_id: str | None = None
+) -> AsyncIterator[Feed]:
+    """Open the caller's feed (resuming after `last_event_id`); yields once the server listens
+    for it; closes it on the way out."""
+    headers = notify.auth(partner)
+    if last_event_id is not None:
+        headers["Last-Event-ID"] = last_event_id
+    async with notify.http.stream("GET", "/api/v1/feed", headers=headers) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
         feed = Feed(response)
@@ -86,10 +107,10 @@ async def open_feed(notify: Notify, partner: str | None = None) -> AsyncIterator
 async def feed_settings(
     database_url: str, bootstrap: str, creds: DemoCredentials
 ) -> NotifySettings:
-    """Consumer groups at the topics' end (this test sees what it sends); a slow heartbeat."""
+    """Consumer groups at the topics' end (this test sees what it sends); a quick keep-alive."""
     settings = settings_for(database_url, bootstrap, creds)
     prefix = await groups_at_end(bootstrap, "notify", {"events": list(settings.event_topics)})
-    return settings.model_copy(update={"group_prefix": prefix, "feed_heartbeat_s": 60.0})
+    return settings.model_copy(update={"group_prefix": prefix, "feed_heartbeat_s": HEARTBEAT_S})
 
 
 @pytest.fixture
@@ -143,3 +164,56 @@ async def test_the_feed_needs_an_operator_or_a_partner_key(notify: Notify) -> No
     assert anonymous.headers["content-type"] == "application/problem+json"
     unknown = await notify.http.get("/api/v1/feed", headers={"Authorization": "Bearer wb_nope"})
     assert unknown.status_code == 401
+
+
+async def test_a_feed_reconnecting_with_last_event_id_resumes_without_missing_an_event(
+    notify: Notify,
+) -> None:
+    street = unique("straat")
+    seen, missed, also_missed, later = (
+        assignment(street, POLICE),
+        assignment(street, POLICE),
+        assignment(street, CORP),
+        assignment(street, POLICE),
+    )
+    async with open_feed(notify) as watcher:
+        async with open_feed(notify, POLICE) as police:
+            await publish(notify, seen, key=street)
+            assert [e["id"] for e in await police.until(seen.id)] == [seen.id]
+            resume_from = police.last_id
+        assert resume_from is not None
+        # While the partner is away: one of its own, and the other partner's in between.
+        await publish(notify, missed, also_missed, key=street)
+        watched = await watcher.until(also_missed.id)  # consumed and committed
+        async with open_feed(notify, POLICE, last_event_id=resume_from) as police:
+            await publish(notify, later, key=street)
+            resumed = await police.until(later.id)
+    assert [e["id"] for e in resumed] == [missed.id, later.id]
+    # From the log as it was live: the same item.
+    assert resumed[0] == next(e for e in watched if e["id"] == missed.id)
+
+
+async def test_an_operator_resuming_gets_everything_after_its_last_event_in_order(
+    notify: Notify,
+) -> None:
+    street = unique("straat")
+    events = [assignment(street, p) for p in (CORP, POLICE, CORP, POLICE)]
+    async with open_feed(notify) as watcher:
+        await publish(notify, events[0], key=street)
+        await watcher.until(events[0].id)
+        resume_from = watcher.last_id
+        await publish(notify, *events[1:], key=street)
+        await watcher.until(events[-1].id)
+    assert resume_from is not None
+    async with open_feed(notify, last_event_id=resume_from) as again:
+        assert [e["id"] for e in await again.until(events[-1].id)] == [e.id for e in events[1:]]
+
+
+async def test_a_quiet_feed_stays_open_with_keep_alive_comments(notify: Notify) -> None:
+    street = unique("straat")
+    event = assignment(street, POLICE)
+    async with open_feed(notify, POLICE) as police:
+        await police.pings(5)  # five intervals without an event, and the stream is still there
+        await publish(notify, event, key=street)
+        assert [e["id"] for e in await police.until(event.id)] == [event.id]
+        await police.pings(2)

@@ -51,6 +51,7 @@ class Receiver:
     plans: dict[str, list[int]] = field(default_factory=dict)
     on_test: dict[str, int] = field(default_factory=dict)
     delay_s: dict[str, float] = field(default_factory=dict)
+    retry_after: dict[str, str] = field(default_factory=dict)  # a 429's Retry-After; else "1"
     hits: list[Hit] = field(default_factory=list)
     in_flight: dict[str, int] = field(default_factory=dict)
     most_in_flight: dict[str, int] = field(default_factory=dict)
@@ -87,7 +88,7 @@ async def receiver() -> AsyncIterator[Receiver]:
             recorded.in_flight[name] -= 1
         plan = recorded.plans.get(name) or []
         status = plan.pop(0) if plan else 204
-        headers = {"Retry-After": "1"} if status == 429 else {}
+        headers = {"Retry-After": recorded.retry_after.get(name, "1")} if status == 429 else {}
         return Response(b"kapot" if status >= 300 else b"", status_code=status, headers=headers)
 
     async with running_app(app) as url:

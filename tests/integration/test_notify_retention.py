@@ -75,3 +75,31 @@ async def _log_attempts(conn: asyncpg.Connection, ages: dict[str, int]) -> None:
             label,
             NOW - timedelta(days=days),
         )
+
+
+async def test_feed_items_older_than_their_hours_are_forgotten(
+    fresh_database: str, kafka_bootstrap: str
+) -> None:
+    registry, creds = demo_registry()
+    settings = settings_for(fresh_database, kafka_bootstrap, creds).model_copy(
+        update={"feed_keep_hours": 2, "retention_interval_s": 0.2}
+    )
+    app = build(settings, partners=registry, clock=lambda: NOW)
+    async with running_app(app):
+        conn = await asyncpg.connect(fresh_database)
+        try:
+            for label, hours in {"old": 3, "fresh": 1}.items():
+                await conn.execute(
+                    "INSERT INTO notify.feed_items (payload, at) VALUES ($1, $2)",
+                    label,
+                    NOW - timedelta(hours=hours),
+                )
+
+            async def remaining() -> list[str] | None:
+                rows = await conn.fetch("SELECT payload FROM notify.feed_items")
+                left = [r["payload"] for r in rows]
+                return left if "old" not in left else None
+
+            assert await eventually(remaining, what="the 3-hour-old feed item deleted") == ["fresh"]
+        finally:
+            await conn.close()

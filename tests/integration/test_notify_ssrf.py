@@ -12,6 +12,7 @@ import pytest
 from fastapi import FastAPI, Request, Response
 
 from services.notify.app import build
+from services.notify.crypto import new_signing_secret
 from services.notify.targets import AddressPolicy, parse_cidrs
 from services.notify.webhook import WebhookSender
 from tests.integration.test_notify_flow import Notify, settings_for
@@ -117,6 +118,9 @@ async def test_the_receivers_answer_is_never_shown_only_its_status(
     assert len(internal.hits) == 1
 
 
+SECRET = new_signing_secret()
+
+
 async def test_the_address_is_checked_again_at_every_send(internal: Internal) -> None:
     """DNS rebinding: a name that resolved to an allowed address now resolves inside."""
     answers = ["127.0.0.1"]
@@ -129,11 +133,11 @@ async def test_the_address_is_checked_again_at_every_send(internal: Internal) ->
     async with httpx.AsyncClient() as client:
         sender = WebhookSender(client, 2.0, AddressPolicy(parse_cidrs("127.0.0.0/8")), lookup=dns)
         body = json.dumps({"type": "t"}).encode()
-        first = await sender.post(url, "Bearer t", "secret", body)
+        first = await sender.post(url, "Bearer t", SECRET, body, "msg_1")
         assert first.status_code == 204, first.error
         assert internal.hits[0]["host"] == f"hooks.partner.example:{port}"
         answers[:] = ["127.0.0.1", "169.254.169.254"]
-        second = await sender.post(url, "Bearer t", "secret", body)
+        second = await sender.post(url, "Bearer t", SECRET, body, "msg_1")
     assert second.status_code is None
     assert second.error is not None and "link-local" in second.error
     assert len(internal.hits) == 1

@@ -7,7 +7,8 @@ import json
 from contracts.envelope import CloudEvent
 from contracts.events import ROUTING_ESCALATED_TYPE
 from contracts.wijkhubs import WIJKHUB_OPENED_TYPE
-from services.notify.feed import _sse, announcement
+from services.notify.broadcast import _sse
+from services.notify.feed import announcement
 
 
 def escalation(reason: str) -> str:
@@ -53,7 +54,7 @@ def test_an_announcement_too_big_for_pg_notify_drops_its_data_but_keeps_the_part
     assert item["partners"] == ["gemeente-groningen", "woonstichting-noord"]
 
 
-def test_a_server_sent_event_cannot_be_split_by_a_line_break_in_the_id() -> None:
-    message = _sse({"id": "a\nevent: nep", "type": "t", "partners": []}).decode()
-    assert message.startswith("id: a event: nep\ndata: {")
+def test_a_server_sent_event_is_identified_by_its_place_in_the_feed() -> None:
+    message = _sse(42, {"id": "a\nevent: nep", "type": "t", "partners": []}).decode()
+    assert message.startswith("id: 42\ndata: {")
     assert message.endswith("\n\n") and message.count("\n") == 3

@@ -67,3 +67,10 @@ def test_retry_after_in_the_past_means_now() -> None:
     assert retry_after("Fri, 20 Nov 2026 20:00:00 GMT", NOW) == timedelta(0)
     assert retry_after(None, NOW) is None
     assert retry_after("", NOW) is None
+
+
+@pytest.mark.parametrize("asked", ["0", "Fri, 20 Nov 2026 20:00:00 GMT", "1"])
+def test_a_retry_after_shorter_than_the_backoff_waits_the_backoff(asked: str) -> None:
+    for attempt in (2, 3, 5):  # backoffs of 1.5 s and more
+        decision = decide(answered(429, asked), attempt, POLICY, NOW)
+        assert decision.next_attempt_at == NOW + POLICY.delay(attempt)

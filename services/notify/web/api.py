@@ -28,8 +28,40 @@ def caller(request: Request) -> Caller:
 
 router = APIRouter(prefix="/api/v1", tags=["subscriptions"])
 
+WEBHOOK_DELIVERY = """Subscribe a callback (or a mailbox) to event types; a webhook's answer
+carries its `signing_secret` once (`whsec_` and base64), never shown again.
 
-@router.post("/subscriptions", status_code=201, responses={400: {}, 401: {}})
+Each webhook POST is one CloudEvent (`application/cloudevents+json`) with the `Authorization`
+value registered here, signed twice with the subscription's signing secret:
+
+- Standard Webhooks (https://www.standardwebhooks.com/): `webhook-id`, `webhook-timestamp`
+  (Unix seconds of this attempt) and `webhook-signature: v1,<base64 HMAC-SHA256 of
+  "{webhook-id}.{webhook-timestamp}.{body}">`, keyed with the bytes the base64 after `whsec_`
+  encodes: give the `signing_secret` as it is to any Standard Webhooks library. It rejects a
+  timestamp more than 5 minutes off, so a captured request cannot be replayed later.
+  `webhook-id` is the same on every retry of one event to one subscription: de-duplicate on it.
+  A secret issued before these headers used base64's URL-safe alphabet: after `whsec_`,
+  replace `-` by `+` and `_` by `/` before handing it to a library (the key stays the same).
+- `wijkbus-signature: sha256=<hex HMAC-SHA256 of the body>`, keyed with the whole
+  `signing_secret` string as UTF-8 (`whsec_` included).
+
+2xx is delivered; 410 ends the subscription; 429 waits `Retry-After`, but never less than the
+normal backoff; anything else retries with exponential backoff, then the delivery is dead.
+"""
+BAD_SUBSCRIPTION = (
+    "problem+json: invalid fields, a failed test delivery, or a subscription that can never"
+    " match (a type prefix no delivered type starts with, or whose events never carry a field"
+    " a filter needs; a partner's own subscription hears only events that name that partner,"
+    " so e.g. nl.wijkaanpak.wijkhub.advised, which names no partner, is refused)"
+)
+
+
+@router.post(
+    "/subscriptions",
+    status_code=201,
+    responses={400: {"description": BAD_SUBSCRIPTION}, 401: {}},
+    description=WEBHOOK_DELIVERY,
+)
 async def create_subscription(
     body: SubscriptionRequest, request: Request, who: Caller = Depends(caller)
 ) -> Any:
