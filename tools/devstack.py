@@ -204,6 +204,9 @@ class ServiceProcesses:
             # The initiator channel asks budget's operator API for an initiator's address.
             env.update({"NOTIFY_BUDGET_URL": self.url("budget"),
                         "NOTIFY_BUDGET_TOKEN": self.creds.operator_token})  # fmt: skip
+            # Where a Notificaties API notificatie's hoofdObject and resourceUrl point.
+            env.update({"NOTIFY_INTAKE_URL": self.url("intake"),
+                        "NOTIFY_ROUTING_URL": self.url("routing")})  # fmt: skip
         return env
 
     def start(self, name: str) -> None:

@@ -53,6 +53,16 @@ async def load_for_update(conn: asyncpg.Connection, initiative_id: str) -> async
     return row
 
 
+async def public(conn: asyncpg.Connection, initiative_id: str) -> asyncpg.Record | None:
+    """An initiative as anyone allowed to see initiatives may read it (never its contact)."""
+    try:
+        return await conn.fetchrow(
+            f"SELECT {_COLUMNS} FROM initiatives WHERE initiative_id = $1::uuid", initiative_id
+        )
+    except asyncpg.DataError:  # not a uuid
+        return None
+
+
 async def set_status(
     conn: asyncpg.Connection,
     initiative: Initiative,

@@ -18,6 +18,9 @@ from services.notify.domain import RetryPolicy
 from services.notify.handlers import Fanout
 from services.notify.initiators import InitiatorContacts
 from services.notify.mail import MailRenderer, MailSender
+from services.notify.notificaties import api as notificaties_api
+from services.notify.notificaties import kanalen
+from services.notify.notificaties.abonnementen import Abonnementen
 from services.notify.processors import processors
 from services.notify.retention import Retention
 from services.notify.subscriptions import Subscriptions
@@ -65,14 +68,28 @@ class NotifySettings(ServiceSettings):
     # a token its operator API accepts. Unset: initiator deliveries wait and then go dead.
     budget_url: str | None = None
     budget_token: SecretStr | None = None
+    # The services' public addresses, for the Notificaties API's hoofdObject and resourceUrl.
+    intake_url: str | None = None
+    routing_url: str | None = None
     feed_heartbeat_s: float = 15.0  # a keep-alive comment when no event came for this long
     feed_keep_hours: int = Field(default=24, ge=1)  # how far back a reconnecting feed resumes
     event_topics: tuple[str, ...] = (
+        topics.SIGNALS_ACCEPTED,  # for the signalen kanaal and subscriptions naming intake's types
+        topics.SIGNALS_FEEDBACK,
         topics.ROUTING_EVENTS,
         topics.STREETS_EVENTS,
         topics.WIJKHUBS_EVENTS,
         topics.BUDGET_EVENTS,
     )
+
+    def resource_urls(self) -> kanalen.Urls:
+        """Where a `notificatie`'s hoofdObject and resourceUrl point (unset: `.invalid`)."""
+        unset = kanalen.UNCONFIGURED
+        return kanalen.Urls(
+            (self.intake_url or unset.intake).rstrip("/"),
+            (self.routing_url or unset.routing).rstrip("/"),
+            (self.budget_url or unset.budget).rstrip("/"),
+        )
 
     def mail_sender(self) -> MailSender:
         """The SMTP client for e-mail subscriptions."""
@@ -122,7 +139,9 @@ def build(
         client, settings.webhook_timeout_s, settings.address_policy(), clock=clock
     )
     runtime = ServiceRuntime(settings, HERE / "migrations")
-    runtime.subscribe(*processors(Fanout(clock).on_events, settings.event_topics))
+    runtime.subscribe(
+        *processors(Fanout(clock, settings.resource_urls()).on_events, settings.event_topics)
+    )
     worker = DeliveryWorker(
         database_url=settings.database_url,
         schema=settings.db_schema,
@@ -177,7 +196,9 @@ def build(
     app.state.feed = feed
     app.state.retention = retention
     app.state.subscriptions = Subscriptions(box=box, sender=sender, partners=partners, clock=clock)
+    app.state.abonnementen = Abonnementen(box=box, sender=sender, clock=clock)
     app.include_router(api.router)
+    app.include_router(notificaties_api.router)
     app.include_router(dashboard.router)
     app.include_router(deliveries.router)
     app.include_router(live.router)

@@ -9,17 +9,22 @@ from __future__ import annotations
 from contracts.events import (
     BUDGET_EVENT_TYPES,
     EVENT_TYPES,
+    FEEDBACK_RECEIVED_TYPE,
     ROUTING_ACKNOWLEDGED_TYPE,
     ROUTING_ASSIGNED_TYPE,
     ROUTING_ESCALATED_TYPE,
     ROUTING_RESOLVED_TYPE,
+    SIGNAL_ACCEPTED_TYPE,
     STREET_THRESHOLD_CROSSED_TYPE,
 )
 from contracts.wijkhubs import WIJKHUB_EVENT_TYPES
-from services.notify.domain import FILTER_FIELDS, Filters
+from services.notify.domain import FILTER_FIELDS, Filters, takes
 
-# routing.events, streets.events, wijkhubs.events and budget.events, as NotifySettings consumes.
+# signals.accepted, signals.feedback, routing.events, streets.events, wijkhubs.events and
+# budget.events, as NotifySettings consumes (intake's only to a prefix naming them: domain.takes).
 DELIVERED_TYPES: tuple[str, ...] = (
+    SIGNAL_ACCEPTED_TYPE,
+    FEEDBACK_RECEIVED_TYPE,
     ROUTING_ASSIGNED_TYPE,
     ROUTING_ESCALATED_TYPE,
     ROUTING_ACKNOWLEDGED_TYPE,
@@ -48,7 +53,7 @@ def never_matching(types: list[str], filters: Filters) -> list[dict[str, str]]:
     """An error per type prefix that no delivered event can ever match under `filters`."""
     errors = []
     for index, prefix in enumerate(types):
-        named = [t for t in DELIVERED_TYPES if t.startswith(prefix)]
+        named = [t for t in DELIVERED_TYPES if takes(prefix, t)]
         if not named:
             errors.append(_error(index, f"no event type notify delivers starts with {prefix!r}"))
         elif not any(_can_match(t, filters) for t in named):

@@ -12,6 +12,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
 TEST_EVENT_TYPE = "nl.wijkaanpak.notify.test"
+SIGNAL_TYPES = "nl.wijkaanpak.intake."
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,8 @@ class Subscription:
     id: str
     types: tuple[str, ...]
     filters: Filters = Filters()
+    # A Notificaties API abonnement's kanalen with their kenmerk filters; None for the others.
+    kanalen: list[dict[str, Any]] | None = None
 
 
 # The data fields each filter reads: a single value, or (last) a list of them.
@@ -42,7 +45,7 @@ FILTER_FIELDS: dict[str, tuple[str, ...]] = {
 
 def matches(subscription: Subscription, event_type: str, data: Any) -> bool:
     """Whether `subscription` wants an event of `event_type` carrying `data`."""
-    if not any(event_type.startswith(prefix) for prefix in subscription.types):
+    if not any(takes(prefix, event_type) for prefix in subscription.types):
         return False
     f = subscription.filters
     fields: Mapping[str, Any] = data if isinstance(data, Mapping) else {}
@@ -51,6 +54,15 @@ def matches(subscription: Subscription, event_type: str, data: Any) -> bool:
     if f.buurt_code is not None and fields.get("buurt_code") != f.buurt_code:
         return False
     return f.street_key is None or f.street_key in _concerned(fields, "street_key")
+
+
+def takes(prefix: str, event_type: str) -> bool:
+    """Whether a subscription's type prefix takes `event_type`. Intake's types (every accepted
+    signal, every feedback) go only to a prefix that names them: a catch-all such as
+    `nl.wijkaanpak.` was never meant to carry every signal of the city."""
+    if event_type.startswith(SIGNAL_TYPES) and not prefix.startswith(SIGNAL_TYPES[:-1]):
+        return False
+    return event_type.startswith(prefix)
 
 
 def _concerned(fields: Mapping[str, Any], name: str) -> list[Any]:

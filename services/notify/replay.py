@@ -48,6 +48,8 @@ from wijkbus.replaying import Difference, Progress, Rebuilt, Replay, ReplayClock
 HERE = Path(__file__).parent
 # The topics of NotifySettings.event_topics, in the order notify subscribes to them.
 INPUTS = [
+    topics.SIGNALS_ACCEPTED,
+    topics.SIGNALS_FEEDBACK,
     topics.ROUTING_EVENTS,
     topics.STREETS_EVENTS,
     topics.WIJKHUBS_EVENTS,
@@ -57,7 +59,7 @@ NOT_YET = "not yet created"  # a scratch subscription's status before its live c
 _COPIED = (
     "id, owner_partner_id, channel, callback_url, email_address, authorization_enc,"
     " signing_secret_enc, types, filter_partner, filter_buurt_code, filter_street_key, status,"
-    " status_reason, created_at, status_changed_at"
+    " status_reason, created_at, status_changed_at, kanalen"
 )
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -31,6 +33,7 @@ class NewSubscription:
     types: Sequence[str]
     filters: Filters
     created_at: datetime
+    kanalen: list[dict[str, Any]] | None = None  # an abonnement's (channel 'notificaties')
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,8 @@ async def insert_subscription(conn: asyncpg.Connection, s: NewSubscription) -> N
     await conn.execute(
         "INSERT INTO subscriptions (id, owner_partner_id, channel, callback_url, email_address,"
         " authorization_enc, signing_secret_enc, types, filter_partner, filter_buurt_code,"
-        " filter_street_key, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)",
+        " filter_street_key, created_at, kanalen)"
+        " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13::jsonb)",
         s.id,
         s.owner_partner_id,
         s.channel,
@@ -76,6 +80,7 @@ async def insert_subscription(conn: asyncpg.Connection, s: NewSubscription) -> N
         s.filters.buurt_code,
         s.filters.street_key,
         s.created_at,
+        None if s.kanalen is None else json.dumps(s.kanalen),
     )
 
 
@@ -129,7 +134,7 @@ async def end_subscription(
 async def active_subscriptions(conn: asyncpg.Connection) -> list[Subscription]:
     """Every active subscription, as matching needs it."""
     rows = await conn.fetch(
-        "SELECT id, types, filter_partner, filter_buurt_code, filter_street_key"
+        "SELECT id, types, filter_partner, filter_buurt_code, filter_street_key, kanalen"
         " FROM subscriptions WHERE status = 'active'"
     )
     return [
@@ -137,6 +142,7 @@ async def active_subscriptions(conn: asyncpg.Connection) -> list[Subscription]:
             id=str(r["id"]),
             types=tuple(r["types"]),
             filters=Filters(r["filter_partner"], r["filter_buurt_code"], r["filter_street_key"]),
+            kanalen=None if r["kanalen"] is None else json.loads(r["kanalen"]),
         )
         for r in rows
     ]

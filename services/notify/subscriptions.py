@@ -84,12 +84,7 @@ class SubscriptionRequest(BaseModel):
         if not _wants(info, "webhook", value, "callback_url"):
             return None
         assert value is not None
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("callback_url must be an http:// or https:// URL with a host")
-        if parts.username or parts.password:
-            raise ValueError("put credentials in 'authorization', not in callback_url")
-        return value
+        return check_callback_url(value, "callback_url", "authorization")
 
     @field_validator("authorization")
     @classmethod
@@ -97,13 +92,7 @@ class SubscriptionRequest(BaseModel):
         if not _wants(info, "webhook", value, "authorization"):
             return None
         assert value is not None
-        # A line break here would let a caller smuggle extra headers into our requests.
-        if any(c in value for c in "\r\n\0"):
-            raise ValueError("authorization must be a single line")
-        # A header is sent as ASCII: anything else failed in the test delivery itself (a 500).
-        if not _HEADER_TEXT.fullmatch(value):
-            raise ValueError("authorization must be printable ASCII, e.g. 'Bearer <token>'")
-        return value
+        return check_authorization(value, "authorization")
 
     @field_validator("email")
     @classmethod
@@ -114,6 +103,27 @@ class SubscriptionRequest(BaseModel):
         if not _EMAIL.fullmatch(value):
             raise ValueError("email must be one plain address such as team@example.nl")
         return value
+
+
+def check_callback_url(value: str, name: str, auth_name: str) -> str:
+    """A webhook's callback: http(s) with a host, and no credentials in it."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{name} must be an http:// or https:// URL with a host")
+    if parts.username or parts.password:
+        raise ValueError(f"put credentials in '{auth_name}', not in {name}")
+    return value
+
+
+def check_authorization(value: str, name: str) -> str:
+    """The Authorization value notify sends: one line of printable ASCII."""
+    # A line break here would let a caller smuggle extra headers into our requests.
+    if any(c in value for c in "\r\n\0"):
+        raise ValueError(f"{name} must be a single line")
+    # A header is sent as ASCII: anything else failed in the test delivery itself (a 500).
+    if not _HEADER_TEXT.fullmatch(value):
+        raise ValueError(f"{name} must be printable ASCII, e.g. 'Bearer <token>'")
+    return value
 
 
 _HEADER_TEXT = re.compile(r"[\x20-\x7e\t]+")

@@ -47,12 +47,20 @@ class WebhookSender:
         self.clock = clock
 
     async def post(
-        self, url: str, authorization: str, signing_secret: str, body: bytes, message_id: str
+        self,
+        url: str,
+        authorization: str,
+        signing_secret: str,
+        body: bytes,
+        message_id: str,
+        *,
+        content_type: str | None = None,
     ) -> AttemptResult:
-        """POST `body` signed with `signing_secret` twice: `wijkbus-signature` (the secret as
-        the key) and Standard Webhooks (webhook-id `message_id`, the time of this attempt)."""
+        """POST `body` (a CloudEvent unless `content_type` says otherwise) signed with
+        `signing_secret` twice: `wijkbus-signature` (the secret as the key) and Standard
+        Webhooks (webhook-id `message_id`, the time of this attempt)."""
         headers = {
-            "Content-Type": CONTENT_TYPE,
+            "Content-Type": content_type or CONTENT_TYPE,
             "Authorization": authorization,
             "wijkbus-signature": sign(signing_secret.encode(), body),
             **signatures.headers(signing_secret, message_id, self.clock(), body),

@@ -199,8 +199,15 @@ class DeliveryWorker:
         except SecretBoxError as exc:
             return domain.AttemptResult(None, 0, error=f"{exc} (was NOTIFY_SECRET_KEY changed?)")
         message_id = signatures.message_id(sub, delivery.event_id)
+        # A notificatie is plain JSON (the Notificaties API); the other webhooks CloudEvents.
+        kind = "application/json" if delivery.channel == "notificaties" else None
         return await self._sender.post(
-            delivery.callback_url, authorization, secret, delivery.body, message_id
+            delivery.callback_url,
+            authorization,
+            secret,
+            delivery.body,
+            message_id,
+            content_type=kind,
         )
 
     async def _mail(self, delivery: store.DueDelivery) -> domain.AttemptResult:

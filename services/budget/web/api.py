@@ -8,10 +8,11 @@ from typing import Annotated, Any, TypeVar
 
 import asyncpg
 from fastapi import APIRouter, Depends, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from services.budget import ballots
+from services.budget import ballots, initiatives
 from services.budget.domain import UnknownRuleError
 from services.budget.domain.initiatives import InitiativeStateError
 from services.budget.handlers import Budget, Contact
@@ -188,6 +189,17 @@ async def _operator_step(request: Request, step: Callable[[Budget, Any], Awaitab
     except (InitiativeStateError, ballots.RoundError, UnknownRuleError) as exc:
         return problem(409, "not possible now", detail=str(exc))
     return {"status": "ok"}
+
+
+@operator.get("/initiatives/{initiative_id}", responses={404: {}})
+async def initiative(initiative_id: str, request: Request) -> Any:
+    """An initiative: title, buurt, cost, status and the decision's reason; never its contact.
+    (The resource a Notificaties API `notificatie` on kanaal buurtbudget points at.)"""
+    async with request.app.state.runtime.pool.acquire() as conn:
+        row = await initiatives.public(conn, initiative_id)
+    if row is None:
+        return problem(404, "no such initiative")
+    return jsonable_encoder(dict(row))
 
 
 @operator.get("/initiatives/{initiative_id}/contact")
