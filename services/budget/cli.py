@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from services.budget import closing, register, store
+from services.budget import addresses, closing, register, store
 from services.budget.app import euro
 from services.budget.domain import Outcome, UnknownRuleError, decide
 from services.budget.domain.households import RegisterChanges, RegisterError, parse_register
@@ -172,7 +172,9 @@ async def import_households_file(
     incoming = parse_register(text)
     conn = await _connect(database_url)
     try:
-        return await register.import_households(conn, municipality, incoming, _now())
+        return await register.import_households(
+            conn, municipality, incoming, _now(), addresses.vault_from_env()
+        )
     finally:
         await conn.close()
 
@@ -183,12 +185,19 @@ def import_households(
     municipality: str = typer.Option(..., help="the municipality the register belongs to"),
     database_url: str = DATABASE_URL,
 ) -> None:
-    """Load the household register (one household per address); re-runs report what changed."""
+    """Load the household register (one household per address); re-runs report what changed.
+
+    Columns: address_id, postcode, house_number, buurt_code; for the letters also street and
+    city (sealed under BUDGET_VAULT_KEY, which must then be set) and buurt_name.
+    """
     try:
         changes = run(import_households_file(database_url, file, municipality))
     except RegisterError as exc:
         for error in exc.errors:
             console.print(f"[red]not imported:[/] {error}")
+        raise typer.Exit(1) from exc
+    except addresses.AddressError as exc:
+        console.print(f"[red]not imported:[/] {exc}")
         raise typer.Exit(1) from exc
     console.print(
         f"{municipality}: added {len(changes.added)}, changed {len(changes.changed)}, "
