@@ -273,22 +273,29 @@ def issue_codes(
     site_url: str = typer.Option("https://buurtbudget.example.nl/buurt", help="resident page"),
     database_url: str = DATABASE_URL,
 ) -> None:
-    """One code per household of the buurt (stored only as a hash) and a letter to print each.
+    """One code per household of the buurt (stored only as a hash), a letter to print each and
+    one PDF of them all (A4, a letter a page).
 
-    The codes appear nowhere but in the letters: not on screen, not in logs.
+    The codes appear nowhere but in the letters: not on screen, not in logs. Sealed addresses
+    are opened with BUDGET_VAULT_KEY.
     """
 
     async def issue(conn: asyncpg.Connection) -> tuple[list[register.Letter], int, int]:
-        letters, skipped = await register.issue_codes(conn, municipality, year, buurt.upper())
+        vault = addresses.vault_from_env()
+        letters, skipped = await register.issue_codes(
+            conn, municipality, year, buurt.upper(), vault
+        )
         y = await register.get_year(conn, municipality, year)
         return letters, skipped, y.allowance_cents
 
     try:
         letters, skipped, allowance = run(_with_conn(database_url, issue))
-    except register.YearError as exc:
+    except (register.YearError, addresses.AddressError) as exc:
         console.print(f"[red]no codes issued:[/] {exc}")
         raise typer.Exit(1) from exc
     written = write_all(letters, out, municipality=municipality, year=year,
                         allowance_cents=allowance, site_url=site_url)  # fmt: skip
-    console.print(f"{buurt} {year}: {len(written)} letters written to {out}; "
+    console.print(f"{buurt} {year}: {len(written.letters)} letters written to {out}; "
                   f"{skipped} households already had a code")  # fmt: skip
+    for pdf in written.pdfs:
+        console.print(f"all {len(written.letters)} in one PDF to print: {pdf.name}")
