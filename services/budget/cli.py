@@ -20,7 +20,8 @@ from services.budget.app import euro
 from services.budget.domain import Outcome, UnknownRuleError, decide
 from services.budget.domain.households import RegisterChanges, RegisterError, parse_register
 from services.budget.handlers import Budget
-from services.budget.letters import write_all
+from services.budget.letter_pdf import LetterTooLongError
+from services.budget.letters import Written, write_all
 from services.budget.pabulib import PabulibError, parse_text, to_election
 from wijkbus import db
 from wijkbus.cli_run import run
@@ -280,21 +281,25 @@ def issue_codes(
     are opened with BUDGET_VAULT_KEY.
     """
 
-    async def issue(conn: asyncpg.Connection) -> tuple[list[register.Letter], int, int]:
+    async def issue(conn: asyncpg.Connection) -> tuple[Written, int]:
+        allowance = (await register.get_year(conn, municipality, year)).allowance_cents
+        written: list[Written] = []
+
+        def deliver(letters: list[register.Letter]) -> None:
+            written.append(write_all(letters, out, municipality=municipality, year=year,
+                                     allowance_cents=allowance, site_url=site_url))  # fmt: skip
+
         vault = addresses.vault_from_env()
-        letters, skipped = await register.issue_codes(
-            conn, municipality, year, buurt.upper(), vault
+        _, skipped = await register.issue_codes(
+            conn, municipality, year, buurt.upper(), vault, deliver
         )
-        y = await register.get_year(conn, municipality, year)
-        return letters, skipped, y.allowance_cents
+        return written[0], skipped
 
     try:
-        letters, skipped, allowance = run(_with_conn(database_url, issue))
-    except (register.YearError, addresses.AddressError) as exc:
+        written, skipped = run(_with_conn(database_url, issue))
+    except (register.YearError, addresses.AddressError, LetterTooLongError) as exc:
         console.print(f"[red]no codes issued:[/] {exc}")
         raise typer.Exit(1) from exc
-    written = write_all(letters, out, municipality=municipality, year=year,
-                        allowance_cents=allowance, site_url=site_url)  # fmt: skip
     console.print(f"{buurt} {year}: {len(written.letters)} letters written to {out}; "
                   f"{skipped} households already had a code")  # fmt: skip
     for pdf in written.pdfs:

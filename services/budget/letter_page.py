@@ -21,14 +21,17 @@ class LetterPage:
     paragraphs: tuple[str, ...]
     code: str
     link: str
+    qr_png: bytes
     after_code: tuple[str, ...]
     footnote: str
 
-    def qr_png(self, scale: int = 10) -> bytes:
-        """The QR code of `link` as a PNG (error correction M or better: paper gets creased)."""
-        out = io.BytesIO()
-        segno.make(self.link, error="m", micro=False).save(out, kind="png", scale=scale, border=4)
-        return out.getvalue()
+
+def qr_png(link: str) -> bytes:
+    """The QR code of `link` as a PNG, 5 pixels a module with the standard quiet zone; error
+    correction M or better, as paper gets creased."""
+    out = io.BytesIO()
+    segno.make(link, error="m", micro=False).save(out, kind="png", scale=5, border=4)
+    return out.getvalue()
 
 
 def resident_link(site_url: str, code: str) -> str:
@@ -54,6 +57,7 @@ def compose(
     """The letter of one household, in Dutch."""
     euros = f"{allowance_cents // 100},{allowance_cents % 100:02d}"
     buurt = f"{letter.buurt_name} ({letter.buurt_code})" if letter.buurt_name else letter.buurt_code
+    link = resident_link(site_url, letter.code)
     return LetterPage(
         municipality=municipality,
         address_lines=address_lines(letter),
@@ -65,7 +69,8 @@ def compose(
             f"ingevuld. Of ga naar {site_url} en vul deze code in:",
         ),
         code=letter.code,
-        link=resident_link(site_url, letter.code),
+        link=link,
+        qr_png=qr_png(link),
         after_code=(
             "De code is één keer te gebruiken door uw huishouden. Bewaar deze brief goed en "
             "geef de code niet aan anderen.",

@@ -29,7 +29,7 @@ class Written:
 
 def render(page: LetterPage) -> str:
     """The HTML of one household's letter, ready to print (the QR code inline, as a PNG)."""
-    qr_src = "data:image/png;base64," + base64.b64encode(page.qr_png()).decode()
+    qr_src = "data:image/png;base64," + base64.b64encode(page.qr_png).decode()
     return _ENV.get_template("letter.html").render(page=page, qr_src=qr_src)
 
 
@@ -48,26 +48,25 @@ def write_all(
     Files are named by year, buurt and number, never by address; numbered after the letters
     already there, so a second run never overwrites the first.
     """
-    out.mkdir(parents=True, exist_ok=True)
-    first = len(list(out.glob("brief-*.html"))) + 1
-    numbered: dict[str, list[tuple[int, LetterPage]]] = {}
-    paths = []
+    # Everything is made before anything is written: a letter that cannot be made leaves no files.
+    first = len(list(out.glob("brief-*.html"))) + 1 if out.exists() else 1
+    files: dict[Path, bytes] = {}
+    by_buurt: dict[str, list[tuple[int, LetterPage]]] = {}
     for n, letter in enumerate(letters, start=first):
         page = compose(letter, municipality=municipality, year=year,
                        allowance_cents=allowance_cents, site_url=site_url)  # fmt: skip
-        path = out / f"brief-{year}-{letter.buurt_code}-{n:05d}.html"
-        path.write_text(render(page), encoding="utf-8")
-        paths.append(path)
-        numbered.setdefault(letter.buurt_code, []).append((n, page))
+        files[out / f"brief-{year}-{letter.buurt_code}-{n:05d}.html"] = render(page).encode()
+        by_buurt.setdefault(letter.buurt_code, []).append((n, page))
     pdfs = []
-    for buurt, pages in numbered.items():
+    for buurt, pages in by_buurt.items():
         pdf = out / f"brieven-{year}-{buurt}-{pages[0][0]:05d}-{pages[-1][0]:05d}.pdf"
-        pdf.write_bytes(
-            letter_pdf.render(
-                [p for _, p in pages],
-                title=f"Buurtbudget {year}: brieven {buurt}",
-                created=created or datetime.now(UTC),
-            )
+        files[pdf] = letter_pdf.render(
+            [p for _, p in pages],
+            title=f"Buurtbudget {year}: brieven {buurt}",
+            created=created or datetime.now(UTC),
         )
         pdfs.append(pdf)
-    return Written(paths, pdfs)
+    out.mkdir(parents=True, exist_ok=True)
+    for path, content in files.items():
+        path.write_bytes(content)
+    return Written([p for p in files if p.suffix == ".html"], pdfs)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -141,11 +143,14 @@ async def issue_codes(
     year: int,
     buurt_code: str,
     vault: Vault | None = None,
+    deliver: Callable[[list[Letter]], object] | None = None,
 ) -> tuple[list[Letter], int]:
     """A new code for every household of the buurt that has none this year; (letters, skipped).
 
     The codes leave this function only in the letters: the database keeps their hashes. The
     addresses are opened with `vault` (AddressError when they are sealed and it is None).
+    `deliver` (e.g. writing the letters) runs before the codes are committed: when it fails,
+    no code is stored that nobody has on paper.
     """
     async with conn.transaction():
         y = await get_year(conn, municipality, year)
@@ -185,6 +190,8 @@ async def issue_codes(
                 for letter, h in zip(letters, households, strict=True)
             ],
         )
+        if deliver is not None:
+            await asyncio.to_thread(deliver, letters)
     return letters, int(skipped)
 
 

@@ -15,7 +15,7 @@ from PIL import Image
 from pypdf import PdfReader
 
 from services.budget.app import BudgetSettings, build
-from tests.integration.test_budget_households import cli
+from tests.integration.test_budget_households import budget_conn, cli
 from tests.support import running_app
 from wijkbus.vault import new_master_key
 
@@ -98,6 +98,7 @@ async def test_the_buurt_s_letters_are_one_pdf_of_a4_pages_one_letter_a_page(
         text = page.extract_text()
         assert street_line in text and town_line in text
         assert "De Hoogte (BU00140107)" in text and code in text
+        assert "€ 10,00" in text and "één keer" in text
         [image] = page.images
         assert decode_qr(image.image) == f"{site}?code={code}"
 
@@ -131,3 +132,33 @@ async def test_the_qr_link_opens_the_resident_page_with_the_code_filled_in_and_l
         assert "al ingevuld" not in not_a_code.text
     logged = capfd.readouterr()  # type: ignore[attr-defined]
     assert code not in logged.out + logged.err
+
+
+async def test_no_code_is_stored_when_the_letters_cannot_be_made(
+    fresh_database: str, tmp_path: Path
+) -> None:
+    site = "https://buurtbudget.groningen.nl/buurt"
+    endless = REGISTER.replace(",De Hoogte\n", f",{'De Hoogte ' * 400}\n")
+    csv = tmp_path / "register.csv"
+    csv.write_text(endless)
+    env = {"BUDGET_VAULT_KEY": new_master_key()}
+    url = fresh_database
+    await cli("import-households", str(csv), "--municipality", "Groningen", url=url, env=env)
+    await cli("open-year", "--year", "2027", "--municipality", "Groningen", url=url)
+    out = tmp_path / "brieven"
+    args = ["issue-codes", "--year", "2027", "--buurt", "BU00140107", "--out", str(out)]
+    refused = await cli(
+        *args, "--municipality", "Groningen", "--site-url", site, url=url, env=env, exit_code=1
+    )
+    assert "does not fit on one A4 page" in refused
+    assert not out.exists()
+    conn = await budget_conn(url)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM voting_codes") == 0
+    finally:
+        await conn.close()
+
+    csv.write_text(REGISTER)  # the buurt's name corrected: now the letters can be made
+    await cli("import-households", str(csv), "--municipality", "Groningen", url=url, env=env)
+    issued = await cli(*args, "--municipality", "Groningen", "--site-url", site, url=url, env=env)
+    assert "3 letters written" in issued
