@@ -80,10 +80,16 @@ def _say(line: str) -> None:
 
 def _seed_budget_demo(stack: devstack.ServiceProcesses, workdir: Path) -> None:
     from services.budget import demo
+    from wijkbus.vault import Vault
 
+    vault = Vault.from_setting(stack.creds.budget_vault_key)
     folder = run(
         demo.seed(
-            stack.database_url, stack.url("budget"), stack.creds.operator_token, workdir / "letters"
+            stack.database_url,
+            stack.url("budget"),
+            stack.creds.operator_token,
+            workdir / "letters",
+            vault,
         )
     )
     if folder is not None:

@@ -15,12 +15,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from services.budget import closing, register, store
+from services.budget import addresses, closing, register, store
 from services.budget.app import euro
 from services.budget.domain import Outcome, UnknownRuleError, decide
 from services.budget.domain.households import RegisterChanges, RegisterError, parse_register
 from services.budget.handlers import Budget
-from services.budget.letters import write_all
+from services.budget.letter_pdf import LetterTooLongError
+from services.budget.letters import Written, write_all
 from services.budget.pabulib import PabulibError, parse_text, to_election
 from wijkbus import db
 from wijkbus.cli_run import run
@@ -172,7 +173,9 @@ async def import_households_file(
     incoming = parse_register(text)
     conn = await _connect(database_url)
     try:
-        return await register.import_households(conn, municipality, incoming, _now())
+        return await register.import_households(
+            conn, municipality, incoming, _now(), addresses.vault_from_env()
+        )
     finally:
         await conn.close()
 
@@ -183,12 +186,19 @@ def import_households(
     municipality: str = typer.Option(..., help="the municipality the register belongs to"),
     database_url: str = DATABASE_URL,
 ) -> None:
-    """Load the household register (one household per address); re-runs report what changed."""
+    """Load the household register (one household per address); re-runs report what changed.
+
+    Columns: address_id, postcode, house_number, buurt_code; for the letters also street and
+    city (sealed under BUDGET_VAULT_KEY, which must then be set) and buurt_name.
+    """
     try:
         changes = run(import_households_file(database_url, file, municipality))
     except RegisterError as exc:
         for error in exc.errors:
             console.print(f"[red]not imported:[/] {error}")
+        raise typer.Exit(1) from exc
+    except addresses.AddressError as exc:
+        console.print(f"[red]not imported:[/] {exc}")
         raise typer.Exit(1) from exc
     console.print(
         f"{municipality}: added {len(changes.added)}, changed {len(changes.changed)}, "
@@ -264,22 +274,33 @@ def issue_codes(
     site_url: str = typer.Option("https://buurtbudget.example.nl/buurt", help="resident page"),
     database_url: str = DATABASE_URL,
 ) -> None:
-    """One code per household of the buurt (stored only as a hash) and a letter to print each.
+    """One code per household of the buurt (stored only as a hash), a letter to print each and
+    one PDF of them all (A4, a letter a page).
 
-    The codes appear nowhere but in the letters: not on screen, not in logs.
+    The codes appear nowhere but in the letters: not on screen, not in logs. Sealed addresses
+    are opened with BUDGET_VAULT_KEY.
     """
 
-    async def issue(conn: asyncpg.Connection) -> tuple[list[register.Letter], int, int]:
-        letters, skipped = await register.issue_codes(conn, municipality, year, buurt.upper())
-        y = await register.get_year(conn, municipality, year)
-        return letters, skipped, y.allowance_cents
+    async def issue(conn: asyncpg.Connection) -> tuple[Written, int]:
+        allowance = (await register.get_year(conn, municipality, year)).allowance_cents
+        written: list[Written] = []
+
+        def deliver(letters: list[register.Letter]) -> None:
+            written.append(write_all(letters, out, municipality=municipality, year=year,
+                                     allowance_cents=allowance, site_url=site_url))  # fmt: skip
+
+        vault = addresses.vault_from_env()
+        _, skipped = await register.issue_codes(
+            conn, municipality, year, buurt.upper(), vault, deliver
+        )
+        return written[0], skipped
 
     try:
-        letters, skipped, allowance = run(_with_conn(database_url, issue))
-    except register.YearError as exc:
+        written, skipped = run(_with_conn(database_url, issue))
+    except (register.YearError, addresses.AddressError, LetterTooLongError) as exc:
         console.print(f"[red]no codes issued:[/] {exc}")
         raise typer.Exit(1) from exc
-    written = write_all(letters, out, municipality=municipality, year=year,
-                        allowance_cents=allowance, site_url=site_url)  # fmt: skip
-    console.print(f"{buurt} {year}: {len(written)} letters written to {out}; "
+    console.print(f"{buurt} {year}: {len(written.letters)} letters written to {out}; "
                   f"{skipped} households already had a code")  # fmt: skip
+    for pdf in written.pdfs:
+        console.print(f"all {len(written.letters)} in one PDF to print: {pdf.name}")

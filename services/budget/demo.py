@@ -18,6 +18,7 @@ import httpx
 from services.budget import register
 from services.budget.domain.households import parse_register
 from services.budget.letters import write_all
+from wijkbus.vault import Vault
 
 REPO = Path(__file__).resolve().parents[2]
 HOUSEHOLDS = REPO / "deploy" / "demo" / "households.csv"
@@ -26,18 +27,27 @@ BUURT = "BU00140107"
 
 
 async def seed(
-    database_url: str, budget_url: str, operator_token: str, letters_dir: Path
+    database_url: str,
+    budget_url: str,
+    operator_token: str,
+    letters_dir: Path,
+    vault: Vault | None = None,
 ) -> Path | None:
-    """Seed the demo once; return the folder with the letters (None: seeded before)."""
+    """Seed the demo once; return the folder with the letters (None: seeded before).
+
+    The households' addresses are sealed under `vault` (the stack's BUDGET_VAULT_KEY; a
+    throwaway key when None).
+    """
     year = datetime.now(UTC).year
+    vault = vault or Vault.ephemeral()
     conn = await asyncpg.connect(database_url, server_settings={"search_path": "budget"})
     try:
         if await conn.fetchval("SELECT count(*) FROM households"):
             return None
         households = parse_register(HOUSEHOLDS.read_text(encoding="utf-8"))
-        await register.import_households(conn, MUNICIPALITY, households, datetime.now(UTC))
+        await register.import_households(conn, MUNICIPALITY, households, datetime.now(UTC), vault)
         y = await register.open_year(conn, MUNICIPALITY, year, None, "pledge")
-        letters, _ = await register.issue_codes(conn, MUNICIPALITY, year, BUURT)
+        letters, _ = await register.issue_codes(conn, MUNICIPALITY, year, BUURT, vault)
     finally:
         await conn.close()
     folder = letters_dir / f"{year}-{BUURT}"

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
 
-from services.budget import codes
-from services.budget.domain.households import Household, RegisterChanges, compare
+from services.budget import addresses, codes, household_store
+from services.budget.domain.households import Household, RegisterChanges, RegisterError, compare
+from wijkbus.vault import Vault
 
 
 class YearError(Exception):
@@ -28,12 +31,18 @@ class Year:
 
 @dataclass(frozen=True)
 class Letter:
-    """What one household's letter says: its address and its new code (never stored)."""
+    """What one household's letter says: its address and its new code (never stored).
+
+    Street, city and buurt name are empty when the register did not give them.
+    """
 
     postcode: str
     house_number: str
     buurt_code: str
     code: str
+    street: str = ""
+    city: str = ""
+    buurt_name: str = ""
 
 
 async def ensure_municipality(conn: asyncpg.Connection, municipality: str) -> None:
@@ -45,39 +54,30 @@ async def ensure_municipality(conn: asyncpg.Connection, municipality: str) -> No
 
 
 async def import_households(
-    conn: asyncpg.Connection, municipality: str, incoming: list[Household], now: datetime
+    conn: asyncpg.Connection,
+    municipality: str,
+    incoming: list[Household],
+    now: datetime,
+    vault: Vault | None = None,
 ) -> RegisterChanges:
-    """Replace a municipality's register with `incoming` in one transaction; say what changed."""
+    """Replace a municipality's register with `incoming` in one transaction; say what changed.
+
+    A register with streets and cities needs the vault to seal them (RegisterError without).
+    """
+    addressed = any(h.street for h in incoming)
+    if addressed and vault is None:
+        raise RegisterError([f"the register has addresses: set {addresses.VAULT_KEY_ENV}"])
     async with conn.transaction():
         await ensure_municipality(conn, municipality)
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext('households:' || $1))",
                            municipality)  # fmt: skip
-        rows = await conn.fetch(
-            "SELECT address_id, postcode, house_number, buurt_code FROM households"
-            " WHERE municipality = $1 AND removed_at IS NULL",
-            municipality,
+        sealing = vault if addressed else None
+        changes = compare(await household_store.current(conn, municipality, sealing), incoming)
+        await household_store.save(
+            conn, municipality, (*changes.added, *changes.changed), now, sealing
         )
-        current = {r["address_id"]: Household(**dict(r)) for r in rows}
-        changes = compare(current, incoming)
-        await conn.executemany(
-            "INSERT INTO households (address_id, postcode, house_number, buurt_code, municipality,"
-            " imported_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)"
-            " ON CONFLICT (address_id) DO UPDATE SET postcode = EXCLUDED.postcode,"
-            " house_number = EXCLUDED.house_number, buurt_code = EXCLUDED.buurt_code,"
-            " municipality = EXCLUDED.municipality, updated_at = EXCLUDED.updated_at,"
-            " removed_at = NULL",
-            [
-                (h.address_id, h.postcode, h.house_number, h.buurt_code, municipality, now)
-                for h in (*changes.added, *changes.changed)
-            ],
-        )
-        # Removed, not deleted: their codes and support of earlier years keep their reference.
-        await conn.execute(
-            "UPDATE households SET removed_at = $2, updated_at = $2"
-            " WHERE address_id = ANY($1::text[])",
-            list(changes.removed),
-            now,
-        )
+        await household_store.remove(conn, list(changes.removed), now)
+        await household_store.save_buurt_names(conn, municipality, incoming)
     return changes
 
 
@@ -138,22 +138,33 @@ async def open_year_of(conn: asyncpg.Connection, municipality: str) -> Year | No
 
 
 async def issue_codes(
-    conn: asyncpg.Connection, municipality: str, year: int, buurt_code: str
+    conn: asyncpg.Connection,
+    municipality: str,
+    year: int,
+    buurt_code: str,
+    vault: Vault | None = None,
+    deliver: Callable[[list[Letter]], object] | None = None,
 ) -> tuple[list[Letter], int]:
     """A new code for every household of the buurt that has none this year; (letters, skipped).
 
-    The codes leave this function only in the letters: the database keeps their hashes.
+    The codes leave this function only in the letters: the database keeps their hashes. The
+    addresses are opened with `vault` (AddressError when they are sealed and it is None).
+    `deliver` (e.g. writing the letters) runs before the codes are committed: when it fails,
+    no code is stored that nobody has on paper.
     """
     async with conn.transaction():
         y = await get_year(conn, municipality, year)
         if y.status != "open":
             raise YearError(f"{municipality} {year} is closed")
         households = await conn.fetch(
-            "SELECT h.household_id, h.postcode, h.house_number FROM households h"
+            "SELECT h.household_id, h.address_id, h.postcode, h.house_number, h.address_key,"
+            " h.address_sealed FROM households h"
             " WHERE h.municipality = $1 AND h.buurt_code = $2 AND h.removed_at IS NULL"
             " AND NOT EXISTS (SELECT 1 FROM voting_codes c"
             "   WHERE c.household_id = h.household_id AND c.year = $3)"
-            " ORDER BY h.postcode, h.house_number",
+            # In the order a postman walks: postcode, then house number as a number.
+            " ORDER BY h.postcode, substring(h.house_number from '^[0-9]+')::numeric NULLS LAST,"
+            " h.house_number",
             municipality,
             buurt_code,
             year,
@@ -165,10 +176,12 @@ async def issue_codes(
             buurt_code,
             year,
         )
+        name = await household_store.buurt_name(conn, municipality, buurt_code)
         letters = [
-            Letter(h["postcode"], h["house_number"], buurt_code, codes.new_code())
+            Letter(h["postcode"], h["house_number"], buurt_code, codes.new_code(),
+                   *addresses.open_row(vault, h), buurt_name=name)
             for h in households
-        ]
+        ]  # fmt: skip
         await conn.executemany(
             "INSERT INTO voting_codes (code_hash, household_id, municipality, year)"
             " VALUES ($1, $2, $3, $4)",
@@ -177,6 +190,8 @@ async def issue_codes(
                 for letter, h in zip(letters, households, strict=True)
             ],
         )
+        if deliver is not None:
+            await asyncio.to_thread(deliver, letters)
     return letters, int(skipped)
 
 

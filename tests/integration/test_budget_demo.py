@@ -25,6 +25,8 @@ async def test_the_demo_is_seeded_once_and_a_letter_s_code_opens_the_resident_pa
         assert folder is not None
         letters = sorted(folder.glob("*.html"))
         assert len(letters) == 100
+        assert "Javastraat 1<br>9714 AB  GRONINGEN" in letters[0].read_text()
+        assert len(list(folder.glob("brieven-*-BU00140107-00001-00100.pdf"))) == 1
         code = re.search(r"[A-Z0-9]{4}(?:-[A-Z0-9]{4}){4,}[A-Z0-9-]*", letters[1].read_text())
         assert code is not None
 

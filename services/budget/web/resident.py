@@ -1,17 +1,19 @@
 """Resident pages (Dutch, plain HTML forms, no JavaScript): code → initiatives → support.
 
-The code travels only in POST bodies (a hidden field after it was typed once), never in a URL,
-and the pages are never cached.
+The code travels in POST bodies (a hidden field after it was typed once). The one URL that
+carries it is the letter's QR link, `/buurt?code=...`: it only fills in the code form, is never
+logged (no access log, no URL in our logs or metrics) and is sent nowhere else (no Referer).
+The pages are never cached.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse
 
-from services.budget import ballots
+from services.budget import ballots, codes
 from services.budget.views import resident_view
 from services.budget.web.guard import Refusal, attempt
 
@@ -43,9 +45,11 @@ def _refused(request: Request, refusal: Refusal, code: str | None = None) -> HTM
 
 
 @router.get("", response_class=HTMLResponse)
-async def code_form(request: Request) -> HTMLResponse:
-    """Ask for the code from the letter."""
-    return _page(request, "buurt_code.html", error=None)
+async def code_form(request: Request, code: str | None = Query(None)) -> HTMLResponse:
+    """Ask for the code from the letter; filled in already when the letter's QR code opened it."""
+    # Only filled in, not looked up: a GET must not tell whether a code is valid.
+    filled = code.strip() if code and codes.looks_like_a_code(code) else None
+    return _page(request, "buurt_code.html", error=None, code=filled)
 
 
 @router.post("", response_class=HTMLResponse)
