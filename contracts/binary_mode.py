@@ -3,7 +3,7 @@
 Intake turns a binary-mode message into the structured event it stands for at the edge
 (`to_structured`), so one path validates, de-duplicates and answers both modes; notify writes
 binary-mode deliveries with `http_headers`. What a binary-mode Kafka record's signature covers
-is `signed_bytes` (README.md, "Binary content mode").
+is `signed_bytes`, and a binary-mode webhook delivery's too (README.md, "Binary content mode").
 """
 
 from __future__ import annotations
@@ -79,6 +79,7 @@ def _attributes(
 ) -> tuple[dict[str, str], list[FieldError]]:
     attributes: dict[str, str] = {}
     errors: list[FieldError] = []
+    seen: set[str] = set()
     for header, raw in headers.items():
         name = header.lower()
         if name == CONTENT_TYPE_HEADER:
@@ -91,15 +92,16 @@ def _attributes(
         else:
             continue  # not an attribute: e.g. Authorization, wijkbus-signature
         value = _value(raw, prefix)
-        if value is None or "\n" in value or "\r" in value:
+        if attribute in seen:
+            errors.append(FieldError(field=header, message=f"attribute {attribute} given twice"))
+        elif value is None or "\n" in value or "\r" in value:
             message = "must be one line of UTF-8 text" + (
                 " (percent-encoded)" if prefix == HTTP_PREFIX else ""
             )
             errors.append(FieldError(field=header, message=f"header {header} {message}"))
-        elif attribute in attributes:
-            errors.append(FieldError(field=header, message=f"attribute {attribute} given twice"))
         else:
             attributes[attribute] = value
+        seen.add(attribute)
     return attributes, errors
 
 
@@ -126,14 +128,14 @@ def _text(value: str | bytes) -> str:
     return value.decode("latin-1") if isinstance(value, bytes) else value
 
 
-def signed_bytes(headers: Mapping[str, bytes], value: bytes) -> bytes:
-    """What a binary-mode Kafka record's wijkbus-signature is the HMAC of: one
-    `name:value\\n` line per `ce_*` and `content-type` header (name lower-cased, value as sent),
-    sorted by name, then an empty line, then the record's value."""
+def signed_bytes(headers: Mapping[str, str | bytes], value: bytes, prefix: str) -> bytes:
+    """What a binary-mode message's wijkbus-signature is the HMAC of: one `name:value\\n` line
+    per `<prefix>*` and `content-type` header (name lower-cased, value as sent, UTF-8), sorted
+    by name, then an empty line, then the value (the body)."""
     lines = sorted(
-        (name.lower().encode(), raw)
+        (name.lower().encode(), raw.encode() if isinstance(raw, str) else raw)
         for name, raw in headers.items()
-        if name.lower().startswith(KAFKA_PREFIX) or name.lower() == CONTENT_TYPE_HEADER
+        if name.lower().startswith(prefix) or name.lower() == CONTENT_TYPE_HEADER
     )
     return b"".join(name + b":" + raw + b"\n" for name, raw in lines) + b"\n" + value
 

@@ -82,7 +82,11 @@ def read_record(delivery: Delivery) -> tuple[bytes, bytes, list[FieldError]]:
     raw, errors = binary_mode.to_structured(
         delivery.headers, delivery.value, binary_mode.KAFKA_PREFIX
     )
-    return raw, binary_mode.signed_bytes(delivery.headers, delivery.value), errors
+    return (
+        raw,
+        binary_mode.signed_bytes(delivery.headers, delivery.value, binary_mode.KAFKA_PREFIX),
+        errors,
+    )
 
 
 async def learn_from_routing(conn: asyncpg.Connection, events: list[CloudEvent]) -> None:
