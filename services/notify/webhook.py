@@ -7,12 +7,14 @@ checked, and the request sent to the checked address with the original Host and 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 import httpx
 
+from contracts import binary_mode
 from contracts.envelope import CONTENT_TYPE
 from services.notify import signatures
 from services.notify.crypto import sign
@@ -47,14 +49,21 @@ class WebhookSender:
         self.clock = clock
 
     async def post(
-        self, url: str, authorization: str, signing_secret: str, body: bytes, message_id: str
+        self,
+        url: str,
+        authorization: str,
+        signing_secret: str,
+        body: bytes,
+        message_id: str,
+        *,
+        binary: bool = False,
     ) -> AttemptResult:
-        """POST `body` signed with `signing_secret` twice: `wijkbus-signature` (the secret as
-        the key) and Standard Webhooks (webhook-id `message_id`, the time of this attempt)."""
-        headers = {
-            "Content-Type": CONTENT_TYPE,
+        """POST the structured event `body` signed with `signing_secret` twice: `wijkbus-signature`
+        (the secret as the key) and Standard Webhooks (webhook-id `message_id`, the time of this
+        attempt); in binary mode its ce-* headers and data, wijkbus-signature binding both."""
+        headers, body = _as_sent(signing_secret.encode(), body, binary)
+        headers |= {
             "Authorization": authorization,
-            "wijkbus-signature": sign(signing_secret.encode(), body),
             **signatures.headers(signing_secret, message_id, self.clock(), body),
             "User-Agent": USER_AGENT,
         }
@@ -91,6 +100,16 @@ class WebhookSender:
             retry_after=response.headers.get("retry-after"),
             excerpt=excerpt if failed and excerpt else None,
         )
+
+
+def _as_sent(secret: bytes, event: bytes, binary: bool) -> tuple[dict[str, str], bytes]:
+    """The content headers and body of a delivery: the structured event, or its binary form
+    with a signature that binds the ce-* headers too (README.md, "Binary content mode")."""
+    if not binary:
+        return {"Content-Type": CONTENT_TYPE, "wijkbus-signature": sign(secret, event)}, event
+    headers, data = binary_mode.http_headers(json.loads(event))
+    signed = binary_mode.signed_bytes(headers, data, binary_mode.HTTP_PREFIX)
+    return {**headers, "wijkbus-signature": sign(secret, signed)}, data
 
 
 async def _excerpt(response: httpx.Response) -> str:

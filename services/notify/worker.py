@@ -199,8 +199,9 @@ class DeliveryWorker:
         except SecretBoxError as exc:
             return domain.AttemptResult(None, 0, error=f"{exc} (was NOTIFY_SECRET_KEY changed?)")
         message_id = signatures.message_id(sub, delivery.event_id)
+        binary = delivery.content_mode == "binary"
         return await self._sender.post(
-            delivery.callback_url, authorization, secret, delivery.body, message_id
+            delivery.callback_url, authorization, secret, delivery.body, message_id, binary=binary
         )
 
     async def _mail(self, delivery: store.DueDelivery) -> domain.AttemptResult:
