@@ -9,7 +9,7 @@ from datetime import datetime
 
 import asyncpg
 
-from contracts import topics
+from contracts import binary_mode, topics
 from contracts.envelope import CloudEvent
 from contracts.events import (
     ROUTING_ASSIGNED_TYPE,
@@ -19,6 +19,7 @@ from contracts.events import (
     ResponderEscalated,
     SignalResolved,
 )
+from contracts.receipts import FieldError
 from services.intake import domain, store
 from services.intake.submissions import Submission, submit_batch
 from wijkbus.partners import Partner, PartnerRegistry, verify_signature
@@ -62,12 +63,30 @@ class Intake:
             return None  # not a registered partner's topic: nobody to answer, nothing to accept
         signature = delivery.headers.get("wijkbus-signature", b"").decode(errors="replace")
         secret = self.partners.signing_secret(partner.id)
-        signed = verify_signature(secret, delivery.value, signature or None)
-        return Submission(partner, delivery.value, "kafka", signed=signed, record=delivery)
+        raw, signed_over, errors = read_record(delivery)
+        signed = verify_signature(secret, signed_over, signature or None)
+        # An unsigned record is refused for its signature before anything else is said about it.
+        refused = domain.Verdict("invalid", errors=tuple(errors)) if errors and signed else None
+        return Submission(partner, raw, "kafka", signed=signed, record=delivery, refused=refused)
 
     async def on_routing_events(self, conn: asyncpg.Connection, events: list[CloudEvent]) -> None:
         """Learn who each signal is assigned to now, so feedback is taken from that partner only."""
         await learn_from_routing(conn, events)
+
+
+def read_record(delivery: Delivery) -> tuple[bytes, bytes, list[FieldError]]:
+    """A partner record as (the structured event, the bytes its signature covers, what is wrong
+    with it already): a binary-mode record becomes the structured event it carries."""
+    if not binary_mode.is_binary(delivery.headers, binary_mode.KAFKA_PREFIX):
+        return delivery.value, delivery.value, []
+    raw, errors = binary_mode.to_structured(
+        delivery.headers, delivery.value, binary_mode.KAFKA_PREFIX
+    )
+    return (
+        raw,
+        binary_mode.signed_bytes(delivery.headers, delivery.value, binary_mode.KAFKA_PREFIX),
+        errors,
+    )
 
 
 async def learn_from_routing(conn: asyncpg.Connection, events: list[CloudEvent]) -> None:

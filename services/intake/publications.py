@@ -105,14 +105,16 @@ def receipt(
     verdict: domain.Verdict,
     now: datetime,
     checked: ValidatedEvent | None = None,
+    event: bytes | None = None,
 ) -> OutgoingMessage:
-    """The receipt answering a partner's Kafka record, on the partner's receipts topic."""
+    """The receipt answering a partner's Kafka record, on the partner's receipts topic; `event`
+    is the structured event the record carried when that is not its value (binary mode)."""
     source: str | None
     event_id: str | None
     if checked is not None:  # already read: no need to parse the record again
         source, event_id = checked.event.source, checked.event.id
     else:
-        source, event_id = _identity(delivery.value)
+        source, event_id = _identity(delivery.value if event is None else event)
     receipt_type = {"accepted": RECEIPT_ACCEPTED, "duplicate": RECEIPT_DUPLICATE}.get(
         verdict.status, RECEIPT_REJECTED
     )

@@ -167,5 +167,7 @@ def _in_order(
             messages.append(message)
         if sub.record is not None:
             valid = checked if isinstance(checked, ValidatedEvent) else None
-            messages.append(publications.receipt(sub.partner, sub.record, verdict, now, valid))
+            messages.append(
+                publications.receipt(sub.partner, sub.record, verdict, now, valid, sub.raw)
+            )
     return messages

@@ -15,7 +15,8 @@ from services.notify.domain import AttemptResult, Decision, Filters, Subscriptio
 
 _VIEW = (
     "SELECT id, owner_partner_id, channel, callback_url, email_address, types, filter_partner,"
-    " filter_buurt_code, filter_street_key, status, status_reason, created_at FROM subscriptions"
+    " filter_buurt_code, filter_street_key, status, status_reason, created_at, content_mode"
+    " FROM subscriptions"
 )
 
 
@@ -34,6 +35,7 @@ class NewSubscription:
     filters: Filters
     created_at: datetime
     kanalen: list[dict[str, Any]] | None = None  # an abonnement's (channel 'notificaties')
+    content_mode: str = "structured"
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ class DueDelivery:
     authorization_enc: bytes | None
     signing_secret_enc: bytes | None
     event_type: str
+    content_mode: str = "structured"
 
 
 def _uuid(value: str) -> UUID | None:
@@ -66,8 +69,8 @@ async def insert_subscription(conn: asyncpg.Connection, s: NewSubscription) -> N
     await conn.execute(
         "INSERT INTO subscriptions (id, owner_partner_id, channel, callback_url, email_address,"
         " authorization_enc, signing_secret_enc, types, filter_partner, filter_buurt_code,"
-        " filter_street_key, created_at, kanalen)"
-        " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13::jsonb)",
+        " filter_street_key, created_at, kanalen, content_mode)"
+        " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13::jsonb,$14)",
         s.id,
         s.owner_partner_id,
         s.channel,
@@ -81,6 +84,7 @@ async def insert_subscription(conn: asyncpg.Connection, s: NewSubscription) -> N
         s.filters.street_key,
         s.created_at,
         None if s.kanalen is None else json.dumps(s.kanalen),
+        s.content_mode,
     )
 
 
@@ -192,7 +196,8 @@ async def head(conn: asyncpg.Connection, subscription_id: UUID) -> DueDelivery |
     row = await conn.fetchrow(
         "SELECT d.id, d.subscription_id, d.event_id, d.body, d.attempts, d.next_attempt_at,"
         " s.channel, s.callback_url, s.email_address, s.authorization_enc, s.signing_secret_enc,"
-        " d.event_type FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id"
+        " d.event_type, s.content_mode"
+        " FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id"
         " WHERE d.subscription_id = $1 AND d.status = 'pending' AND s.status = 'active'"
         " ORDER BY d.id LIMIT 1",
         subscription_id,

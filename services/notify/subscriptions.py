@@ -77,6 +77,13 @@ class SubscriptionRequest(BaseModel):
         " types notify delivers, else 400: " + ", ".join(DELIVERED_TYPES) + ".",
     )
     filters: FiltersIn = FiltersIn()
+    content_mode: Literal["structured", "binary"] = Field(
+        default="structured",
+        description="Webhook only: how each CloudEvent arrives. 'structured': the whole event"
+        " as JSON (Content-Type: application/cloudevents+json). 'binary': the CloudEvents HTTP"
+        " binding's binary mode, the attributes in ce-* headers and the data alone as the body"
+        " (Content-Type: application/json); what wijkbus-signature covers then is in README.md.",
+    )
 
     @field_validator("callback_url")
     @classmethod
@@ -93,6 +100,14 @@ class SubscriptionRequest(BaseModel):
             return None
         assert value is not None
         return check_authorization(value, "authorization")
+
+    @field_validator("content_mode")
+    @classmethod
+    def _webhook_mode(cls, value: str, info: ValidationInfo) -> str:
+        chosen = info.data.get("channel")
+        if value == "binary" and chosen not in (None, "webhook"):
+            raise ValueError(f"content_mode is not used by channel {chosen!r}")
+        return value
 
     @field_validator("email")
     @classmethod
@@ -184,7 +199,7 @@ class Subscriptions:
         if request.channel == "webhook":
             assert request.callback_url is not None and request.authorization is not None
             secret = new_signing_secret()
-            await self._test_delivery(sub_id, request.callback_url, request.authorization, secret)
+            await self._test_delivery(sub_id, request, secret)
         async with pool.acquire() as conn:
             await store.insert_subscription(
                 conn,
@@ -203,6 +218,7 @@ class Subscriptions:
                     types=request.types,
                     filters=stored,
                     created_at=self.clock(),  # after the test delivery: when it may hear
+                    content_mode=request.content_mode,
                 ),
             )
             row = await store.subscription(conn, str(sub_id), None)
@@ -210,9 +226,11 @@ class Subscriptions:
         return {**view(row), "signing_secret": secret} if secret else view(row)
 
     async def _test_delivery(
-        self, sub_id: uuid.UUID, url: str, authorization: str, secret: str
+        self, sub_id: uuid.UUID, request: SubscriptionRequest, secret: str
     ) -> None:
-        """POST a signed test event; Refused unless the callback answers 2xx."""
+        """POST a signed test event in the chosen content mode; Refused unless the callback
+        answers 2xx."""
+        assert request.callback_url is not None and request.authorization is not None
         test_id = str(uuid.uuid4())
         test = encode(
             domain.TEST_EVENT_TYPE,
@@ -226,7 +244,14 @@ class Subscriptions:
             time=self.clock(),
         )
         message_id = signatures.message_id(sub_id, test_id)
-        result = await self.sender.post(url, authorization, secret, test, message_id)
+        result = await self.sender.post(
+            request.callback_url,
+            request.authorization,
+            secret,
+            test,
+            message_id,
+            binary=request.content_mode == "binary",
+        )
         if result.status_code is None or not 200 <= result.status_code < 300:
             # The status code only (result.error): what the receiver wrote is never shown, so
             # a test delivery cannot be used to read another host's answers.
@@ -317,4 +342,5 @@ def view(row: asyncpg.Record) -> dict[str, Any]:
         "status": row["status"],
         "status_reason": row["status_reason"],
         "created_at": row["created_at"].isoformat(),
+        "content_mode": row["content_mode"],
     }

@@ -7,12 +7,14 @@ checked, and the request sent to the checked address with the original Host and 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 import httpx
 
+from contracts import binary_mode
 from contracts.envelope import CONTENT_TYPE
 from services.notify import signatures
 from services.notify.crypto import sign
@@ -55,14 +57,15 @@ class WebhookSender:
         message_id: str,
         *,
         content_type: str | None = None,
+        binary: bool = False,
     ) -> AttemptResult:
-        """POST `body` (a CloudEvent unless `content_type` says otherwise) signed with
-        `signing_secret` twice: `wijkbus-signature` (the secret as the key) and Standard
-        Webhooks (webhook-id `message_id`, the time of this attempt)."""
-        headers = {
-            "Content-Type": content_type or CONTENT_TYPE,
+        """POST the event `body` signed with `signing_secret` twice: `wijkbus-signature` (the
+        secret as the key) and Standard Webhooks (webhook-id `message_id`, the time of this
+        attempt); in binary mode its ce-* headers and data, wijkbus-signature binding both. A
+        body that is no CloudEvent (a notificatie) says its `content_type`."""
+        headers, body = _as_sent(signing_secret.encode(), body, binary, content_type)
+        headers |= {
             "Authorization": authorization,
-            "wijkbus-signature": sign(signing_secret.encode(), body),
             **signatures.headers(signing_secret, message_id, self.clock(), body),
             "User-Agent": USER_AGENT,
         }
@@ -99,6 +102,19 @@ class WebhookSender:
             retry_after=response.headers.get("retry-after"),
             excerpt=excerpt if failed and excerpt else None,
         )
+
+
+def _as_sent(
+    secret: bytes, event: bytes, binary: bool, content_type: str | None = None
+) -> tuple[dict[str, str], bytes]:
+    """The content headers and body of a delivery: the structured event, or its binary form
+    with a signature that binds the ce-* headers too (README.md, "Binary content mode")."""
+    if not binary:
+        kind = content_type or CONTENT_TYPE
+        return {"Content-Type": kind, "wijkbus-signature": sign(secret, event)}, event
+    headers, data = binary_mode.http_headers(json.loads(event))
+    signed = binary_mode.signed_bytes(headers, data, binary_mode.HTTP_PREFIX)
+    return {**headers, "wijkbus-signature": sign(secret, signed)}, data
 
 
 async def _excerpt(response: httpx.Response) -> str:

@@ -208,6 +208,7 @@ class DeliveryWorker:
             delivery.body,
             message_id,
             content_type=kind,
+            binary=delivery.content_mode == "binary",
         )
 
     async def _mail(self, delivery: store.DueDelivery) -> domain.AttemptResult:

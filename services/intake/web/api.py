@@ -10,6 +10,7 @@ import asyncpg
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 
+from contracts import binary_mode
 from contracts.envelope import BATCH_CONTENT_TYPE, CONTENT_TYPE, MAX_EVENT_BYTES, CloudEvent
 from services.intake import queries
 from services.intake.domain import Verdict
@@ -69,17 +70,26 @@ def router(buckets: TokenBuckets) -> APIRouter:
         responses={400: {}, 401: {}, 403: {}, 409: {}, 413: {}, 415: {}, 429: {}},
     )
     async def post_events(request: Request, partner: Partner = Depends(partner_from_key)) -> Any:
-        """Submit one CloudEvent or a batch of at most 500."""
+        """Submit one CloudEvent (structured, or binary mode: ce-* headers and the data as the
+        body) or a batch of at most 500."""
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if media not in (CONTENT_TYPE, BATCH_CONTENT_TYPE):
+        binary = binary_mode.is_binary(request.headers, binary_mode.HTTP_PREFIX)
+        if media not in (CONTENT_TYPE, BATCH_CONTENT_TYPE) and not (
+            binary and binary_mode.is_json_media(media or None)
+        ):
             return problem(
                 415,
                 "unsupported content type",
-                detail=f"use {CONTENT_TYPE} or {BATCH_CONTENT_TYPE}",
+                detail=f"use {CONTENT_TYPE} or {BATCH_CONTENT_TYPE}, "
+                "or binary mode (ce-* headers) with application/json data",
             )
-        limit = MAX_EVENT_BYTES if media == CONTENT_TYPE else MAX_EVENT_BYTES * MAX_BATCH
-        body = await _read_limited(request, limit)
-        if body is None:
+        limit = MAX_EVENT_BYTES * MAX_BATCH if media == BATCH_CONTENT_TYPE else MAX_EVENT_BYTES
+        body, refused = await _read_limited(request, limit), None
+        if binary and body is not None:
+            # The structured event the headers and data stand for, judged like any other.
+            body, errors = binary_mode.to_structured(request.headers, body, binary_mode.HTTP_PREFIX)
+            refused = Verdict("invalid", errors=tuple(errors)) if errors else None
+        if body is None or (binary and len(body) > MAX_EVENT_BYTES):
             return problem(
                 413,
                 "request too large",
@@ -87,11 +97,12 @@ def router(buckets: TokenBuckets) -> APIRouter:
                 f"{MAX_EVENT_BYTES} bytes, a batch at most {MAX_BATCH} events",
             )
         intake: Intake = request.app.state.intake
-        if media == CONTENT_TYPE:
+        if media != BATCH_CONTENT_TYPE:
             if wait := buckets.take(partner.id):
                 return _too_many(wait)
             async with request.app.state.runtime.pool.acquire() as conn, conn.transaction():
-                verdict = await intake.submit(conn, partner, body, "http")
+                single = Submission(partner, body, "http", refused=refused)
+                verdict = (await intake.submit_many(conn, [single]))[0]
             return _single_answer(verdict)
         events = _batch_items(body)
         if isinstance(events, JSONResponse):
