@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
-from services.budget.domain import Election, Project
+from services.budget.domain import Election, Leftover, Project
 
 SECTIONS = ("meta", "projects", "votes")
 APPROVAL_TYPES = ("approval", "choose-1")
@@ -133,7 +133,7 @@ def to_election(pb: PbFile) -> Election:
         projects=tuple(Project(p.project_id, p.cost, frozenset(p.categories)) for p in pb.projects),
         ballots=tuple(frozenset(v.approved) for v in pb.votes),
         category_caps=pb.budget_per_category,
-        fill_leftover=pb.leftover_budget is not None,
+        leftover=Leftover(pb.leftover_budget or ""),
     )
 
 

@@ -9,7 +9,7 @@ from types import MappingProxyType
 
 import asyncpg
 
-from services.budget.domain import Election, Outcome, Project
+from services.budget.domain import Election, Leftover, Outcome, Project
 
 
 async def dashboard(conn: asyncpg.Connection) -> dict[str, list[asyncpg.Record]]:
@@ -97,7 +97,8 @@ async def import_round(conn: asyncpg.Connection, r: RoundImport) -> ImportResult
             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb)"
             " ON CONFLICT (round_id) DO NOTHING RETURNING round_id",
             r.round_id, r.title, e.budget, r.currency, r.rule, r.vote_type, r.min_length,
-            r.max_length, r.max_sum_cost, e.fill_leftover, r.source, r.source_sha256,
+            r.max_length, r.max_sum_cost, e.leftover is not Leftover.NONE, r.source,
+            r.source_sha256,
             json.dumps(dict(r.meta)),
         )  # fmt: skip
         if inserted is None:
@@ -172,7 +173,7 @@ async def load_round(conn: asyncpg.Connection, round_id: str) -> tuple[str, Elec
         ),
         ballots=tuple(frozenset(b["approved"]) for b in ballots),
         category_caps=MappingProxyType({c["category"]: c["cap"] for c in caps}),
-        fill_leftover=row["fill_leftover"],
+        leftover=Leftover.FIT if row["fill_leftover"] else Leftover.NONE,
     )
     return row["rule"], election
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from services.budget.domain import Leftover
 from services.budget.pabulib import PabulibError, parse_path, parse_text, to_election
 
 PABULIB = Path("/work/shared/data/pabulib")
@@ -46,7 +47,7 @@ def test_a_small_file_gives_its_meta_limits_projects_and_ballots() -> None:
 
     election = to_election(pb)
     assert election.votes() == {"1": 2, "2": 1}
-    assert election.fill_leftover
+    assert election.leftover is Leftover.FIT
     assert election.ballots[2] == frozenset()
 
 
