@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from types import MappingProxyType
 
 import asyncpg
 
+from contracts import events as ev
+from services.budget import events as outbox
 from services.budget.domain import Election, Leftover, Outcome, Project
+from services.budget.domain.election import CATEGORY
 
 
 async def dashboard(conn: asyncpg.Connection) -> dict[str, list[asyncpg.Record]]:
@@ -43,6 +47,7 @@ async def dashboard(conn: asyncpg.Connection) -> dict[str, list[asyncpg.Record]]
         ),
         "rounds": await conn.fetch(
             "SELECT r.round_id, r.title, r.buurt_code, r.budget, r.status, d.rule, d.spent,"
+            " d.partial_project_id, d.partial_amount, d.tie,"
             " (SELECT count(*) FROM round_ballots b WHERE b.round_id = r.round_id) AS ballots"
             " FROM rounds r LEFT JOIN round_decisions d USING (round_id)"
             " ORDER BY r.created_at DESC LIMIT 20"
@@ -88,18 +93,22 @@ class UnknownRoundError(LookupError):
 
 
 async def import_round(conn: asyncpg.Connection, r: RoundImport) -> ImportResult:
-    """Store a round, its projects and ballots in one transaction; a re-import changes nothing."""
+    """Store a round, its projects and ballots in one transaction; a re-import changes nothing.
+
+    The tables are analysed afterwards: without statistics the planner takes a freshly loaded
+    round for empty and the first decision nest-loops over all of its approvals.
+    """
     e = r.election
     async with conn.transaction():
         inserted = await conn.fetchval(
             "INSERT INTO rounds (round_id, title, budget, currency, rule, vote_type, min_length,"
-            " max_length, max_sum_cost, fill_leftover, source, source_sha256, meta)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb)"
+            " max_length, max_sum_cost, fill_leftover, source, source_sha256, meta,"
+            " leftover_rule, leftover_within_caps)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14, $15)"
             " ON CONFLICT (round_id) DO NOTHING RETURNING round_id",
             r.round_id, r.title, e.budget, r.currency, r.rule, r.vote_type, r.min_length,
-            r.max_length, r.max_sum_cost, e.leftover is not Leftover.NONE, r.source,
-            r.source_sha256,
-            json.dumps(dict(r.meta)),
+            r.max_length, r.max_sum_cost, e.leftover is Leftover.FIT, r.source,
+            r.source_sha256, json.dumps(dict(r.meta)), e.leftover.value, e.leftover_within_caps,
         )  # fmt: skip
         if inserted is None:
             existing = await conn.fetchval(
@@ -108,96 +117,122 @@ async def import_round(conn: asyncpg.Connection, r: RoundImport) -> ImportResult
             if existing != r.source_sha256:
                 raise RoundConflictError(f"round {r.round_id} was imported from another file")
             return ImportResult(False, len(e.projects), len(e.ballots))
-        await conn.copy_records_to_table(
-            "round_category_caps",
-            records=[(r.round_id, c, cap) for c, cap in e.category_caps.items()],
-            columns=["round_id", "category", "cap"],
-        )
-        await conn.copy_records_to_table(
-            "round_projects",
-            records=[
-                (
-                    r.round_id,
-                    p.project_id,
-                    r.titles.get(p.project_id, ""),
-                    p.cost,
-                    sorted(p.categories),
-                )
-                for p in e.projects
-            ],
-            columns=["round_id", "project_id", "title", "cost", "categories"],
-        )
-        await conn.copy_records_to_table(
-            "round_ballots",
-            records=[(r.round_id, v) for v in r.voter_ids],
-            columns=["round_id", "voter_id"],
-        )
-        await conn.copy_records_to_table(
-            "round_approvals",
-            records=[
-                (r.round_id, voter, project_id)
-                for voter, ballot in zip(r.voter_ids, e.ballots, strict=True)
-                for project_id in sorted(ballot)
-            ],
-            columns=["round_id", "voter_id", "project_id"],
-        )
+        await _copy_round(conn, r)
+    await conn.execute("ANALYZE round_projects, round_ballots, round_approvals")
     return ImportResult(True, len(e.projects), len(e.ballots))
+
+
+async def _copy_round(conn: asyncpg.Connection, r: RoundImport) -> None:
+    e = r.election
+    await conn.copy_records_to_table(
+        "round_category_caps",
+        records=[(r.round_id, attribute, value, cap)
+                 for attribute, caps in e.caps().items() for value, cap in caps.items()],
+        columns=["round_id", "attribute", "category", "cap"],
+    )  # fmt: skip
+    await conn.copy_records_to_table(
+        "round_projects",
+        records=[
+            (r.round_id, p.project_id, r.titles.get(p.project_id, ""), p.cost,
+             sorted(p.categories), json.dumps({a: sorted(v) for a, v in p.attributes}))
+            for p in e.projects
+        ],
+        columns=["round_id", "project_id", "title", "cost", "categories", "attributes"],
+    )  # fmt: skip
+    await conn.copy_records_to_table(
+        "round_ballots",
+        records=[(r.round_id, v) for v in r.voter_ids],
+        columns=["round_id", "voter_id"],
+    )
+    await conn.copy_records_to_table(
+        "round_approvals",
+        records=[
+            (r.round_id, voter, project_id)
+            for voter, ballot in zip(r.voter_ids, e.ballots, strict=True)
+            for project_id in sorted(ballot)
+        ],
+        columns=["round_id", "voter_id", "project_id"],
+    )
 
 
 async def load_round(conn: asyncpg.Connection, round_id: str) -> tuple[str, Election]:
     """The round's rule and its election, as the domain decides it."""
     row = await conn.fetchrow(
-        "SELECT budget, rule, fill_leftover FROM rounds WHERE round_id = $1", round_id
+        "SELECT budget, rule, leftover_rule, leftover_within_caps FROM rounds WHERE round_id = $1",
+        round_id,
     )
     if row is None:
         raise UnknownRoundError(f"no round {round_id}")
-    caps = await conn.fetch(
-        "SELECT category, cap FROM round_category_caps WHERE round_id = $1", round_id
-    )
+    caps: dict[str, dict[str, int]] = {}
+    for c in await conn.fetch(
+        "SELECT attribute, category, cap FROM round_category_caps WHERE round_id = $1", round_id
+    ):
+        caps.setdefault(c["attribute"], {})[c["category"]] = c["cap"]
+    category_caps = caps.pop(CATEGORY, {})
     projects = await conn.fetch(
-        "SELECT project_id, cost, categories FROM round_projects WHERE round_id = $1"
-        " ORDER BY project_id",
+        "SELECT project_id, cost, categories, attributes::text FROM round_projects"
+        " WHERE round_id = $1 ORDER BY project_id",
         round_id,
     )
-    ballots = await conn.fetch(
-        "SELECT b.voter_id, coalesce(array_agg(a.project_id)"
-        " FILTER (WHERE a.project_id IS NOT NULL), '{}') AS approved"
-        " FROM round_ballots b LEFT JOIN round_approvals a USING (round_id, voter_id)"
-        " WHERE b.round_id = $1 GROUP BY b.voter_id ORDER BY b.voter_id",
-        round_id,
-    )
+    # Two plain scans, each one pass over its primary key; the ballots are joined here.
+    approved: dict[str, list[str]] = {
+        b["voter_id"]: [] for b in await conn.fetch(
+            "SELECT voter_id FROM round_ballots WHERE round_id = $1", round_id)
+    }  # fmt: skip
+    for a in await conn.fetch(
+        "SELECT voter_id, project_id FROM round_approvals WHERE round_id = $1", round_id
+    ):
+        approved[a["voter_id"]].append(a["project_id"])
     election = Election(
         budget=row["budget"],
-        projects=tuple(
-            Project(p["project_id"], p["cost"], frozenset(p["categories"])) for p in projects
-        ),
-        ballots=tuple(frozenset(b["approved"]) for b in ballots),
-        category_caps=MappingProxyType({c["category"]: c["cap"] for c in caps}),
-        leftover=Leftover.FIT if row["fill_leftover"] else Leftover.NONE,
+        projects=tuple(_project(p) for p in projects),
+        ballots=tuple(frozenset(approved[v]) for v in sorted(approved)),
+        category_caps=MappingProxyType(category_caps),
+        attribute_caps=MappingProxyType({a: MappingProxyType(c) for a, c in caps.items()}),
+        leftover=Leftover(row["leftover_rule"]),
+        leftover_within_caps=row["leftover_within_caps"],
     )
     return row["rule"], election
 
 
-async def save_outcome(conn: asyncpg.Connection, round_id: str, outcome: Outcome) -> None:
-    """Replace the round's decision with this outcome (votes, winners in order, reasons)."""
+def _project(row: asyncpg.Record) -> Project:
+    attributes = json.loads(row["attributes"])
+    return Project(
+        row["project_id"],
+        row["cost"],
+        frozenset(row["categories"]),
+        attributes=tuple((a, frozenset(v)) for a, v in sorted(attributes.items())),
+    )
+
+
+async def save_outcome(
+    conn: asyncpg.Connection, round_id: str, outcome: Outcome, at: datetime
+) -> None:
+    """Replace the round's decision with this outcome (votes, winners in order, reasons, the
+    partly funded project, the tie flag) and publish it as RoundDecided, in one transaction."""
     rank = {project_id: i + 1 for i, project_id in enumerate(outcome.selected)}
+    partial = outcome.partial
     async with conn.transaction():
         await conn.execute("DELETE FROM round_decisions WHERE round_id = $1", round_id)
         await conn.execute(
-            "INSERT INTO round_decisions (round_id, rule, spent) VALUES ($1, $2, $3)",
-            round_id,
-            outcome.rule,
-            outcome.spent,
-        )
+            "INSERT INTO round_decisions (round_id, rule, spent, partial_project_id,"
+            " partial_amount, tie, decided_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            round_id, outcome.rule, outcome.spent, partial and partial.project_id,
+            partial and partial.amount, outcome.tie, at,
+        )  # fmt: skip
         await conn.executemany(
             "INSERT INTO round_results"
-            " (round_id, project_id, votes, selected, selection_rank, reason)"
-            " VALUES ($1, $2, $3, $4, $5, $6)",
-            [
-                (round_id, r.project_id, r.votes, r.selected, rank.get(r.project_id), r.reason)
-                for r in outcome.results
-            ],
-        )
+            " (round_id, project_id, votes, selected, selection_rank, reason, funded)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            [(round_id, r.project_id, r.votes, r.selected, rank.get(r.project_id), r.reason,
+              r.funded) for r in outcome.results],
+        )  # fmt: skip
+        buurt = await conn.fetchval("SELECT buurt_code FROM rounds WHERE round_id = $1", round_id)
+        await outbox.record(conn, round_id, ev.RoundDecided(
+            round_id=round_id, buurt_code=buurt, rule=outcome.rule, selected=outcome.selected,
+            spent=outcome.spent, partial_project_id=partial and partial.project_id,
+            partial_amount=partial and partial.amount, tie=outcome.tie, decided_at=at,
+        ), at)  # fmt: skip
 
 
 async def project_titles(conn: asyncpg.Connection, round_id: str) -> dict[str, str]:
@@ -211,7 +246,8 @@ async def project_titles(conn: asyncpg.Connection, round_id: str) -> dict[str, s
 async def round_results(conn: asyncpg.Connection, round_id: str) -> list[asyncpg.Record]:
     """The stored result lines of a round, winners first in the order they were chosen."""
     return await conn.fetch(
-        "SELECT r.project_id, p.title, p.cost, r.votes, r.selected, r.selection_rank, r.reason"
+        "SELECT r.project_id, p.title, p.cost, r.votes, r.selected, r.selection_rank, r.reason,"
+        " r.funded"
         " FROM round_results r JOIN round_projects p USING (round_id, project_id)"
         " WHERE r.round_id = $1 ORDER BY r.selection_rank NULLS LAST, r.votes DESC, r.project_id",
         round_id,
