@@ -21,7 +21,7 @@ import asyncpg
 from typer.testing import CliRunner
 
 from bench.synthetic_round import synthetic_round
-from services.budget import cli, store
+from services.budget import cli, round_store
 from services.budget.domain import Election, equal_shares, greedy
 from services.budget.pabulib import parse_path, to_election
 from wijkbus.infra import Backend
@@ -154,7 +154,7 @@ def _cli_figures(url: str, path: Path, ballots: int) -> list[str]:
 async def _load(url: str) -> Election:
     conn = await asyncpg.connect(url, server_settings={"search_path": "budget"})
     try:
-        return (await store.load_round(conn, "stad"))[1]
+        return (await round_store.load_round(conn, "stad"))[1]
     finally:
         await conn.close()
 

@@ -9,7 +9,7 @@ from datetime import datetime
 import asyncpg
 
 from contracts import events as ev
-from services.budget import codes, pabulib_meta, store
+from services.budget import codes, pabulib_meta, round_store
 from services.budget import events as outbox
 from services.budget.domain import RULES, Outcome, Project, decide
 from services.budget.domain.ballot_rules import BallotRules, ballot_breaches
@@ -159,7 +159,7 @@ async def close_round(conn: asyncpg.Connection, round_id: str, now: datetime) ->
         )
         if status is None:
             raise RoundError(f"round {round_id} is not open")
-        rule, election = await store.load_round(conn, round_id)
+        rule, election = await round_store.load_round(conn, round_id)
         outcome = decide(election, rule)
-        await store.save_outcome(conn, round_id, outcome, now)
+        await round_store.save_outcome(conn, round_id, outcome, now)
     return outcome

@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from services.budget import closing, pabulib_meta, register, store
+from services.budget import closing, pabulib_meta, register, round_store
 from services.budget.app import euro
 from services.budget.domain import Outcome, UnknownRuleError, UnsupportedRuleError, decide
 from services.budget.domain.households import RegisterChanges, RegisterError, parse_register
@@ -43,7 +43,7 @@ def round_from_pb(
     *,
     leftover_within_caps: bool | None = None,
     accept_breaches: bool = False,
-) -> tuple[store.RoundImport, dict[str, list[str]]]:
+) -> tuple[round_store.RoundImport, dict[str, list[str]]]:
     """Read a `.pb` file as a round to import (its id defaults to `pb:<file name>`), with the
     bounds its own ballots or projects break; refused if any unless `accept_breaches`."""
     raw = path.read_bytes()
@@ -54,7 +54,7 @@ def round_from_pb(
         raise PabulibError(f"the file breaks its own META bounds ({_breaches(broken)}); "
                            "--accept-breaches imports it as it is")  # fmt: skip
     bounds = pabulib_meta.ballot_rules(pb.meta)
-    return store.RoundImport(
+    return round_store.RoundImport(
         round_id=round_id or f"pb:{path.stem}",
         title=pb.meta.get("description", path.stem),
         rule=pb.rule,
@@ -92,14 +92,14 @@ async def import_pb_file(
     *,
     leftover_within_caps: bool | None = None,
     accept_breaches: bool = False,
-) -> tuple[str, store.ImportResult, dict[str, list[str]]]:
+) -> tuple[str, round_store.ImportResult, dict[str, list[str]]]:
     """Import a `.pb` file as a round (idempotent); return the round id, what happened and the
     META bounds the file's ballots break (accepted)."""
     round_, broken = round_from_pb(path, round_id, leftover_within_caps=leftover_within_caps,
                                    accept_breaches=accept_breaches)  # fmt: skip
     conn = await _connect(database_url)
     try:
-        return round_.round_id, await store.import_round(conn, round_), broken
+        return round_.round_id, await round_store.import_round(conn, round_), broken
     finally:
         await conn.close()
 
@@ -122,12 +122,12 @@ async def decide_round(
     """
     conn = await _connect(database_url)
     try:
-        own_rule, election = await store.load_round(conn, round_id)
+        own_rule, election = await round_store.load_round(conn, round_id)
         outcome = decide(election, rule or own_rule)
         stored = rule in (None, own_rule) or replace
         if stored:
-            await store.save_outcome(conn, round_id, outcome, _now())
-        titles = await store.project_titles(conn, round_id)
+            await round_store.save_outcome(conn, round_id, outcome, _now())
+        titles = await round_store.project_titles(conn, round_id)
         return Decision(outcome, stored, titles)
     finally:
         await conn.close()
@@ -153,7 +153,7 @@ def import_pb(
     try:
         rid, result, broken = run(import_pb_file(database_url, file, round_id,
             leftover_within_caps=within, accept_breaches=accept_breaches))  # fmt: skip
-    except (PabulibError, store.RoundConflictError) as exc:
+    except (PabulibError, round_store.RoundConflictError) as exc:
         console.print(f"[red]not imported:[/] {exc}")
         raise typer.Exit(1) from exc
     what = "imported" if result.created else "already imported, nothing changed"
@@ -176,7 +176,7 @@ def decide_command(
     """Compute a round's winners, store them with each project's votes and why it won or lost."""
     try:
         decision = run(decide_round(database_url, round_id, rule, replace=replace))
-    except (store.UnknownRoundError, UnknownRuleError, UnsupportedRuleError) as exc:
+    except (round_store.UnknownRoundError, UnknownRuleError, UnsupportedRuleError) as exc:
         console.print(f"[red]not decided:[/] {exc}")
         raise typer.Exit(1) from exc
     outcome = decision.outcome

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from services.budget.cli import app, decide_round, import_pb_file
 from services.budget.domain import Reason
-from services.budget.store import RoundConflictError
+from services.budget.round_store import RoundConflictError
 
 PABULIB = Path("/work/shared/data/pabulib")
 ASSEN = PABULIB / "Netherlands_Assen_2024.pb"
