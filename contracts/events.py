@@ -173,6 +173,7 @@ INITIATIVE_NOT_FUNDED_TYPE = "nl.wijkaanpak.budget.initiative-not-funded"
 INITIATIVE_WITHDRAWN_TYPE = "nl.wijkaanpak.budget.initiative-withdrawn"
 BALLOT_CAST_TYPE = "nl.wijkaanpak.budget.ballot-cast"
 BUDGET_YEAR_CLOSED_TYPE = "nl.wijkaanpak.budget.year-closed"
+ROUND_DECIDED_TYPE = "nl.wijkaanpak.budget.round-decided"
 
 FundingRule = Literal["pledge", "majority", "vote"]
 
@@ -289,6 +290,23 @@ class BallotCast(BaseModel):
     buurt_code: str | None = None
 
 
+class RoundDecided(BaseModel):
+    """A vote round was decided: its rule, the winners in order, what was spent, the project
+    funded in part from the leftover (if any), and whether a tie decided the last place."""
+
+    model_config = _FROZEN
+
+    round_id: str
+    buurt_code: str | None = None
+    rule: str
+    selected: tuple[str, ...]
+    spent: int
+    partial_project_id: str | None = None
+    partial_amount: int | None = None
+    tie: bool = False
+    decided_at: UtcDatetime
+
+
 class BudgetYearClosed(BaseModel):
     """A municipality closed a buurtbudget year: what was spent and what lapsed."""
 
@@ -317,6 +335,7 @@ BUDGET_EVENT_TYPES: dict[str, type[BaseModel]] = {
     INITIATIVE_WITHDRAWN_TYPE: InitiativeWithdrawn,
     BALLOT_CAST_TYPE: BallotCast,
     BUDGET_YEAR_CLOSED_TYPE: BudgetYearClosed,
+    ROUND_DECIDED_TYPE: RoundDecided,
 }
 """The buurtbudget's event types."""
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, replace
+from datetime import datetime
 
 import asyncpg
 
 from contracts import events as ev
-from services.budget import codes, store
+from services.budget import codes, pabulib_meta, round_store
 from services.budget import events as outbox
-from services.budget.domain import RULES, Outcome, decide
+from services.budget.domain import RULES, Outcome, Project, decide
+from services.budget.domain.ballot_rules import BallotRules, ballot_breaches
 from services.budget.handlers import Budget, SupportRefusedError
 
 
@@ -85,8 +88,8 @@ async def cast(
     async with conn.transaction():
         holder = await budget.holder(conn, code)
         r = await conn.fetchrow(
-            "SELECT round_id, buurt_code, municipality, year, status, min_length, max_length"
-            " FROM rounds WHERE round_id = $1",
+            "SELECT round_id, buurt_code, municipality, year, status, min_length, max_length,"
+            " max_sum_cost, meta::text FROM rounds WHERE round_id = $1",
             round_id,
         )
         if r is None or (r["municipality"], r["year"], r["buurt_code"]) != (
@@ -97,12 +100,13 @@ async def cast(
             raise SupportRefusedError("closed", "Deze stemronde is gesloten.")
         choice = sorted(set(approved))
         known = {
-            p["project_id"]
+            p["project_id"]: Project(p["project_id"], p["cost"], frozenset(p["categories"]))
             for p in await conn.fetch(
-                "SELECT project_id FROM round_projects WHERE round_id = $1", round_id
+                "SELECT project_id, cost, categories FROM round_projects WHERE round_id = $1",
+                round_id,
             )
         }
-        _check_ballot(choice, known, r["min_length"] or 0, r["max_length"])
+        _check_ballot(choice, known, _ballot_rules(r))
         voter = codes.pseudonym(await budget.key(conn), f"round:{round_id}", holder.household_id)
         try:
             async with conn.transaction():
@@ -125,17 +129,28 @@ async def cast(
         ), now)  # fmt: skip
 
 
-def _check_ballot(choice: list[str], known: set[str], least: int, most: int | None) -> None:
+def _ballot_rules(r: asyncpg.Record) -> BallotRules:
+    """The round's bounds on a ballot: its META (pabulib rounds), then its own columns."""
+    from_meta = pabulib_meta.ballot_rules(json.loads(r["meta"] or "{}"))
+    return replace(
+        from_meta,
+        min_length=max(r["min_length"] or 0, from_meta.min_length or 0, 1),
+        max_length=r["max_length"] if r["max_length"] is not None else from_meta.max_length,
+        max_sum_cost=r["max_sum_cost"] if r["max_sum_cost"] is not None
+        else from_meta.max_sum_cost,
+    )  # fmt: skip
+
+
+def _check_ballot(choice: list[str], known: dict[str, Project], rules: BallotRules) -> None:
     if unknown := [p for p in choice if p not in known]:
         raise SupportRefusedError("invalid", f"Onbekend project: {', '.join(unknown)}.")
-    if len(choice) < max(least, 1):
-        raise SupportRefusedError("invalid", f"Kies minstens {max(least, 1)} project(en).")
-    if most is not None and len(choice) > most:
-        raise SupportRefusedError("invalid", f"Kies hoogstens {most} project(en).")
+    if breaches := ballot_breaches(rules, known, choice):
+        raise SupportRefusedError("invalid", " ".join(b.message for b in breaches))
 
 
-async def close_round(conn: asyncpg.Connection, round_id: str) -> Outcome:
-    """Close a round to ballots and decide it with its rule; the outcome is stored."""
+async def close_round(conn: asyncpg.Connection, round_id: str, now: datetime) -> Outcome:
+    """Close a round to ballots and decide it with its rule; the outcome is stored and
+    published (RoundDecided)."""
     async with conn.transaction():
         status = await conn.fetchval(
             "UPDATE rounds SET status = 'gesloten' WHERE round_id = $1 AND status = 'open'"
@@ -144,7 +159,7 @@ async def close_round(conn: asyncpg.Connection, round_id: str) -> Outcome:
         )
         if status is None:
             raise RoundError(f"round {round_id} is not open")
-        rule, election = await store.load_round(conn, round_id)
+        rule, election = await round_store.load_round(conn, round_id)
         outcome = decide(election, rule)
-        await store.save_outcome(conn, round_id, outcome)
+        await round_store.save_outcome(conn, round_id, outcome, now)
     return outcome

@@ -15,14 +15,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from services.budget import addresses, closing, register, store
+from services.budget import addresses, closing, pabulib_meta, register, round_store
 from services.budget.app import euro
-from services.budget.domain import Outcome, UnknownRuleError, decide
+from services.budget.domain import Outcome, UnknownRuleError, UnsupportedRuleError, decide
 from services.budget.domain.households import RegisterChanges, RegisterError, parse_register
 from services.budget.handlers import Budget
 from services.budget.letter_pdf import LetterTooLongError
 from services.budget.letters import Written, write_all
-from services.budget.pabulib import PabulibError, parse_text, to_election
+from services.budget.pabulib import PabulibError, breaches, parse_text, to_election
 from wijkbus import db
 from wijkbus.cli_run import run
 from wijkbus.vault import Vault
@@ -38,26 +38,44 @@ console = Console()
 DATABASE_URL = typer.Option(..., "--database-url", envvar="DATABASE_URL", show_default=False)
 
 
-def round_from_pb(path: Path, round_id: str | None = None) -> store.RoundImport:
-    """Read a `.pb` file as a round to import (its id defaults to `pb:<file name>`)."""
+def round_from_pb(
+    path: Path,
+    round_id: str | None = None,
+    *,
+    leftover_within_caps: bool | None = None,
+    accept_breaches: bool = False,
+) -> tuple[round_store.RoundImport, dict[str, list[str]]]:
+    """Read a `.pb` file as a round to import (its id defaults to `pb:<file name>`), with the
+    bounds its own ballots or projects break; refused if any unless `accept_breaches`."""
     raw = path.read_bytes()
     pb = parse_text(raw.decode("utf-8-sig"))
-    return store.RoundImport(
+    election = to_election(pb, leftover_within_caps)
+    broken = breaches(pb)
+    if broken and not accept_breaches:
+        raise PabulibError(f"the file breaks its own META bounds ({_breaches(broken)}); "
+                           "--accept-breaches imports it as it is")  # fmt: skip
+    bounds = pabulib_meta.ballot_rules(pb.meta)
+    return round_store.RoundImport(
         round_id=round_id or f"pb:{path.stem}",
         title=pb.meta.get("description", path.stem),
         rule=pb.rule,
         vote_type=pb.vote_type,
         currency=pb.meta.get("currency", "EUR"),
-        min_length=pb.min_length,
-        max_length=pb.max_length,
-        max_sum_cost=pb.max_sum_cost,
+        min_length=bounds.min_length,
+        max_length=bounds.max_length,
+        max_sum_cost=bounds.max_sum_cost,
         source=path.name,
         source_sha256=hashlib.sha256(raw).hexdigest(),
         meta=pb.meta,
         titles={p.project_id: p.name for p in pb.projects},
         voter_ids=tuple(v.voter_id for v in pb.votes),
-        election=to_election(pb),
-    )
+        election=election,
+    ), broken
+
+
+def _breaches(broken: Mapping[str, list[str]]) -> str:
+    return "; ".join(f"{rule}: {len(ids)} (e.g. {', '.join(ids[:3])})"
+                     for rule, ids in sorted(broken.items()))  # fmt: skip
 
 
 async def _connect(database_url: str) -> asyncpg.Connection:
@@ -69,13 +87,20 @@ async def _connect(database_url: str) -> asyncpg.Connection:
 
 
 async def import_pb_file(
-    database_url: str, path: Path, round_id: str | None
-) -> tuple[str, store.ImportResult]:
-    """Import a `.pb` file as a round (idempotent); return the round id and what happened."""
-    round_ = round_from_pb(path, round_id)
+    database_url: str,
+    path: Path,
+    round_id: str | None,
+    *,
+    leftover_within_caps: bool | None = None,
+    accept_breaches: bool = False,
+) -> tuple[str, round_store.ImportResult, dict[str, list[str]]]:
+    """Import a `.pb` file as a round (idempotent); return the round id, what happened and the
+    META bounds the file's ballots break (accepted)."""
+    round_, broken = round_from_pb(path, round_id, leftover_within_caps=leftover_within_caps,
+                                   accept_breaches=accept_breaches)  # fmt: skip
     conn = await _connect(database_url)
     try:
-        return round_.round_id, await store.import_round(conn, round_)
+        return round_.round_id, await round_store.import_round(conn, round_), broken
     finally:
         await conn.close()
 
@@ -98,12 +123,12 @@ async def decide_round(
     """
     conn = await _connect(database_url)
     try:
-        own_rule, election = await store.load_round(conn, round_id)
+        own_rule, election = await round_store.load_round(conn, round_id)
         outcome = decide(election, rule or own_rule)
         stored = rule in (None, own_rule) or replace
         if stored:
-            await store.save_outcome(conn, round_id, outcome)
-        titles = await store.project_titles(conn, round_id)
+            await round_store.save_outcome(conn, round_id, outcome, _now())
+        titles = await round_store.project_titles(conn, round_id)
         return Decision(outcome, stored, titles)
     finally:
         await conn.close()
@@ -113,16 +138,29 @@ async def decide_round(
 def import_pb(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help="a pabulib .pb file"),
     round_id: str | None = typer.Option(None, help="the round's id (default: pb:<file name>)"),
+    leftover_within_caps: str | None = typer.Option(
+        None, help="yes/no: do the budget_per_* caps bind leftover funding (else: the comment)"
+    ),
+    accept_breaches: bool = typer.Option(
+        False, "--accept-breaches", help="import ballots that break the file's own META bounds"
+    ),
     database_url: str = DATABASE_URL,
 ) -> None:
     """Load a real pabulib election as a round (projects and ballots); re-runs change nothing."""
+    if leftover_within_caps not in (None, "yes", "no"):
+        console.print("[red]not imported:[/] --leftover-within-caps is yes or no")
+        raise typer.Exit(1)
+    within = None if leftover_within_caps is None else leftover_within_caps == "yes"
     try:
-        rid, result = run(import_pb_file(database_url, file, round_id))
-    except (PabulibError, store.RoundConflictError) as exc:
+        rid, result, broken = run(import_pb_file(database_url, file, round_id,
+            leftover_within_caps=within, accept_breaches=accept_breaches))  # fmt: skip
+    except (PabulibError, round_store.RoundConflictError) as exc:
         console.print(f"[red]not imported:[/] {exc}")
         raise typer.Exit(1) from exc
     what = "imported" if result.created else "already imported, nothing changed"
     console.print(f"{rid}: {what} ({result.projects} projects, {result.ballots} ballots)")
+    if broken:
+        console.print(f"[yellow]accepted breaches of META bounds:[/] {_breaches(broken)}")
 
 
 @app.command("decide")
@@ -139,7 +177,7 @@ def decide_command(
     """Compute a round's winners, store them with each project's votes and why it won or lost."""
     try:
         decision = run(decide_round(database_url, round_id, rule, replace=replace))
-    except (store.UnknownRoundError, UnknownRuleError) as exc:
+    except (round_store.UnknownRoundError, UnknownRuleError, UnsupportedRuleError) as exc:
         console.print(f"[red]not decided:[/] {exc}")
         raise typer.Exit(1) from exc
     outcome = decision.outcome
@@ -152,6 +190,13 @@ def decide_command(
     console.print(table)
     winners = [f"{decision.titles.get(p) or p} ({p})" for p in outcome.selected]
     console.print(f"winnaars: {', '.join(winners) or 'geen'}")
+    if outcome.partial:
+        p = outcome.partial.project_id
+        console.print(f"gedeeltelijk gefinancierd: {decision.titles.get(p) or p} ({p}) krijgt "
+                      f"{euro(outcome.partial.amount * 100)} uit het restbudget")  # fmt: skip
+    if outcome.tie:
+        console.print("gelijke stand: de laatste plaats ging bij gelijke stand naar het "
+                      "kleinste project-id (als tekst), zoals pabutools")  # fmt: skip
     if decision.stored:
         console.print("opgeslagen: dit is nu de uitslag van de ronde")
     else:

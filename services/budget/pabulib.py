@@ -8,14 +8,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
+from services.budget import pabulib_meta as rules
 from services.budget.domain import Election, Project
+from services.budget.domain.ballot_rules import ballot_breaches, project_breaches
+from services.budget.pabulib_meta import PabulibError
+
+__all__ = ["PabulibError", "PbFile", "breaches", "parse_path", "parse_text", "to_election"]
 
 SECTIONS = ("meta", "projects", "votes")
 APPROVAL_TYPES = ("approval", "choose-1")
-
-
-class PabulibError(ValueError):
-    """The file is not a pabulib file we can read (the message says where and why)."""
 
 
 @dataclass(frozen=True)
@@ -60,38 +61,6 @@ class PbFile:
         """The rule the municipality used (META `rule`), e.g. greedy or equalshares/add1."""
         return self.meta.get("rule", "")
 
-    @property
-    def min_length(self) -> int | None:
-        """The fewest projects a ballot must approve, if the file says."""
-        return _opt_int(self.meta, "min_length")
-
-    @property
-    def max_length(self) -> int | None:
-        """The most projects a ballot may approve, if the file says."""
-        return _opt_int(self.meta, "max_length")
-
-    @property
-    def max_sum_cost(self) -> int | None:
-        """The most a ballot's approved projects may cost together, if the file says."""
-        return _opt_int(self.meta, "max_sum_cost")
-
-    @property
-    def leftover_budget(self) -> str | None:
-        """How leftover budget is spent (META `leftover_budget`), if the file says."""
-        return self.meta.get("leftover_budget") or None
-
-    @property
-    def budget_per_category(self) -> Mapping[str, int]:
-        """Per category, the most its selected projects may cost (META `categories` order)."""
-        raw = self.meta.get("budget_per_category")
-        if not raw:
-            return MappingProxyType({})
-        names = [c.strip() for c in self.meta.get("categories", "").split(",") if c.strip()]
-        caps = [_int(c, "budget_per_category") for c in raw.split(",")]
-        if len(names) != len(caps):
-            raise PabulibError(f"{len(caps)} category budgets for {len(names)} categories")
-        return MappingProxyType(dict(zip(names, caps, strict=True)))
-
 
 def parse_path(path: Path) -> PbFile:
     """Parse a `.pb` file from disk (UTF-8, with or without a byte-order mark)."""
@@ -126,15 +95,54 @@ def parse_text(text: str) -> PbFile:
     return PbFile(meta=meta, projects=projects, votes=votes)
 
 
-def to_election(pb: PbFile) -> Election:
-    """The domain view of the file: projects, approval ballots, category caps, leftover filling."""
+def to_election(pb: PbFile, leftover_within_caps: bool | None = None) -> Election:
+    """The domain view of the file with every rule its META declares; refuse what we cannot run.
+
+    `leftover_within_caps` overrides what the comment says about leftover funding and caps.
+    """
+    rules.check_keys(pb.meta)
+    for key, count in (("num_projects", len(pb.projects)), ("num_votes", len(pb.votes))):
+        if key in pb.meta and _int(pb.meta[key], key) != count:
+            raise PabulibError(f"META {key} is {pb.meta[key]}, the file has {count}")
+    caps = rules.caps_of(pb.meta)
+    category_caps = caps.pop("category", {})
+    for attribute in caps:
+        if any(attribute not in p.fields for p in pb.projects):
+            raise PabulibError(f"budget_per_{attribute} needs a {attribute} column in PROJECTS")
     return Election(
         budget=pb.budget,
-        projects=tuple(Project(p.project_id, p.cost, frozenset(p.categories)) for p in pb.projects),
+        projects=tuple(
+            Project(p.project_id, p.cost, frozenset(p.categories), _attributes(p, sorted(caps)))
+            for p in pb.projects
+        ),
         ballots=tuple(frozenset(v.approved) for v in pb.votes),
-        category_caps=pb.budget_per_category,
-        fill_leftover=pb.leftover_budget is not None,
+        category_caps=MappingProxyType(category_caps),
+        attribute_caps=MappingProxyType({a: MappingProxyType(c) for a, c in caps.items()}),
+        leftover=rules.leftover_of(pb.meta),
+        leftover_within_caps=rules.leftover_within_caps(pb.meta, leftover_within_caps),
     )
+
+
+def _attributes(p: PbProject, attributes: list[str]) -> tuple[tuple[str, frozenset[str]], ...]:
+    """The project's value of each capped attribute (one value: its column's text)."""
+    return tuple((a, frozenset({v}) if (v := p.fields[a].strip()) else frozenset())
+                 for a in attributes)  # fmt: skip
+
+
+def breaches(pb: PbFile) -> dict[str, list[str]]:
+    """Per META bound the file's own ballots or projects break, the voters or projects that do."""
+    bounds = rules.ballot_rules(pb.meta)
+    projects = {p.project_id: Project(p.project_id, p.cost, frozenset(p.categories))
+                for p in pb.projects}  # fmt: skip
+    found: dict[str, list[str]] = {}
+    for project in projects.values():
+        for breach in project_breaches(bounds, project):
+            found.setdefault(breach.rule, []).append(project.project_id)
+    for vote in pb.votes:
+        for rule in {b.rule for b in ballot_breaches(bounds, projects, set(vote.approved))}:
+            if not rule.endswith("project_cost"):
+                found.setdefault(rule, []).append(vote.voter_id)
+    return found
 
 
 def _project(row: dict[str, str]) -> PbProject:

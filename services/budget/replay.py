@@ -102,6 +102,8 @@ async def apply(conn: asyncpg.Connection, event: CloudEvent) -> None:
             )
         case ev.BudgetYearClosed():
             pass  # the year's account is not part of this projection; its settlements are
+        case ev.RoundDecided():
+            pass  # a decision follows from the ballots, which are; it is not projected
         case other:
             raise ValueError(f"no replay step for {type(other).__name__}")
 

@@ -92,7 +92,7 @@ async def test_budget_events_reproduce_its_state_now_and_at_a_moment_in_the_past
                 "ballots": {ROUND: 2},
             }  # fmt: skip
 
-            # After it: 4 more events.
+            # After it: 5 more events (the last one the round's decision).
             b.clock.now += timedelta(hours=1)
             taken_back = await b.http.post(
                 "/api/v1/supports/withdraw", json={"code": b.codes[4], "initiative_id": moestuin}
@@ -107,6 +107,9 @@ async def test_budget_events_reproduce_its_state_now_and_at_a_moment_in_the_past
             withdrawn = await b.http.post(f"/api/v1/initiatives/{feest}/withdraw", headers=OPERATOR)
             assert withdrawn.status_code == 200, withdrawn.text
             assert await vote(b, b.codes[2], ROUND, "bomen") == 201
+            await open_round(b, "zonder-stemmen")  # decided without a ballot: RoundDecided
+            closed = await b.http.post("/api/v1/rounds/zonder-stemmen/close", headers=OPERATOR)
+            assert closed.status_code == 200, closed.text
             now = await budget_state(fresh_database, "budget")
             assert now == {
                 "initiatives": {
@@ -116,12 +119,12 @@ async def test_budget_events_reproduce_its_state_now_and_at_a_moment_in_the_past
                 "ballots": {ROUND: 3},
             }  # fmt: skip
 
-            assert await fetchval(fresh_database, "SELECT count(*) FROM budget.outbox") == 19
+            assert await fetchval(fresh_database, "SELECT count(*) FROM budget.outbox") == 20
             await all_published(fresh_database)
 
             code, output = await wijkbus("replay", "budget", "--into", "replay_now", env=env)
             assert code == 0, output
-            assert "19 records read, 19 handled, 0 duplicates skipped" in output
+            assert "20 records read, 20 handled, 0 duplicates skipped" in output
             assert "no differences: the live projection equals the replay in replay_now" in output
             assert await budget_state(fresh_database, "replay_now") == now
             known = await fetchval(
@@ -135,7 +138,7 @@ async def test_budget_events_reproduce_its_state_now_and_at_a_moment_in_the_past
                 "replay", "budget", "--into", "replay_then", "--until", moment.isoformat(), env=env
             )
             assert code == 0, output
-            assert "15 handled, 0 duplicates skipped, 4 after --until left out" in output
+            assert "15 handled, 0 duplicates skipped, 5 after --until left out" in output
             assert await budget_state(fresh_database, "replay_then") == then
 
             # Live moves on after the replay's end: newer rows are left out, not differences.

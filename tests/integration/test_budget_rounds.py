@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from services.budget.cli import app, decide_round, import_pb_file
 from services.budget.domain import Reason
-from services.budget.store import RoundConflictError
+from services.budget.round_store import RoundConflictError
 
 PABULIB = Path("/work/shared/data/pabulib")
 ASSEN = PABULIB / "Netherlands_Assen_2024.pb"
@@ -69,7 +69,7 @@ async def test_assen_imported_twice_is_one_round_and_decides_to_the_official_win
 
 
 async def test_a_ballot_can_never_be_counted_twice(fresh_database: str) -> None:
-    round_id, _ = await import_pb_file(fresh_database, ASSEN, "assen-dubbel")
+    round_id, _, _ = await import_pb_file(fresh_database, ASSEN, "assen-dubbel")
     conn = await budget_conn(fresh_database)
     try:
         voter = await conn.fetchval("SELECT min(voter_id) FROM round_ballots")
@@ -92,7 +92,7 @@ async def test_a_different_file_under_an_existing_round_id_is_refused(
 async def test_a_greedy_round_with_category_caps_stores_why_each_project_won_or_lost(
     fresh_database: str,
 ) -> None:
-    round_id, _ = await import_pb_file(
+    round_id, _, _ = await import_pb_file(
         fresh_database, PABULIB / "Netherlands_Amsterdam_179.pb", None
     )
     outcome = (await decide_round(fresh_database, round_id, None)).outcome
@@ -114,7 +114,7 @@ async def test_two_imports_of_one_file_at_once_store_the_ballots_once(fresh_data
     results = await asyncio.gather(
         *(import_pb_file(fresh_database, path, "gelijk") for _ in range(2))
     )
-    assert sorted(r.created for _, r in results) == [False, True]
+    assert sorted(r.created for _, r, _ in results) == [False, True]
     conn = await budget_conn(fresh_database)
     try:
         assert await conn.fetchval("SELECT count(*) FROM round_ballots") == 865

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from services.budget import pabulib_meta
+from services.budget.domain import Leftover
 from services.budget.pabulib import PabulibError, parse_path, parse_text, to_election
 
 PABULIB = Path("/work/shared/data/pabulib")
@@ -22,6 +24,8 @@ max_sum_cost;900
 categories;Groen,Jeugd
 budget_per_category;600,400
 leftover_budget;Fund additional projects that fit within leftover budget ordered by score
+comment;#1: The budget_per_category is an upper bound on the sum cost of projects within a \
+category selected by the voting rule.
 PROJECTS
 project_id;cost;votes;name;category
 1;500;2;"Bankje; met ""rugleuning""\";Groen
@@ -37,16 +41,17 @@ v3;
 def test_a_small_file_gives_its_meta_limits_projects_and_ballots() -> None:
     pb = parse_text(SMALL)
     assert (pb.budget, pb.vote_type, pb.rule) == (1000, "approval", "greedy")
-    assert (pb.min_length, pb.max_length, pb.max_sum_cost) == (1, 2, 900)
-    assert dict(pb.budget_per_category) == {"Groen": 600, "Jeugd": 400}
-    assert pb.leftover_budget is not None
+    bounds = pabulib_meta.ballot_rules(pb.meta)
+    assert (bounds.min_length, bounds.max_length, bounds.max_sum_cost) == (1, 2, 900)
+    assert pabulib_meta.caps_of(pb.meta) == {"category": {"Groen": 600, "Jeugd": 400}}
     assert pb.projects[0].name == 'Bankje; met "rugleuning"'
     assert pb.projects[0].categories == ("Groen",)
     assert [v.approved for v in pb.votes] == [("1", "2"), ("1",), ()]
 
     election = to_election(pb)
     assert election.votes() == {"1": 2, "2": 1}
-    assert election.fill_leftover
+    assert election.leftover is Leftover.FIT
+    assert not election.leftover_within_caps
     assert election.ballots[2] == frozenset()
 
 

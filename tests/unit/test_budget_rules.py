@@ -9,6 +9,7 @@ import pytest
 
 from services.budget.domain import (
     Election,
+    Leftover,
     Project,
     ProjectResult,
     Reason,
@@ -71,12 +72,12 @@ def test_greedy_respects_category_caps_and_fills_the_leftover_only_when_asked() 
     assert outcome.selected == ("g1", "s")
     assert reasons(outcome.results)["g2"] == Reason.CATEGORIE_OP
 
-    filled = greedy(Election(**{**capped.__dict__, "fill_leftover": True}))
+    filled = greedy(Election(**{**capped.__dict__, "leftover": Leftover.FIT}))
     assert filled.selected == ("g1", "s", "g2")
     assert reasons(filled.results)["g2"] == Reason.GEKOZEN_RESTBUDGET
     assert filled.spent == 10
 
-    tight = greedy(Election(**{**capped.__dict__, "budget": 8, "fill_leftover": True}))
+    tight = greedy(Election(**{**capped.__dict__, "budget": 8, "leftover": Leftover.FIT}))
     assert tight.selected == ("g1", "s")
     assert reasons(tight.results)["g2"] == Reason.CATEGORIE_OP_GEEN_REST
 

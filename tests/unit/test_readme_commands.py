@@ -109,7 +109,8 @@ def test_the_example_batch_holds_valid_signals_of_the_demo_housing_corporation()
 
 
 def test_the_example_election_reads_as_a_round() -> None:
-    round_ = round_from_pb(REPO / "examples" / "buurtbudget-voorbeeld.pb")
+    round_, breaches = round_from_pb(REPO / "examples" / "buurtbudget-voorbeeld.pb")
+    assert breaches == {}
     assert round_.round_id == "pb:buurtbudget-voorbeeld"  # the id the README decides
     assert f"decide {round_.round_id}" in README
     assert len(round_.election.projects) == len(round_.titles) == 4

@@ -251,8 +251,8 @@ async def open_round(body: RoundRequest, request: Request) -> Any:
 @operator.post("/rounds/{round_id}/close")
 async def close_round(round_id: str, request: Request) -> Any:
     """Close a round and decide it; the results land on the dashboard."""
-    return await _operator_step(request, lambda _, c: _close(c, round_id))
+    return await _operator_step(request, lambda b, c: _close(b, c, round_id))
 
 
-async def _close(conn: Any, round_id: str) -> None:
-    await ballots.close_round(conn, round_id)
+async def _close(budget: Any, conn: Any, round_id: str) -> None:
+    await ballots.close_round(conn, round_id, budget.clock())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
-from services.budget import store
+from services.budget import round_store, store
 from wijkbus.auth import require_operator_page
 
 router = APIRouter()
@@ -22,7 +22,8 @@ async def dashboard(request: Request) -> HTMLResponse:
     async with request.app.state.runtime.pool.acquire() as conn:
         data = await store.dashboard(conn)
         results = {
-            r["round_id"]: await store.round_results(conn, r["round_id"]) for r in data["rounds"]
+            r["round_id"]: await round_store.round_results(conn, r["round_id"])
+            for r in data["rounds"]
         }
     return request.app.state.templates.TemplateResponse(
         request,
