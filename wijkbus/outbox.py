@@ -60,6 +60,22 @@ def event_message(
     return OutgoingMessage(topic=topic, key=key, value=value, subject=subject)
 
 
+def insert_one(first: int) -> str:
+    """SQL that logs one message whose `values` are the parameters $first to $first+3, up to
+    its FROM: a statement that logs a message only when its other writes happened ends it
+    (`... FROM step`), so all of it is one statement and one round trip."""
+    return (
+        "INSERT INTO outbox (topic, key, value, headers)"
+        f" SELECT ${first}::text, ${first + 1}::bytea, ${first + 2}::bytea, ${first + 3}::jsonb"
+    )
+
+
+def values(message: OutgoingMessage) -> tuple[str, bytes | None, bytes, str]:
+    """The parameters of `insert_one` for `message`."""
+    key = message.key.encode() if message.key is not None else None
+    return message.topic, key, message.value, json.dumps([list(h) for h in message.headers])
+
+
 async def enqueue(conn: asyncpg.Connection, *messages: OutgoingMessage) -> None:
     """Append messages to the service's log inside the caller's transaction, in order (one
     statement)."""

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from contracts import topics
 from contracts.events import BUDGET_EVENT_TYPES
-from wijkbus.outbox import enqueue, event_message
+from wijkbus.outbox import OutgoingMessage, enqueue, event_message
 
 BUDGET_SOURCE = "urn:nld:wijkbus:budget"
 _TYPE_OF = {model: type_ for type_, model in BUDGET_EVENT_TYPES.items()}
@@ -18,10 +18,15 @@ _TYPE_OF = {model: type_ for type_, model in BUDGET_EVENT_TYPES.items()}
 
 async def record(conn: asyncpg.Connection, key: str, data: BaseModel, at: datetime) -> None:
     """Put one budget event in the outbox, inside the caller's transaction."""
+    await enqueue(conn, message(key, data, at))
+
+
+def message(key: str, data: BaseModel, at: datetime) -> OutgoingMessage:
+    """A budget event as its outbox message on budget.events."""
     type_ = _TYPE_OF.get(type(data))
     if type_ is None:
         raise TypeError(f"{type(data).__name__} is not a budget event")
-    message = event_message(
+    return event_message(
         topics.BUDGET_EVENTS,
         key,
         type_,
@@ -31,4 +36,3 @@ async def record(conn: asyncpg.Connection, key: str, data: BaseModel, at: dateti
         subject=key,
         time=at,
     )
-    await enqueue(conn, message)
