@@ -120,6 +120,19 @@ class SubscriptionRequest(BaseModel):
         return value
 
 
+def check_answered(result: domain.AttemptResult, what: str, field_name: str) -> None:
+    """Refused unless a test POST was answered with 2xx. The status code only (result.error):
+    what the receiver wrote is never shown, so a test cannot read another host's answers."""
+    if result.status_code is None or not 200 <= result.status_code < 300:
+        why = result.error or f"HTTP {result.status_code}"
+        raise Refused(
+            400,
+            "callback check failed",
+            detail=f"{what} to {field_name} was not answered with 2xx: {why}",
+            errors=[{"field": field_name, "message": why}],
+        )
+
+
 def check_callback_url(value: str, name: str, auth_name: str) -> str:
     """A webhook's callback: http(s) with a host, and no credentials in it."""
     parts = urlsplit(value)
@@ -252,16 +265,7 @@ class Subscriptions:
             message_id,
             binary=request.content_mode == "binary",
         )
-        if result.status_code is None or not 200 <= result.status_code < 300:
-            # The status code only (result.error): what the receiver wrote is never shown, so
-            # a test delivery cannot be used to read another host's answers.
-            why = result.error or f"HTTP {result.status_code}"
-            raise Refused(
-                400,
-                "callback check failed",
-                detail=f"the test delivery to callback_url was not answered with 2xx: {why}",
-                errors=[{"field": "callback_url", "message": why}],
-            )
+        check_answered(result, "the test delivery", "callback_url")
 
     def _own_filters(self, filters: FiltersIn, owner: str | None) -> FiltersIn:
         """The filters as stored: a partner hears only about itself, and only of known partners."""

@@ -21,7 +21,12 @@ from services.notify import domain, signatures, store
 from services.notify.crypto import SecretBox, new_signing_secret
 from services.notify.notificaties import store as abonnement_store
 from services.notify.notificaties.kanalen import BY_NAAM
-from services.notify.subscriptions import Refused, check_authorization, check_callback_url
+from services.notify.subscriptions import (
+    Refused,
+    check_answered,
+    check_authorization,
+    check_callback_url,
+)
 from services.notify.webhook import WebhookSender
 
 CallbackUrl = Annotated[
@@ -159,14 +164,7 @@ class Abonnementen:
         result = await self.sender.post(
             url, auth, new_signing_secret(), body, test_id, content_type="application/json"
         )
-        if result.status_code is None or not 200 <= result.status_code < 300:
-            why = result.error or f"HTTP {result.status_code}"
-            raise Refused(
-                400,
-                "callback check failed",
-                detail=f"the test notificatie to callbackUrl was not answered with 2xx: {why}",
-                errors=[{"field": "callbackUrl", "message": why}],
-            )
+        check_answered(result, "the test notificatie", "callbackUrl")
 
 
 async def _sealed_auth(conn: asyncpg.Connection, sub_id: uuid.UUID) -> bytes:
