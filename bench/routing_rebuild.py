@@ -149,8 +149,10 @@ async def routing_rebuild(
         conn = await _connect(database)
         try:
             await _wait_until_assigned(conn, count, process)
-            first, last = await conn.fetchrow(
-                "SELECT min(assigned_at), max(assigned_at) FROM routing.assignments"
+            # All it assigned: the topic may also hold what earlier benchmarks of this run
+            # (intake's) published.
+            assigned, first, last = await conn.fetchrow(
+                "SELECT count(*), min(assigned_at), max(assigned_at) FROM routing.assignments"
             )
         finally:
             await conn.close()
@@ -160,7 +162,7 @@ async def routing_rebuild(
         await process.wait()
         log.close()
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return count / (last - first).total_seconds(), hwm, children, database
+    return assigned / (last - first).total_seconds(), hwm, children, database
 
 
 async def cli_replay(backend: Backend, database: str, count: int) -> tuple[float, int]:
@@ -172,9 +174,10 @@ async def cli_replay(backend: Backend, database: str, count: int) -> tuple[float
         database, backend.bootstrap, "routing_replay_bench", partners=tuple(DEMO_PARTNER_IDS)
     )
     # The topic may hold more than `count` records: the fill's producer (no idempotence, as on
-    # Tansu) resends a batch it timed out on; the replay's inbox skips those copies.
+    # Tansu) resends a batch it timed out on, and the replay's inbox skips those copies; and
+    # earlier benchmarks of the same run (intake's) published accepted signals of their own.
     signals = done.handled_by.get("signals", 0)
-    if signals != count or done.refused:
+    if signals < count or done.refused:
         raise RuntimeError(f"the replay handled {signals} of {count}: {done.refused[:3]}")
     return done.read / (time.perf_counter() - started), done.read
 
