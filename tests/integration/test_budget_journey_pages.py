@@ -6,10 +6,12 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import httpx
 
 from tests.integration.test_budget_support import OPERATOR, TOKEN, Buurt, running_buurt
+from tests.support import eventually
 
 PROPOSAL = {
     "titel": "Bankje bij de speeltuin",
@@ -157,6 +159,8 @@ async def test_every_problem_of_a_proposal_is_shown_at_its_field_and_nothing_is_
             assert f'<a href="#{field}">' in bad.text
         assert "Dit is geen geldig e-mailadres" in bad.text
         assert 'value="ab"' in bad.text  # what was typed is kept
+        markup = await propose(b, b.codes[0], titel='<b onclick="x">', kosten="")
+        assert 'value="&lt;b onclick=&#34;x&#34;&gt;"' in markup.text  # kept, as text
         none = await propose(b, b.codes[0], email="", telefoon="")
         assert "Vul een e-mailadres of een telefoonnummer in" in none.text
         assert await b.fetch("SELECT 1 FROM initiatives") == []
@@ -168,8 +172,14 @@ async def test_in_a_vote_year_the_admitted_initiatives_form_the_round_and_closin
     fresh_database: str, kafka_bootstrap: str
 ) -> None:
     async with running_buurt(
-        fresh_database, kafka_bootstrap, rule="vote", code_failures_burst=100
+        fresh_database,
+        kafka_bootstrap,
+        rule="vote",
+        code_failures_burst=100,
+        settle_interval_s=0.1,
     ) as b:
+        next_door = await propose(b, b.other_codes[0], titel="Speeltuin")  # on no ballot
+        assert next_door.status_code == 200
         for title, cost in [
             ("Bomen", "30"),
             ("Bankjes", "25"),
@@ -182,7 +192,7 @@ async def test_in_a_vote_year_the_admitted_initiatives_form_the_round_and_closin
             for r in await b.fetch("SELECT title, initiative_id::text FROM initiatives")
         }
         async with operator(b) as (session, csrf):
-            for title in ("Bomen", "Bankjes", "Geveltuinen"):
+            for title in ("Bomen", "Bankjes", "Geveltuinen", "Speeltuin"):
                 await session.post(
                     f"/dashboard/initiatieven/{ids[title]}/toelaten",
                     data={"csrf_token": csrf, "deadline": "2026-12-24"},
@@ -213,7 +223,9 @@ async def test_in_a_vote_year_the_admitted_initiatives_form_the_round_and_closin
             ]  # rounded up to whole euros; the declined-to-be Vuurwerk is not on it
             budget = await b.fetch("SELECT budget FROM rounds WHERE round_id = $1", round_id)
             assert budget[0]["budget"] == 50
-            assert "Geen buurt in een stemjaar" in (await session.get("/dashboard")).text
+            formable = (await session.get("/dashboard")).text
+            assert f"Groningen · buurt {b.buurt_code} · 2026" not in formable  # it has its round
+            assert "Groningen · buurt BU00149999 · 2026" in formable  # next door has none yet
 
             ballots = [
                 ("Bomen", "Bankjes"),
@@ -231,6 +243,20 @@ async def test_in_a_vote_year_the_admitted_initiatives_form_the_round_and_closin
                 assert voted.status_code == 200, voted.text
             assert (await b.http.get(f"/buurt/uitslag/{b.buurt_code}")).status_code == 404
 
+            b.clock.now += timedelta(days=30)  # past the deadlines: next door's lapses, ...
+
+            async def lapsed() -> list[str]:
+                rows = await b.fetch("SELECT status FROM initiatives WHERE title = 'Speeltuin'")
+                return [r["status"] for r in rows if r["status"] != "open"]
+
+            assert await eventually(lapsed, timeout=10, what="the deadline settler") == [
+                "niet-gefinancierd"
+            ]
+            on_ballot = await b.fetch(
+                "SELECT status FROM initiatives WHERE title IN ('Bomen', 'Bankjes', 'Geveltuinen')"
+            )
+            assert {r["status"] for r in on_ballot} == {"open"}  # ... the round decides these
+
             closed = await session.post(
                 f"/dashboard/rondes/{round_id}/sluiten", data={"csrf_token": csrf}
             )
@@ -239,9 +265,13 @@ async def test_in_a_vote_year_the_admitted_initiatives_form_the_round_and_closin
                 f"/dashboard/rondes/{round_id}/sluiten", data={"csrf_token": csrf}
             )
             assert twice.status_code == 409
+            assert "Deze stemronde is niet (meer) open." in twice.text
 
         statuses = {
-            r["title"]: r["status"] for r in await b.fetch("SELECT title, status FROM initiatives")
+            r["title"]: r["status"]
+            for r in await b.fetch(
+                "SELECT title, status FROM initiatives WHERE buurt_code = $1", b.buurt_code
+            )
         }
         assert statuses == {
             "Bomen": "gefinancierd",

@@ -100,7 +100,7 @@ async def _step(request: Request, target: str, field: str, step: Step, kept: str
     except UnknownInitiativeError:
         return await _refused(request, 404, target, field, "Dit initiatief bestaat niet.")
     except (InitiativeStateError, ballots.RoundError, UnknownRuleError) as exc:
-        return await _refused(request, 409, target, field, _sentence(str(exc)), kept)
+        return await _refused(request, 409, target, field, _dutch(str(exc)), kept)
     return RedirectResponse("/dashboard", status_code=303)
 
 
@@ -118,6 +118,18 @@ def _end_of(day: str) -> datetime | None:
         return None
 
 
-def _sentence(text: str) -> str:
+_ROUND_REFUSALS = [
+    (" is not open", "Deze stemronde is niet (meer) open."),
+    (" exists already", "Deze buurt heeft die stemronde al."),
+    ("unknown rule", "Deze beslisregel kennen we niet."),
+    ("no round ", "Deze stemronde bestaat niet."),
+]
+
+
+def _dutch(text: str) -> str:
+    """The domain's refusal as a Dutch sentence (the round's English ones translated)."""
+    for english, dutch in _ROUND_REFUSALS:
+        if english in text:
+            return dutch
     text = text.strip()
     return (text[:1].upper() + text[1:]).rstrip(".") + "."
