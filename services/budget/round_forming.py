@@ -78,7 +78,7 @@ async def close_and_decide(budget: Budget, conn: asyncpg.Connection, round_id: s
     """Close a round; each initiative on its ballot is funded or not by the outcome. How many."""
     now = budget.clock()
     async with conn.transaction():
-        outcome = await ballots.close_round(conn, round_id)
+        outcome = await ballots.close_round(conn, round_id, now)
         decided = 0
         for result in outcome.results:
             try:
@@ -87,10 +87,11 @@ async def close_and_decide(budget: Budget, conn: asyncpg.Connection, round_id: s
                 continue  # a project that is no initiative (an imported round)
             if row["status"] != "open" or row["funding_rule"] != "vote":
                 continue
-            status: Status = "gefinancierd" if result.selected else "niet-gefinancierd"
+            funded = result.selected or result.funded > 0  # in part, from the leftover
+            status: Status = "gefinancierd" if funded else "niet-gefinancierd"
             reason = f"stemronde: {result.reason} ({result.votes} stemmen)"
             support = Support(result.votes, 0, 0)
-            decision = SupportDecision(result.selected, result.votes, 0, reason)
+            decision = SupportDecision(funded, result.votes, 0, reason)
             await budget.decide(conn, row, store.as_domain(row), support, status, decision, now)
             decided += 1
     return decided

@@ -8,7 +8,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from services.budget import store
+from services.budget import round_store
 
 router = APIRouter(prefix="/buurt/uitslag", include_in_schema=False)
 
@@ -25,7 +25,9 @@ async def results(buurt_code: str, request: Request) -> HTMLResponse:
             " ORDER BY d.decided_at DESC LIMIT 20",
             buurt_code[:64],
         )
-        lines = {r["round_id"]: await store.round_results(conn, r["round_id"]) for r in rounds}
+        lines = {
+            r["round_id"]: await round_store.round_results(conn, r["round_id"]) for r in rounds
+        }
     response: HTMLResponse = request.app.state.templates.TemplateResponse(
         request,
         "buurt_uitslag.html",
