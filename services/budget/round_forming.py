@@ -89,7 +89,8 @@ async def close_and_decide(budget: Budget, conn: asyncpg.Connection, round_id: s
                 continue
             funded = result.selected or result.funded > 0  # in part, from the leftover
             status: Status = "gefinancierd" if funded else "niet-gefinancierd"
-            reason = f"stemronde: {result.reason} ({result.votes} stemmen)"
+            votes = f"{result.votes} {'stem' if result.votes == 1 else 'stemmen'}"
+            reason = f"stemronde: {result.reason} ({votes})"
             support = Support(result.votes, 0, 0)
             decision = SupportDecision(funded, result.votes, 0, reason)
             await budget.decide(conn, row, store.as_domain(row), support, status, decision, now)

@@ -191,6 +191,7 @@ async def test_a_vote_year_round_is_formed_voted_closed_and_its_results_are_publ
             assert voted.status_code == 200
 
         await click(operator, "Stemronde sluiten en beslissen voor Buurtbudget")
+        await auditor.check(operator, "v3-dashboard-beslist")
         results = f"Uitslagpagina voor bewoners van buurt {b.buurt_code}"
         async with operator.expect_navigation():
             await operator.get_by_role("link", name=results).click()
