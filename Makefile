@@ -33,9 +33,11 @@ integration: install
 e2e: install browser
 	$(PY) -m pytest -q tests/e2e
 
-# Debian's Chromium for the dashboard tests in tests/e2e (never a browser download).
+# Debian's Chromium for the dashboard tests in tests/e2e (never a browser download), and npm,
+# with which the accessibility check fetches axe-core from the npm registry.
 browser:
 	command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium)
+	command -v npm >/dev/null || (apt-get update -q && apt-get install -y -q npm)
 
 bench: install
 	$(PY) -m bench

@@ -213,6 +213,7 @@ class InitiativeDeclined(BaseModel):
     buurt_code: str
     reason: str
     declined_at: UtcDatetime
+    title: str = ""  # what the initiator called it, so their mail names it (added later: optional)
 
 
 class InitiativeSupported(BaseModel):

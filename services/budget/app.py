@@ -14,7 +14,7 @@ from contracts import topics
 from contracts.events import InitiativeSupported
 from services.budget.handlers import Budget
 from services.budget.settling import DeadlineSettler
-from services.budget.web import api, dashboard, resident
+from services.budget.web import api, dashboard, dashboard_forms, proposal, resident, results
 from services.budget.web.guard import CodeGuard
 from wijkbus.http import create_app
 from wijkbus.logging import get_logger
@@ -86,7 +86,10 @@ def build(
     app.include_router(api.public)
     app.include_router(api.operator)
     app.include_router(resident.router)
+    app.include_router(proposal.router)
+    app.include_router(results.router)
     app.include_router(dashboard.router)
+    app.include_router(dashboard_forms.router)
     return app
 
 

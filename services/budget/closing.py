@@ -26,6 +26,8 @@ async def settle(
         due = await store.open_ones(conn, municipality, year, due_before=None if all_open else now)
         for row in due:
             initiative = store.as_domain(row)
+            if not all_open and await _on_open_ballot(conn, row["initiative_id"]):
+                continue  # its round decides it, whenever the operator closes it
             support = await store.support_of(conn, row, y.allowance_cents)
             if initiative.status == "voorgesteld" or initiative.funding_rule == "vote":
                 status: rules.Status = "niet-gefinancierd"
@@ -37,6 +39,16 @@ async def settle(
             funded += status == "gefinancierd"
             not_funded += status == "niet-gefinancierd"
     return funded, not_funded
+
+
+async def _on_open_ballot(conn: asyncpg.Connection, initiative_id: str) -> bool:
+    return bool(
+        await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM round_projects p JOIN rounds r USING (round_id)"
+            " WHERE r.status = 'open' AND p.project_id = $1)",
+            initiative_id,
+        )
+    )
 
 
 async def close_year(

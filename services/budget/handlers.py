@@ -103,6 +103,7 @@ class Budget:
                 "description": description, "cost_cents": cost_cents,
                 "funding_rule": holder.funding_rule, "contact_subject": ref,
                 "contact_sealed": sealed, "created_at": now,
+                "proposed_by": await self.supporter(conn, holder),
             })  # fmt: skip
             await outbox.record(conn, initiative_id, ev.InitiativeProposed(
                 initiative_id=initiative_id, municipality=holder.municipality, year=holder.year,
@@ -165,7 +166,7 @@ class Budget:
             await store.set_status(conn, declined, reason, now)
             await outbox.record(conn, initiative_id, ev.InitiativeDeclined(
                 initiative_id=initiative_id, buurt_code=row["buurt_code"], reason=reason,
-                declined_at=now,
+                declined_at=now, title=row["title"],
             ), now)  # fmt: skip
 
     async def withdraw(self, conn: asyncpg.Connection, initiative_id: str) -> None:

@@ -30,11 +30,12 @@ async def insert(conn: asyncpg.Connection, values: dict[str, Any]) -> None:
     """Store a proposed initiative."""
     await conn.execute(
         "INSERT INTO initiatives (initiative_id, municipality, year, buurt_code, title,"
-        " description, cost_cents, funding_rule, contact_subject, contact_sealed, created_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        " description, cost_cents, funding_rule, contact_subject, contact_sealed, created_at,"
+        " proposed_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         *(values[k] for k in (
             "initiative_id", "municipality", "year", "buurt_code", "title", "description",
             "cost_cents", "funding_rule", "contact_subject", "contact_sealed", "created_at",
+            "proposed_by",
         )),
     )  # fmt: skip
 
@@ -145,6 +146,19 @@ async def of_buurt(
         municipality,
         year,
         buurt_code,
+    )
+
+
+async def proposed_by(
+    conn: asyncpg.Connection, municipality: str, year: int, proposer: str
+) -> list[asyncpg.Record]:
+    """The initiatives a household (by its year pseudonym) proposed, newest first."""
+    return await conn.fetch(
+        f"SELECT {_COLUMNS} FROM initiatives"
+        " WHERE municipality = $1 AND year = $2 AND proposed_by = $3 ORDER BY created_at DESC",
+        municipality,
+        year,
+        proposer,
     )
 
 

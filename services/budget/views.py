@@ -29,6 +29,16 @@ class InitiativeView:
 
 
 @dataclass(frozen=True)
+class Proposal:
+    """An initiative the household proposed, as its initiator follows it."""
+
+    title: str
+    cost_cents: int
+    status: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class ResidentView:
     """A household's page: its buurt, rule, initiatives, and an open vote round if any."""
 
@@ -40,17 +50,16 @@ class ResidentView:
     pledged_to: str | None
     round: asyncpg.Record | None
     projects: list[asyncpg.Record]
+    proposals: list[Proposal]
+    decided_rounds: int
 
 
 async def resident_view(budget: Budget, conn: asyncpg.Connection, code: str) -> ResidentView:
     """The page of the household whose code this is (refused for an unknown code)."""
     holder = await budget.holder(conn, code)
+    me = await budget.supporter(conn, holder)
     households = await register.buurt_households(conn, holder.municipality, holder.buurt_code)
-    mine = set(
-        await store.supported_by(
-            conn, holder.municipality, holder.year, await budget.supporter(conn, holder)
-        )
-    )
+    mine = set(await store.supported_by(conn, holder.municipality, holder.year, me))
     views = []
     for row in await store.of_buurt(conn, holder.municipality, holder.year, holder.buurt_code):
         support = rules.Support(row["supporters"], holder.allowance_cents, households)
@@ -83,7 +92,17 @@ async def resident_view(budget: Budget, conn: asyncpg.Connection, code: str) -> 
         if round_
         else []
     )
+    proposals = [
+        Proposal(r["title"], r["cost_cents"], r["status"], r["reason"] or "")
+        for r in await store.proposed_by(conn, holder.municipality, holder.year, me)
+    ]
+    decided = await conn.fetchval(
+        "SELECT count(*) FROM rounds r JOIN round_decisions USING (round_id)"
+        " WHERE r.municipality = $1 AND r.year = $2 AND r.buurt_code = $3",
+        holder.municipality, holder.year, holder.buurt_code,
+    )  # fmt: skip
     return ResidentView(
         holder.buurt_code, holder.year, holder.funding_rule, holder.allowance_cents, views,
-        pledged_to if holder.funding_rule == "pledge" else None, round_, projects,
+        pledged_to if holder.funding_rule == "pledge" else None, round_, projects, proposals,
+        decided,
     )  # fmt: skip

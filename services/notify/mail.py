@@ -21,6 +21,7 @@ import aiosmtplib
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from contracts.events import (
+    INITIATIVE_DECLINED_TYPE,
     INITIATIVE_FUNDED_TYPE,
     ROUTING_ASSIGNED_TYPE,
     ROUTING_ESCALATED_TYPE,
@@ -40,6 +41,7 @@ TEMPLATES = {
     ROUTING_ESCALATED_TYPE: "escalated.txt",
     STREET_THRESHOLD_CROSSED_TYPE: "threshold_crossed.txt",
     INITIATIVE_FUNDED_TYPE: "initiative_funded.txt",
+    INITIATIVE_DECLINED_TYPE: "initiative_declined.txt",
     WIJKHUB_ADVISED_TYPE: "wijkhub_advised.txt",
     WIJKHUB_OPENED_TYPE: "wijkhub_opened.txt",
     WIJKHUB_DECLINED_TYPE: "wijkhub_declined.txt",

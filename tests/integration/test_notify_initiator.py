@@ -15,7 +15,7 @@ from pydantic import SecretStr
 
 from contracts import topics
 from contracts.envelope import new_event, to_json_bytes
-from contracts.events import INITIATIVE_FUNDED_TYPE, InitiativeFunded
+from contracts.events import INITIATIVE_DECLINED_TYPE, INITIATIVE_FUNDED_TYPE, InitiativeFunded
 from services.notify.app import build
 from tests.integration import test_budget_support as budget_support
 from tests.integration.test_notify_email import Mailbox, mailbox
@@ -108,6 +108,34 @@ async def test_the_initiator_of_a_funded_initiative_is_mailed_and_notify_keeps_n
     assert "Anna de Vries" not in stored
     states = await delivery_states(buurt.database_url)
     assert [status for _, status in states] == ["delivered"]
+
+
+async def test_an_initiator_declined_on_the_dashboard_reads_the_reason_in_the_mail(
+    buurt: budget_support.Buurt, notify: httpx.AsyncClient, mailbox: Mailbox
+) -> None:
+    declined = {"channel": "initiator", "types": [INITIATIVE_DECLINED_TYPE]}
+    assert (await notify.post("/api/v1/subscriptions", json=declined)).status_code == 201
+    proposed = await buurt.http.post("/buurt/voorstel/indienen", data={
+        "code": buurt.codes[0], "titel": "Vuurwerkshow", "kosten": "900", "naam": "Anna",
+        "email": "anna.web@example.nl"})  # fmt: skip
+    assert proposed.status_code == 200
+    [row] = await buurt.fetch("SELECT initiative_id::text FROM initiatives")
+    async with httpx.AsyncClient(base_url=buurt.url, timeout=30) as operator:
+        await operator.post("/login", data={"token": budget_support.TOKEN})
+        page = (await operator.get("/dashboard")).text
+        csrf = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+        answer = await operator.post(
+            f"/dashboard/initiatieven/{row['initiative_id']}/afwijzen",
+            data={"csrf_token": csrf, "reason": "Vuurwerk valt buiten het buurtbudget."},
+        )
+        assert answer.status_code == 303
+
+    async def mailed() -> list[object]:
+        return mailbox.to("anna.web@example.nl")
+
+    [mail] = await eventually(mailed, what="the initiator's mail")
+    assert mail["Subject"] == 'Uw initiatief "Vuurwerkshow" is niet toegelaten'
+    assert "Reden: Vuurwerk valt buiten het buurtbudget." in mail.get_content()
 
 
 async def test_an_initiative_without_a_contact_goes_dead_at_once_with_its_reason(

@@ -7,6 +7,7 @@ from typing import Any
 
 from contracts.envelope import new_event, to_json_bytes
 from contracts.events import (
+    INITIATIVE_DECLINED_TYPE,
     ROUTING_ASSIGNED_TYPE,
     ROUTING_ESCALATED_TYPE,
     STREET_THRESHOLD_CROSSED_TYPE,
@@ -153,6 +154,23 @@ def test_a_funded_initiative_congratulates_the_initiator_without_naming_them() -
     assert mail.subject == 'Uw initiatief "Moestuin op het pleintje" is gefinancierd'
     assert "Beste initiatiefnemer" in mail.text
     assert "€ 1.250,00" in mail.text
+    assert_private(mail.subject + mail.text)
+
+
+def test_a_declined_initiative_tells_the_initiator_the_operators_reason() -> None:
+    mail = MailRenderer().render(
+        event(
+            INITIATIVE_DECLINED_TYPE,
+            initiative_id="ini-8",
+            title="Vuurwerkshow",
+            reason="Vuurwerk valt buiten het buurtbudget.",
+            buurt_code="BU00140107",
+            declined_at="2026-11-20T20:30:00Z",
+        )
+    )
+    assert mail.subject == 'Uw initiatief "Vuurwerkshow" is niet toegelaten'
+    assert "Reden: Vuurwerk valt buiten het buurtbudget." in mail.text
+    assert "20-11-2026 21:30" in mail.text
     assert_private(mail.subject + mail.text)
 
 

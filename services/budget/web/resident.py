@@ -21,10 +21,11 @@ router = APIRouter(prefix="/buurt", include_in_schema=False)
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-def _page(
+def page(
     request: Request, template: str, status: int = 200, headers: dict[str, str] | None = None,
     **context: Any,
 ) -> HTMLResponse:  # fmt: skip
+    """A resident page, never cached."""
     response: HTMLResponse = request.app.state.templates.TemplateResponse(
         request,
         template,
@@ -35,12 +36,13 @@ def _page(
     return response
 
 
-def _refused(request: Request, refusal: Refusal, code: str | None = None) -> HTMLResponse:
+def refused(request: Request, refusal: Refusal, code: str | None = None) -> HTMLResponse:
+    """A refusal in Dutch: an unknown code back to the code form, anything else explained."""
     headers = {"Retry-After": str(refusal.retry_after)} if refusal.retry_after else None
     if code is None or refusal.status in (403, 429):
         # An unknown code (or a client that must wait) goes back to the code form.
-        return _page(request, "buurt_code.html", refusal.status, headers, error=refusal.message)
-    return _page(request, "buurt_melding.html", refusal.status, headers,
+        return page(request, "buurt_code.html", refusal.status, headers, error=refusal.message)
+    return page(request, "buurt_melding.html", refusal.status, headers,
                  message=refusal.message, code=code, ok=False)  # fmt: skip
 
 
@@ -49,7 +51,7 @@ async def code_form(request: Request, code: str | None = Query(None)) -> HTMLRes
     """Ask for the code from the letter; filled in already when the letter's QR code opened it."""
     # Only filled in, not looked up: a GET must not tell whether a code is valid.
     filled = code.strip() if code and codes.looks_like_a_code(code) else None
-    return _page(request, "buurt_code.html", error=None, code=filled)
+    return page(request, "buurt_code.html", error=None, code=filled)
 
 
 @router.post("", response_class=HTMLResponse)
@@ -57,8 +59,8 @@ async def initiatives(request: Request, code: str = Form(..., max_length=64)) ->
     """The buurt's initiatives with their progress, for the household whose code this is."""
     view = await attempt(request, lambda b, c: resident_view(b, c, code))
     if isinstance(view, Refusal):
-        return _refused(request, view)
-    return _page(request, "buurt.html", view=view, code=code)
+        return refused(request, view)
+    return page(request, "buurt.html", view=view, code=code)
 
 
 @router.post("/steun", response_class=HTMLResponse)
@@ -70,11 +72,11 @@ async def support(
     """Support one initiative; confirm it, or say clearly why not."""
     result = await attempt(request, lambda b, c: b.support(c, code, initiative_id))
     if isinstance(result, Refusal):
-        return _refused(request, result, code)
+        return refused(request, result, code)
     message = f"Bedankt! Uw steun voor “{result.title}” is geregistreerd."
     if result.decision.funded:
         message += " Met uw steun is het initiatief nu gefinancierd."
-    return _page(request, "buurt_melding.html", message=message, code=code, ok=True)
+    return page(request, "buurt_melding.html", message=message, code=code, ok=True)
 
 
 @router.post("/intrekken", response_class=HTMLResponse)
@@ -86,9 +88,9 @@ async def withdraw(
     """Take the household's support back (before the deadline)."""
     result = await attempt(request, lambda b, c: b.withdraw_support(c, code, initiative_id))
     if isinstance(result, Refusal):
-        return _refused(request, result, code)
+        return refused(request, result, code)
     message = "Uw steun is ingetrokken. U kunt uw budget nu aan een ander initiatief geven."
-    return _page(request, "buurt_melding.html", message=message, code=code, ok=True)
+    return page(request, "buurt_melding.html", message=message, code=code, ok=True)
 
 
 @router.post("/stem", response_class=HTMLResponse)
@@ -99,6 +101,6 @@ async def vote(request: Request) -> HTMLResponse:
     chosen = [str(p)[:200] for p in form.getlist("project")][:200]
     result = await attempt(request, lambda b, c: ballots.cast(b, c, code, round_id, chosen))
     if isinstance(result, Refusal):
-        return _refused(request, result, code)
+        return refused(request, result, code)
     message = "Bedankt! Uw stem is geregistreerd. De uitslag volgt na het sluiten van de ronde."
-    return _page(request, "buurt_melding.html", message=message, code=code, ok=True)
+    return page(request, "buurt_melding.html", message=message, code=code, ok=True)
