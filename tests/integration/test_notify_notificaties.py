@@ -192,6 +192,8 @@ async def test_the_kanalen_are_listed_with_their_kenmerken(notify: Notify) -> No
     )
     [toewijzingen] = one.json()
     assert toewijzingen["filters"] == ["categorie", "buurt_code", "partner"]
+    docs = toewijzingen["documentatieLink"].split(str(notify.http.base_url).rstrip("/"))[-1]
+    assert (await notify.http.get(docs)).status_code == 200
     path = toewijzingen["url"].split(str(notify.http.base_url).rstrip("/"))[-1]
     read = await notify.http.get(path, headers=notify.auth())
     assert read.json() == toewijzingen

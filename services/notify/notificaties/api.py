@@ -70,7 +70,7 @@ def _url(request: Request, path: str) -> str:
 
 def _kanaal(request: Request, kanaal: Kanaal) -> dict[str, Any]:
     return {"url": _url(request, f"/kanaal/{kanaal.uuid}"), "naam": kanaal.naam,
-            "documentatieLink": str(request.base_url).rstrip("/") + "/docs",
+            "documentatieLink": str(request.base_url).rstrip("/") + "/api/v1/docs",
             "filters": list(kanaal.filters)}  # fmt: skip
 
 
