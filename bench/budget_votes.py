@@ -47,32 +47,44 @@ async def _prepare(database_url: str, households: int) -> list[str]:
     return [letter.code for letter in letters]
 
 
-def _client_process(base: str, codes: list[str], concurrency: int) -> dict[int, int]:
-    """One client process: post every ballot in `codes` with `concurrency` connections."""
+def _client_process(
+    base: str, codes: list[str], concurrency: int
+) -> tuple[dict[int | str, int], list[float]]:
+    """One client process: post every ballot in `codes` with `concurrency` connections; the
+    answers (status, or the error when none came) and each vote's latency in seconds."""
     return asyncio.run(_post_ballots(base, codes, concurrency))
 
 
-async def _post_ballots(base: str, codes: list[str], concurrency: int) -> dict[int, int]:
+async def _post_ballots(
+    base: str, codes: list[str], concurrency: int
+) -> tuple[dict[int | str, int], list[float]]:
     work: asyncio.Queue[str] = asyncio.Queue()
     for code in codes:
         work.put_nowait(code)
-    statuses: dict[int, int] = {}
+    statuses: dict[int | str, int] = {}
+    latencies: list[float] = []
     limits = httpx.Limits(max_connections=concurrency)
     async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as http:
 
         async def worker() -> None:
             while not work.empty():
                 code = work.get_nowait()
-                answer = await http.post("/api/v1/ballots", json={
-                    "code": code, "round_id": "bench", "project_ids": ["bomen", "bankjes"],
-                })  # fmt: skip
-                statuses[answer.status_code] = statuses.get(answer.status_code, 0) + 1
+                started = time.perf_counter()
+                try:
+                    answer = await http.post("/api/v1/ballots", json={
+                        "code": code, "round_id": "bench", "project_ids": ["bomen", "bankjes"],
+                    })  # fmt: skip
+                    status: int | str = answer.status_code
+                except httpx.HTTPError as exc:  # counted, never the benchmark's end
+                    status = type(exc).__name__
+                latencies.append(time.perf_counter() - started)
+                statuses[status] = statuses.get(status, 0) + 1
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return statuses
+    return statuses, latencies
 
 
-async def _vote_all(base: str, codes: list[str]) -> tuple[float, dict[int, int]]:
+async def _vote_all(base: str, codes: list[str]) -> tuple[float, dict[int | str, int], list[float]]:
     """Every code votes once (some twice at once); votes accepted per second and the statuses.
 
     The clients run in their own processes, so the service's event loop is the one measured.
@@ -106,11 +118,13 @@ async def _vote_all(base: str, codes: list[str]) -> tuple[float, dict[int, int]]
             for share in shares
         ))  # fmt: skip
         elapsed = time.perf_counter() - started
-    statuses: dict[int, int] = {}
-    for answer in answers:
-        for status, n in answer.items():
+    statuses: dict[int | str, int] = {}
+    latencies: list[float] = []
+    for answered, took in answers:
+        latencies += took
+        for status, n in answered.items():
             statuses[status] = statuses.get(status, 0) + n
-    return statuses.get(201, 0) / elapsed, statuses
+    return statuses.get(201, 0) / elapsed, statuses, sorted(latencies)
 
 
 async def _bare_inserts(database_url: str, rows: int) -> float:
@@ -145,7 +159,7 @@ async def main(backend: Backend, quick: bool) -> list[str]:
         code_failures_burst=1e9,  # the repeats are deliberate: measure, do not rate-limit
     )
     async with serving(build(settings), free_port()) as base:
-        votes_per_s, statuses = await _vote_all(base, codes)
+        votes_per_s, statuses, latencies = await _vote_all(base, codes)
     conn = await asyncpg.connect(database_url, server_settings={"search_path": "budget"})
     try:
         ballots = await conn.fetchval("SELECT count(*) FROM round_ballots WHERE round_id = 'bench'")
@@ -161,5 +175,14 @@ async def main(backend: Backend, quick: bool) -> list[str]:
         f"  bare asyncpg INSERT       : {raw:10.0f} rows/s",
         f"  ballots accepted          : {votes_per_s:10.0f} votes/s   statuses {statuses}",
         f"  ratio                     : {votes_per_s / raw:10.3f}",
+        f"  latency per vote          : p50 {_ms(latencies, 0.50)} ms, p99"
+        f" {_ms(latencies, 0.99)} ms, max {_ms(latencies, 1.0)} ms",
         f"  double spends             : {double_spends:10d}   {'OK' if ok else 'FAILED'}",
     ]
+
+
+def _ms(ordered: list[float], q: float) -> str:
+    """The q-quantile of sorted latencies, in milliseconds."""
+    if not ordered:
+        return "-"
+    return f"{ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000:.0f}"

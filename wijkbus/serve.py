@@ -14,6 +14,11 @@ from wijkbus.gc_policy import collect_less
 from wijkbus.logging import configure_logging, get_logger
 from wijkbus.settings import ServiceSettings
 
+# An idle keep-alive connection is closed after this long. Longer than clients keep theirs
+# (httpx: 5 s, as uvicorn's default): else a client that reuses a connection at the moment the
+# server closes it gets a ReadError for a request the server never read (a burst of votes did).
+KEEP_ALIVE_S = 65
+
 
 def serve(settings: ServiceSettings, app: FastAPI) -> None:
     """Serve `app` on the settings' host and port until SIGINT/SIGTERM."""
@@ -25,6 +30,7 @@ def serve(settings: ServiceSettings, app: FastAPI) -> None:
         access_log=False,
         lifespan="on",
         timeout_graceful_shutdown=5,
+        timeout_keep_alive=KEEP_ALIVE_S,
     )
 
 
@@ -46,7 +52,15 @@ def main_for(settings_cls: type[ServiceSettings], build) -> None:  # type: ignor
 async def serving(app: FastAPI, port: int, host: str = "127.0.0.1") -> AsyncIterator[str]:
     """Serve `app` (lifespan included) in this event loop; yield its base URL (tests, benches)."""
     server = uvicorn.Server(
-        uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="on", access_log=False)
+        uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_config=None,
+            lifespan="on",
+            access_log=False,
+            timeout_keep_alive=KEEP_ALIVE_S,
+        )
     )
     task = asyncio.create_task(server.serve())
     deadline = time.monotonic() + 60
