@@ -11,6 +11,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from wijkbus.gc_policy import collect_less
+from wijkbus.http_protocol import with_head_timeout
 from wijkbus.logging import configure_logging, get_logger
 from wijkbus.settings import ServiceSettings
 
@@ -31,6 +32,7 @@ def serve(settings: ServiceSettings, app: FastAPI) -> None:
         lifespan="on",
         timeout_graceful_shutdown=5,
         timeout_keep_alive=KEEP_ALIVE_S,
+        http=with_head_timeout(settings.header_timeout_s),
     )
 
 
@@ -49,7 +51,9 @@ def main_for(settings_cls: type[ServiceSettings], build) -> None:  # type: ignor
 
 
 @asynccontextmanager
-async def serving(app: FastAPI, port: int, host: str = "127.0.0.1") -> AsyncIterator[str]:
+async def serving(
+    app: FastAPI, port: int, host: str = "127.0.0.1", *, head_timeout_s: float = 10.0
+) -> AsyncIterator[str]:
     """Serve `app` (lifespan included) in this event loop; yield its base URL (tests, benches)."""
     server = uvicorn.Server(
         uvicorn.Config(
@@ -60,6 +64,7 @@ async def serving(app: FastAPI, port: int, host: str = "127.0.0.1") -> AsyncIter
             lifespan="on",
             access_log=False,
             timeout_keep_alive=KEEP_ALIVE_S,
+            http=with_head_timeout(head_timeout_s),
         )
     )
     task = asyncio.create_task(server.serve())

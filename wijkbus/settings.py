@@ -25,6 +25,9 @@ class ServiceSettings(BaseSettings):
     # A request's whole body must arrive within this many seconds (else 408): a client that
     # drips its body must not hold a connection and a handler for as long as it likes.
     body_timeout_s: float = 10.0
+    # And the request line with its headers within this many seconds of the connection (or of
+    # the next request's first byte), else 408 and the connection is closed.
+    header_timeout_s: float = Field(10.0, gt=0)
     kafka_bootstrap_servers: str = Field(
         "127.0.0.1:9092", validation_alias=_env("KAFKA_BOOTSTRAP_SERVERS")
     )
