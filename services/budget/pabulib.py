@@ -11,7 +11,7 @@ from types import MappingProxyType
 from services.budget import pabulib_meta as rules
 from services.budget.domain import Election, Project
 from services.budget.domain.ballot_rules import ballot_breaches, project_breaches
-from services.budget.pabulib_meta import PabulibError
+from services.budget.pabulib_meta import PabulibError, whole_number
 
 __all__ = ["PabulibError", "PbFile", "breaches", "parse_path", "parse_text", "to_election"]
 
@@ -49,7 +49,7 @@ class PbFile:
     @property
     def budget(self) -> int:
         """The budget (META `budget`)."""
-        return _int(self.meta["budget"], "budget")
+        return whole_number(self.meta["budget"], "budget")
 
     @property
     def vote_type(self) -> str:
@@ -102,7 +102,7 @@ def to_election(pb: PbFile, leftover_within_caps: bool | None = None) -> Electio
     """
     rules.check_keys(pb.meta)
     for key, count in (("num_projects", len(pb.projects)), ("num_votes", len(pb.votes))):
-        if key in pb.meta and _int(pb.meta[key], key) != count:
+        if key in pb.meta and whole_number(pb.meta[key], key) != count:
             raise PabulibError(f"META {key} is {pb.meta[key]}, the file has {count}")
     caps = rules.caps_of(pb.meta)
     category_caps = caps.pop("category", {})
@@ -152,7 +152,7 @@ def _project(row: dict[str, str]) -> PbProject:
     )
     return PbProject(
         project_id=row["project_id"],
-        cost=_int(row["cost"], f"cost of project {row['project_id']}"),
+        cost=whole_number(row["cost"], f"cost of project {row['project_id']}"),
         name=row.get("name", ""),
         categories=categories,
         fields=MappingProxyType(dict(row)),
@@ -177,15 +177,3 @@ def _check_references(projects: tuple[PbProject, ...], votes: tuple[PbVote, ...]
         unknown = set(vote.approved) - ids
         if unknown:
             raise PabulibError(f"voter {vote.voter_id} approves unknown projects {sorted(unknown)}")
-
-
-def _int(text: str, what: str) -> int:
-    try:
-        return int(text.strip())
-    except ValueError:
-        raise PabulibError(f"{what}: {text!r} is not a whole number") from None
-
-
-def _opt_int(meta: Mapping[str, str], key: str) -> int | None:
-    value = meta.get(key)
-    return _int(value, key) if value else None

@@ -89,7 +89,7 @@ def caps_of(meta: Mapping[str, str]) -> dict[str, dict[str, int]]:
             continue
         attribute = key.removeprefix(CAP_PREFIX)
         names = names_of(meta, attribute)
-        amounts = [_int(c, key) for c in raw.split(",")]
+        amounts = [whole_number(c, key) for c in raw.split(",")]
         if len(names) != len(amounts):
             raise PabulibError(f"{key}: {len(amounts)} budgets for {len(names)} names in META")
         caps[attribute] = dict(zip(names, amounts, strict=True))
@@ -137,7 +137,7 @@ def leftover_within_caps(meta: Mapping[str, str], override: bool | None = None) 
 
 def ballot_rules(meta: Mapping[str, str]) -> BallotRules:
     """The bounds on ballots and projects the META section sets."""
-    caps = [_int(c, "max_sum_cost_per_category") for c in
+    caps = [whole_number(c, "max_sum_cost_per_category") for c in
             meta.get("max_sum_cost_per_category", "").split(",") if c.strip()]  # fmt: skip
     names = names_of(meta, "category")
     if caps and len(caps) != len(names):
@@ -155,7 +155,8 @@ def ballot_rules(meta: Mapping[str, str]) -> BallotRules:
     )
 
 
-def _int(text: str, what: str) -> int:
+def whole_number(text: str, what: str) -> int:
+    """A META or PROJECTS value that must be a whole number; refused by name otherwise."""
     try:
         return int(text.strip())
     except ValueError:
@@ -164,4 +165,4 @@ def _int(text: str, what: str) -> int:
 
 def _opt_int(meta: Mapping[str, str], key: str) -> int | None:
     value = meta.get(key)
-    return _int(value, key) if value and value.strip() else None
+    return whole_number(value, key) if value and value.strip() else None
