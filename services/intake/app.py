@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 
@@ -56,6 +56,9 @@ class IntakeSettings(ServiceSettings):
     # after resolution; "default" covers the categories not named.
     retention_policy: dict[str, Keep] = Field(default_factory=lambda: dict(DEFAULT_POLICY))
     retention_interval_s: float = 3600.0
+    # INTAKE_OBSERVED_AT_TOLERANCE_S: how far an observed_at may lie ahead of intake's clock
+    # (partners' clocks drift a little); a signal observed later than that is refused.
+    observed_at_tolerance_s: float = Field(default=300.0, ge=0)
 
     @field_validator("retention_policy")
     @classmethod
@@ -82,7 +85,12 @@ def build(
             partners, settings.partners_file, interval_s=settings.registry_reload_s
         )
     runtime = ServiceRuntime(settings, HERE / "migrations")
-    intake = Intake(partners=partners, clock=clock, vault=vault or _vault(settings))
+    intake = Intake(
+        partners=partners,
+        clock=clock,
+        vault=vault or _vault(settings),
+        future_tolerance=timedelta(seconds=settings.observed_at_tolerance_s),
+    )
     # A pattern, not a list: a partner added to the registry is consumed without a restart.
     runtime.subscribe(*processors(intake))
     runtime.document_publisher(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import asyncpg
 
@@ -31,19 +31,22 @@ Clock = Callable[[], datetime]
 
 @dataclass(frozen=True)
 class Intake:
-    """What intake's handlers need: the partner registry, a clock, the personal-data vault and
-    where new signal ids come from."""
+    """What intake's handlers need: the partner registry, a clock, the personal-data vault,
+    where new signal ids come from and how far ahead of the clock an `observed_at` may be."""
 
     partners: PartnerRegistry
     clock: Clock
     vault: Vault = field(default_factory=Vault.ephemeral)
     new_signal_id: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))
+    future_tolerance: timedelta = timedelta(minutes=5)
 
     async def submit_many(
         self, conn: asyncpg.Connection, batch: Sequence[Submission]
     ) -> list[domain.Verdict]:
         """Judge a batch; store and publish what is accepted in `conn`'s transaction."""
-        return await submit_batch(conn, self.vault, self.clock(), self.new_signal_id, batch)
+        return await submit_batch(
+            conn, self.vault, self.clock(), self.new_signal_id, batch, self.future_tolerance
+        )
 
     async def submit(
         self, conn: asyncpg.Connection, partner: Partner, raw: bytes, channel: str
