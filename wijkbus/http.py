@@ -20,7 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from wijkbus import auth
+from wijkbus import auth, media
 from wijkbus.runtime import ServiceRuntime
 
 API_VERSION = "1.0.0"
@@ -163,7 +163,9 @@ def _install_openapi(app: FastAPI) -> None:
 
 def _install_errors(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
-    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        if media.refuses_media(request):
+            return problem(415, "unsupported content type", detail="send application/json")
         errors = [
             {"field": ".".join(str(p) for p in e["loc"] if p != "body"), "message": e["msg"]}
             for e in exc.errors()

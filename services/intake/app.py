@@ -119,6 +119,7 @@ def build(
         on_stop=background.stop,
     )
     app.state.registry_watcher = watcher
+    app.state.partners = partners  # who is a partner: a partner key on an operator API is 403
     app.state.background = background
     app.state.intake = intake
     app.include_router(api.router(TokenBuckets(settings.rate_per_s, settings.rate_burst)))

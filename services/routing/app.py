@@ -14,7 +14,7 @@ from services.routing.domain import RuleSet, RuleSetError, parse_rules
 from services.routing.escalation import Escalator
 from services.routing.handlers import Routing
 from services.routing.processors import processors
-from services.routing.web import api, dashboard, readable, wijkhub_pages, wijkhubs
+from services.routing.web import api, dashboard, readable, rules_api, wijkhub_pages, wijkhubs
 from services.routing.wijkhub.decisions import Wijkhubs
 from wijkbus.http import create_app
 from wijkbus.logging import get_logger
@@ -93,6 +93,7 @@ def build(
     app.state.escalator = escalator
     app.state.clock = clock
     app.include_router(api.router)
+    app.include_router(rules_api.router)
     app.include_router(wijkhubs.router)
     app.include_router(dashboard.router)
     app.include_router(wijkhub_pages.router)
