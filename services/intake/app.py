@@ -12,8 +12,6 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from contracts import topics
-from contracts.events import FeedbackReceived, SignalAccepted
-from contracts.receipts import ReceiptData
 from services.intake import ledger, ledger_acts, retention
 from services.intake.handlers import Intake
 from services.intake.processors import processors
@@ -93,21 +91,15 @@ def build(
     )
     # A pattern, not a list: a partner added to the registry is consumed without a restart.
     runtime.subscribe(*processors(intake))
-    runtime.document_publisher(
-        topics.SIGNALS_ACCEPTED,
-        SignalAccepted,
-        "Accepted signals, street level only; key: street key.",
+    runtime.document_events(
+        topics.SIGNALS_ACCEPTED, "Accepted signals, street level only; key: street key."
     )
-    runtime.document_publisher(
-        topics.SIGNALS_FEEDBACK,
-        FeedbackReceived,
-        "opgepakt / afgehandeld from the assigned partner; key: signal id.",
+    runtime.document_events(
+        topics.SIGNALS_FEEDBACK, "opgepakt / afgehandeld from the assigned partner; key: signal id."
     )
     for partner in partners:
-        runtime.document_publisher(
-            topics.partner_receipts(partner.id),
-            ReceiptData,
-            "geaccepteerd / duplicaat / geweigerd per event.",
+        runtime.document_events(
+            topics.partner_receipts(partner.id), "geaccepteerd / duplicaat / geweigerd per event."
         )
     background = _Background(runtime, watcher, settings, clock, _ledger_key(settings))
     app = create_app(
