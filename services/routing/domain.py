@@ -107,9 +107,12 @@ class Match(BaseModel):
     ) -> bool:
         """Whether `signal` meets every condition of this match.
 
-        Weekday and time of day are those at which intake accepted the signal, in the
-        municipality's time zone, so a replay routes it exactly as it was routed live.
-        `wijkhub` says whether the signal fell in a running wijkhub's streets and period.
+        Weekday and time of day are those at which the signal was observed (`observed_at`), in
+        the municipality's time zone, as are the windows of `min_recent`: the wijkteam agreed
+        that "noise at night" is noise observed at night, even when it is reported the next
+        morning. The event carries the time, so a replay routes it exactly as it was routed
+        live. `wijkhub` says whether the signal reached routing while a wijkhub ran on its
+        street: that is about who can respond now, not about when it happened.
         """
         buurt = signal.buurt_code
         sub = signal.subcategory.strip().lower() if signal.subcategory else None
@@ -121,10 +124,10 @@ class Match(BaseModel):
             and (self.wijkhub is None or self.wijkhub == wijkhub)
             and _allows(self.buurt, buurt)
             and _allows(self.wijk, wijk_of(buurt) if buurt else None)
-            and (self.weekday is None or weekday_of(signal.received_at, zone) in self.weekday)
+            and (self.weekday is None or weekday_of(signal.observed_at, zone) in self.weekday)
             and (
                 self.time_of_day is None
-                or self.time_of_day.contains(signal.received_at.astimezone(zone).time())
+                or self.time_of_day.contains(signal.observed_at.astimezone(zone).time())
             )
             and (
                 self.min_recent is None

@@ -4,6 +4,7 @@ street and buurt, and a street's counts with its thresholds and advice state."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -35,19 +36,20 @@ thresholds:
 OTHER_BUURT = "BU00149999"
 
 
-@pytest.fixture
-async def router(
-    fresh_database: str, kafka_bootstrap: str, tmp_path: Path
+@asynccontextmanager
+async def serve_routing(
+    rules_text: str, database_url: str, bootstrap: str, tmp_path: Path
 ) -> AsyncIterator[Router]:
+    """A running routing service on `rules_text`, and how a test talks to it."""
     registry, creds = demo_registry()
     rules = tmp_path / "rules.yaml"
-    rules.write_text(RULES)
+    rules.write_text(rules_text)
     settings = RoutingSettings(
-        database_url=fresh_database,
-        kafka_bootstrap_servers=kafka_bootstrap,
+        database_url=database_url,
+        kafka_bootstrap_servers=bootstrap,
         operator_token=creds.operator_token,
         rules_file=rules,
-        group_prefix=await routing_groups(kafka_bootstrap),
+        group_prefix=await routing_groups(bootstrap),
     )
     clock = Clock()
     operator = {"Authorization": f"Bearer {creds.operator_token}"}
@@ -55,7 +57,15 @@ async def router(
         running_app(build(settings, partners=registry, clock=clock)) as url,
         httpx.AsyncClient(base_url=url, timeout=30) as http,
     ):
-        yield Router(http, operator, fresh_database, kafka_bootstrap, clock, unique("Teststraat"))
+        yield Router(http, operator, database_url, bootstrap, clock, unique("Teststraat"))
+
+
+@pytest.fixture
+async def router(
+    fresh_database: str, kafka_bootstrap: str, tmp_path: Path
+) -> AsyncIterator[Router]:
+    async with serve_routing(RULES, fresh_database, kafka_bootstrap, tmp_path) as running:
+        yield running
 
 
 async def test_one_signals_assignment_names_its_rule_version_and_deadline(router: Router) -> None:
