@@ -56,11 +56,17 @@ class LoginRequired(Exception):
 
 
 def require_operator_api(request: Request) -> None:
-    """FastAPI dependency for write APIs: 401 problem unless an operator calls."""
-    if not is_operator(request, request.app.state.settings.operator_token):
-        raise HTTPException(
-            401, "operator authentication required", headers={"WWW-Authenticate": "Bearer"}
-        )
+    """FastAPI dependency for operator APIs: 403 problem for a partner's API key (known, but
+    not allowed here), 401 unless an operator calls."""
+    if is_operator(request, request.app.state.settings.operator_token):
+        return
+    key = bearer(request)
+    partners = getattr(request.app.state, "partners", None)
+    if key and partners is not None and partners.by_api_key(key) is not None:
+        raise HTTPException(403, "this endpoint is for operators; a partner key may not use it")
+    raise HTTPException(
+        401, "operator authentication required", headers={"WWW-Authenticate": "Bearer"}
+    )
 
 
 def require_operator_page(request: Request) -> None:

@@ -20,7 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from wijkbus import auth
+from wijkbus import api_docs, auth, media
 from wijkbus.runtime import ServiceRuntime
 
 API_VERSION = "1.0.0"
@@ -115,7 +115,7 @@ def create_app(
         version=API_VERSION,
         lifespan=lifespan,
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        docs_url=None,  # api_docs serves Swagger UI with local assets, which the CSP allows
         redoc_url=None,
     )
     app.state.settings = runtime.settings
@@ -125,6 +125,7 @@ def create_app(
     _install_kit_routes(app, runtime, title, description)
     app.add_middleware(BodyTimeout, timeout_s=runtime.settings.body_timeout_s)
     _install_openapi(app)
+    api_docs.install(app, "/api/v1/openapi.json")
 
     @app.middleware("http")
     async def headers(
@@ -163,7 +164,9 @@ def _install_openapi(app: FastAPI) -> None:
 
 def _install_errors(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
-    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        if media.refuses_media(request):
+            return problem(415, "unsupported content type", detail="send application/json")
         errors = [
             {"field": ".".join(str(p) for p in e["loc"] if p != "body"), "message": e["msg"]}
             for e in exc.errors()

@@ -12,9 +12,9 @@ from typing import Any
 import asyncpg
 from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
-from faststream.specification import AsyncAPI
 
-from wijkbus import consumer, db, readiness
+from contracts import published, topics
+from wijkbus import asyncapi, consumer, db, readiness
 from wijkbus.log_retention import receipts_retention
 from wijkbus.periodic import Periodic
 from wijkbus.processor import Processor
@@ -64,6 +64,12 @@ class ServiceRuntime:
             settings.consumer_watchdog_interval_s,
         )
         self._started = time.monotonic()
+        self.document_publisher(
+            topics.dead_letters(settings.service_name),
+            bytes,
+            "Records this service gave up on: the value as received (partner input: only its"
+            " size and sha256), headers wijkbus-consumer, wijkbus-origin, wijkbus-reason.",
+        )
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -77,7 +83,7 @@ class ServiceRuntime:
         for proc in processors:
             consumer.subscribe(self.broker, self.consumers, proc)
 
-    def document_publisher(self, topic: str, schema: type, description: str) -> None:
+    def document_publisher(self, topic: str, schema: Any, description: str) -> None:
         """Describe a topic this service publishes (through its outbox) in its AsyncAPI document."""
         self.broker.publisher(
             topic,
@@ -85,6 +91,12 @@ class ServiceRuntime:
             schema=schema,
             description=description,
         )
+
+    def document_events(self, topic: str, what: str, also: published.Types | None = None) -> None:
+        """Describe a topic this service publishes with its types and their data models from
+        contracts, and `also` types of its own (`what`: what the topic carries and its key)."""
+        types = {**published.types_of(topic), **(also or {})}
+        self.document_publisher(topic, published.payload_of(types), published.describe(types, what))
 
     async def start(self) -> None:
         """Migrate, connect, run the `before_consume` hook, republish what a new broker lacks,
@@ -173,6 +185,4 @@ class ServiceRuntime:
 
     def asyncapi(self, title: str, description: str) -> dict[str, Any]:
         """The AsyncAPI document of this service's consumers and publishers."""
-        spec = AsyncAPI(self.broker, title=title, version="1.0.0", description=description)
-        document: dict[str, Any] = spec.to_specification().to_jsonable()
-        return document
+        return asyncapi.document(self.broker, title, description)

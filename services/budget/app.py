@@ -11,7 +11,6 @@ from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from contracts import topics
-from contracts.events import InitiativeSupported
 from services.budget.handlers import Budget
 from services.budget.settling import DeadlineSettler
 from services.budget.web import api, dashboard, dashboard_forms, proposal, resident, results
@@ -52,11 +51,11 @@ def build(
 ) -> FastAPI:
     """Build the budget app; tests may pass their own clock and vault."""
     runtime = ServiceRuntime(settings, HERE / "migrations")
-    runtime.document_publisher(
+    runtime.document_events(
         topics.BUDGET_EVENTS,
-        InitiativeSupported,
         "Initiatives proposed, admitted, declined, supported, funded, not funded, withdrawn; "
-        "ballots cast; years closed. No household, address, code or contact. Key: initiative.",
+        "ballots cast; rounds decided; years closed. No household, address, code or contact. "
+        "Key: initiative.",
     )
     key = settings.pseudonym_key.get_secret_value().encode() if settings.pseudonym_key else None
     budget = Budget(clock=clock, vault=vault or _vault(settings), pseudonym_key=key)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 
@@ -12,8 +12,6 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from contracts import topics
-from contracts.events import FeedbackReceived, SignalAccepted
-from contracts.receipts import ReceiptData
 from services.intake import ledger, ledger_acts, retention
 from services.intake.handlers import Intake
 from services.intake.processors import processors
@@ -56,6 +54,9 @@ class IntakeSettings(ServiceSettings):
     # after resolution; "default" covers the categories not named.
     retention_policy: dict[str, Keep] = Field(default_factory=lambda: dict(DEFAULT_POLICY))
     retention_interval_s: float = 3600.0
+    # INTAKE_OBSERVED_AT_TOLERANCE_S: how far an observed_at may lie ahead of intake's clock
+    # (partners' clocks drift a little); a signal observed later than that is refused.
+    observed_at_tolerance_s: float = Field(default=300.0, ge=0)
 
     @field_validator("retention_policy")
     @classmethod
@@ -82,24 +83,23 @@ def build(
             partners, settings.partners_file, interval_s=settings.registry_reload_s
         )
     runtime = ServiceRuntime(settings, HERE / "migrations")
-    intake = Intake(partners=partners, clock=clock, vault=vault or _vault(settings))
+    intake = Intake(
+        partners=partners,
+        clock=clock,
+        vault=vault or _vault(settings),
+        future_tolerance=timedelta(seconds=settings.observed_at_tolerance_s),
+    )
     # A pattern, not a list: a partner added to the registry is consumed without a restart.
     runtime.subscribe(*processors(intake))
-    runtime.document_publisher(
-        topics.SIGNALS_ACCEPTED,
-        SignalAccepted,
-        "Accepted signals, street level only; key: street key.",
+    runtime.document_events(
+        topics.SIGNALS_ACCEPTED, "Accepted signals, street level only; key: street key."
     )
-    runtime.document_publisher(
-        topics.SIGNALS_FEEDBACK,
-        FeedbackReceived,
-        "opgepakt / afgehandeld from the assigned partner; key: signal id.",
+    runtime.document_events(
+        topics.SIGNALS_FEEDBACK, "opgepakt / afgehandeld from the assigned partner; key: signal id."
     )
     for partner in partners:
-        runtime.document_publisher(
-            topics.partner_receipts(partner.id),
-            ReceiptData,
-            "geaccepteerd / duplicaat / geweigerd per event.",
+        runtime.document_events(
+            topics.partner_receipts(partner.id), "geaccepteerd / duplicaat / geweigerd per event."
         )
     background = _Background(runtime, watcher, settings, clock, _ledger_key(settings))
     app = create_app(
@@ -111,6 +111,7 @@ def build(
         on_stop=background.stop,
     )
     app.state.registry_watcher = watcher
+    app.state.partners = partners  # who is a partner: a partner key on an operator API is 403
     app.state.background = background
     app.state.intake = intake
     app.include_router(api.router(TokenBuckets(settings.rate_per_s, settings.rate_burst)))

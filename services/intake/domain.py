@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from contracts.receipts import FieldError
@@ -60,10 +60,14 @@ def judge(
     previous: PreviousEvent | None,
     new_signal_id: str,
     feedback_target: SignalState | None = None,
+    latest_observed_at: datetime | None = None,
 ) -> Verdict:
-    """Decide what happens to one event from `partner`, given what intake already holds."""
+    """Decide what happens to one event from `partner`, given what intake already holds;
+    a signal observed after `latest_observed_at` (intake's clock plus its tolerance) is refused."""
     if isinstance(checked, list):
         return Verdict("invalid", errors=tuple(checked))
+    if (future := _observed_in_future(checked, latest_observed_at)) is not None:
+        return future
     event = checked.event
     if event.source != partner.source:
         return reject(
@@ -97,6 +101,7 @@ def judge_batch(
     previous: dict[tuple[str, str], PreviousEvent],
     signals: dict[str, SignalState],
     new_signal_id: Callable[[], str],
+    latest_observed_at: datetime | None = None,
 ) -> list[Verdict]:
     """Judge a batch in order, exactly as one by one: what an earlier event of the batch stored
     is `previous` for its later copies, and a signal it accepted is known to later feedback."""
@@ -118,6 +123,7 @@ def judge_batch(
             previous=known.get(key),
             new_signal_id=new_signal_id() if checked.kind == "signal" else "",
             feedback_target=target,
+            latest_observed_at=latest_observed_at,
         )
         if verdict.stored and verdict.signal_id is not None:
             known[key] = PreviousEvent(checked.body_hash, verdict.signal_id)
@@ -125,6 +131,24 @@ def judge_batch(
                 states[verdict.signal_id] = SignalState(verdict.signal_id, None)
         verdicts.append(verdict)
     return verdicts
+
+
+def latest_observed_at(received_at: datetime, tolerance: timedelta) -> datetime:
+    """The latest `observed_at` intake takes at `received_at`: clocks differ a little, but
+    nobody observes the future, and rules judge signals by their observed time."""
+    return received_at + tolerance
+
+
+def _observed_in_future(checked: ValidatedEvent, latest: datetime | None) -> Verdict | None:
+    observed = checked.signal.observed_at if checked.signal is not None else None
+    if latest is None or observed is None or observed <= latest:
+        return None
+    return reject(
+        "invalid",
+        "data.observed_at",
+        f"observed_at {observed.isoformat()} is in the future; "
+        f"intake takes at most {latest.isoformat()} (its clock plus its tolerance)",
+    )
 
 
 def _judge_feedback(partner: Partner, target: SignalState | None) -> Verdict:

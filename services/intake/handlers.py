@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import asyncpg
 
@@ -31,19 +31,22 @@ Clock = Callable[[], datetime]
 
 @dataclass(frozen=True)
 class Intake:
-    """What intake's handlers need: the partner registry, a clock, the personal-data vault and
-    where new signal ids come from."""
+    """What intake's handlers need: the partner registry, a clock, the personal-data vault,
+    where new signal ids come from and how far ahead of the clock an `observed_at` may be."""
 
     partners: PartnerRegistry
     clock: Clock
     vault: Vault = field(default_factory=Vault.ephemeral)
     new_signal_id: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))
+    future_tolerance: timedelta = timedelta(minutes=5)
 
     async def submit_many(
         self, conn: asyncpg.Connection, batch: Sequence[Submission]
     ) -> list[domain.Verdict]:
         """Judge a batch; store and publish what is accepted in `conn`'s transaction."""
-        return await submit_batch(conn, self.vault, self.clock(), self.new_signal_id, batch)
+        return await submit_batch(
+            conn, self.vault, self.clock(), self.new_signal_id, batch, self.future_tolerance
+        )
 
     async def submit(
         self, conn: asyncpg.Connection, partner: Partner, raw: bytes, channel: str
@@ -92,18 +95,31 @@ def read_record(delivery: Delivery) -> tuple[bytes, bytes, list[FieldError]]:
 async def learn_from_routing(conn: asyncpg.Connection, events: list[CloudEvent]) -> None:
     """Apply routing's assigned, escalated and resolved events to intake's signals, in order,
     the batch at once: the last partner and the last status of each signal win."""
-    partners: dict[str, str] = {}
+    assignments: dict[str, store.Assignment] = {}
     statuses: list[store.StatusChange] = []
     for event in events:
         if event.type == ROUTING_ASSIGNED_TYPE:
             assigned = ResponderAssigned.model_validate(event.data)
-            partners[assigned.signal_id] = assigned.partner_id
+            assignments[assigned.signal_id] = store.Assignment(
+                assigned.partner_id,
+                assigned.rule_id,
+                assigned.ruleset_version,
+                assigned.assigned_at,
+                assigned.acknowledge_by,
+            )
             statuses.append(
                 store.StatusChange(assigned.signal_id, "toegewezen", assigned.assigned_at)
             )
         elif event.type == ROUTING_ESCALATED_TYPE:
             escalated = ResponderEscalated.model_validate(event.data)
-            partners[escalated.signal_id] = escalated.to_partner_id
+            earlier = assignments.get(escalated.signal_id)  # this batch's assignment, if any
+            assignments[escalated.signal_id] = store.Assignment(
+                escalated.to_partner_id,
+                earlier.rule_id if earlier else None,
+                earlier.ruleset_version if earlier else None,
+                escalated.escalated_at,
+                escalated.acknowledge_by,
+            )
             statuses.append(
                 store.StatusChange(escalated.signal_id, "toegewezen", escalated.escalated_at)
             )
@@ -112,5 +128,5 @@ async def learn_from_routing(conn: asyncpg.Connection, events: list[CloudEvent])
             statuses.append(
                 store.StatusChange(resolved.signal_id, "afgehandeld", resolved.resolved_at)
             )
-    await store.set_assignments(conn, partners)
+    await store.set_assignments(conn, assignments)
     await store.set_statuses(conn, statuses)

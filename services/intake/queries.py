@@ -58,15 +58,16 @@ async def signal_state(conn: asyncpg.Connection, signal_id: str) -> SignalState 
 
 
 async def signal_view(conn: asyncpg.Connection, signal_id: str) -> asyncpg.Record | None:
-    """A signal's status and assignment, for the API."""
+    """A signal's status and assignment (partner, rule and rule set version, deadline), for the
+    API."""
     try:
         key = UUID(signal_id)
     except ValueError:
         return None
     return await conn.fetchrow(
         "SELECT signal_id, partner_id, categorie, subcategory, severity, street_key, street, city,"
-        " buurt_code, observed_at, received_at, assigned_partner_id, status"
-        " FROM signals WHERE signal_id = $1",
+        " buurt_code, observed_at, received_at, assigned_partner_id, status, rule_id,"
+        " ruleset_version, assigned_at, acknowledge_by FROM signals WHERE signal_id = $1",
         key,
     )
 

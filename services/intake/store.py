@@ -107,17 +107,33 @@ async def insert_signals(conn: asyncpg.Connection, signals: list[SignalAccepted]
     )
 
 
-async def set_assignments(conn: asyncpg.Connection, partners: dict[str, str]) -> None:
+class Assignment(NamedTuple):
+    """Who a signal is assigned to now, as routing said: by which rule (None for an escalation,
+    which keeps the rule that chose the chain), since when, and by when to take it up."""
+
+    partner_id: str
+    rule_id: str | None
+    ruleset_version: str | None
+    assigned_at: datetime
+    acknowledge_by: datetime | None
+
+
+async def set_assignments(conn: asyncpg.Connection, assignments: dict[str, Assignment]) -> None:
     """Remember who each signal is assigned to now (learned from routing), one statement."""
-    if not partners:
+    if not assignments:
         return
-    ids = sorted(partners)
+    ids = sorted(assignments)
+    rows = [assignments[i] for i in ids]
     await conn.execute(
-        "UPDATE signals s SET assigned_partner_id = u.partner_id"
-        " FROM unnest($1::uuid[], $2::text[]) AS u(signal_id, partner_id)"
-        " WHERE s.signal_id = u.signal_id",
+        "UPDATE signals s SET assigned_partner_id = u.partner_id,"
+        " rule_id = coalesce(u.rule_id, s.rule_id),"
+        " ruleset_version = coalesce(u.ruleset_version, s.ruleset_version),"
+        " assigned_at = u.assigned_at, acknowledge_by = u.acknowledge_by"
+        " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],"
+        " $6::timestamptz[]) AS u(signal_id, partner_id, rule_id, ruleset_version, assigned_at,"
+        " acknowledge_by) WHERE s.signal_id = u.signal_id",
         [UUID(i) for i in ids],
-        [partners[i] for i in ids],
+        *_columns(rows, len(Assignment._fields)),
     )
 
 

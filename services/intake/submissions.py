@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import asyncpg
 
@@ -49,13 +49,15 @@ async def submit_batch(
     received_at: datetime,
     new_signal_id: Callable[[], str],
     batch: Sequence[Submission],
+    future_tolerance: timedelta = timedelta(minutes=5),
 ) -> list[domain.Verdict]:
     """Judge a batch; store and publish what is accepted, in `conn`'s transaction; one verdict
     per submission, in order."""
     if not batch:
         return []
     checks = [_check(sub) for sub in batch]
-    verdicts = await _judge(conn, batch, checks, new_signal_id)
+    latest = domain.latest_observed_at(received_at, future_tolerance)
+    verdicts = await _judge(conn, batch, checks, new_signal_id, latest)
     published = await _store(conn, vault, batch, checks, verdicts, received_at)
     outcomes = [_outcome(sub, v, received_at) for sub, v in zip(batch, verdicts, strict=True)]
     await store.record_outcomes(conn, outcomes)
@@ -68,6 +70,7 @@ async def _judge(
     batch: Sequence[Submission],
     checks: list[domain.Checked],
     new_signal_id: Callable[[], str],
+    latest_observed_at: datetime,
 ) -> list[domain.Verdict]:
     """Lock the batch's `(source, id)`s, load what the rules need, and judge in order."""
     valid = [c for c in checks if isinstance(c, ValidatedEvent)]
@@ -75,7 +78,7 @@ async def _judge(
     previous = await queries.previous_events(conn, {(c.event.source, c.event.id) for c in valid})
     targets = await queries.signal_states(conn, {c.feedback.signal_id for c in valid if c.feedback})
     items = [(sub.partner, c) for sub, c in zip(batch, checks, strict=True)]
-    return domain.judge_batch(items, previous, targets, new_signal_id)
+    return domain.judge_batch(items, previous, targets, new_signal_id, latest_observed_at)
 
 
 async def _store(

@@ -10,11 +10,13 @@ from fastapi import FastAPI
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from contracts import topics
 from services.routing.domain import RuleSet, RuleSetError, parse_rules
 from services.routing.escalation import Escalator
 from services.routing.handlers import Routing
 from services.routing.processors import processors
-from services.routing.web import api, dashboard, readable, wijkhub_pages, wijkhubs
+from services.routing.rulechange import ROUTING_RULES_CHANGED_TYPE, RulesChanged
+from services.routing.web import api, dashboard, readable, rules_api, wijkhub_pages, wijkhubs
 from services.routing.wijkhub.decisions import Wijkhubs
 from wijkbus.http import create_app
 from wijkbus.logging import get_logger
@@ -77,6 +79,19 @@ def build(
     runtime = ServiceRuntime(settings, HERE / "migrations", before_consume=routing.record_ruleset)
     escalator = Escalator(lambda: runtime.pool, routing, settings.escalation_interval_s)
     runtime.subscribe(*processors(routing))
+    runtime.document_events(
+        topics.ROUTING_EVENTS,
+        "Assignments, escalations, acknowledgements, resolutions (key: signal id); a new rule"
+        " set in force (key: rules:<municipality>).",
+        also={ROUTING_RULES_CHANGED_TYPE: RulesChanged},
+    )
+    runtime.document_events(
+        topics.STREETS_EVENTS, "A street crossed a threshold of the rule set; key: street key."
+    )
+    runtime.document_events(
+        topics.WIJKHUBS_EVENTS,
+        "Wijkhub advice and decisions (opened, declined, extended, closed); key: street or hub.",
+    )
 
     app = create_app(
         runtime,
@@ -93,6 +108,7 @@ def build(
     app.state.escalator = escalator
     app.state.clock = clock
     app.include_router(api.router)
+    app.include_router(rules_api.router)
     app.include_router(wijkhubs.router)
     app.include_router(dashboard.router)
     app.include_router(wijkhub_pages.router)

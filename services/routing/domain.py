@@ -6,6 +6,7 @@ Pure: no I/O and no clock; the handler passes in the rule set, the signal and th
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from functools import cached_property, lru_cache
 from typing import Annotated, Any
@@ -45,12 +46,22 @@ def _scalar_text(value: Any) -> Any:
     return str(value) if isinstance(value, int | float) or hasattr(value, "isoformat") else value
 
 
-class RuleSetError(ValueError):
-    """A rule set that cannot be used; `problems` lists every reason."""
+@dataclass(frozen=True)
+class RuleProblem:
+    """One reason a rule set is refused: the field it concerns (`rules[3].responder`; empty for
+    the document as a whole) and the sentence an operator reads."""
 
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("routing rule set refused: " + "; ".join(problems))
-        self.problems = problems
+    field: str
+    text: str
+
+
+class RuleSetError(ValueError):
+    """A rule set that cannot be used; `problems` lists every reason, `errors` with its field."""
+
+    def __init__(self, errors: list[RuleProblem]) -> None:
+        self.errors = errors
+        self.problems = [e.text for e in errors]
+        super().__init__("routing rule set refused: " + "; ".join(self.problems))
 
 
 class MinRecent(BaseModel):
@@ -96,9 +107,12 @@ class Match(BaseModel):
     ) -> bool:
         """Whether `signal` meets every condition of this match.
 
-        Weekday and time of day are those at which intake accepted the signal, in the
-        municipality's time zone, so a replay routes it exactly as it was routed live.
-        `wijkhub` says whether the signal fell in a running wijkhub's streets and period.
+        Weekday and time of day are those at which the signal was observed (`observed_at`), in
+        the municipality's time zone, as are the windows of `min_recent`: the wijkteam agreed
+        that "noise at night" is noise observed at night, even when it is reported the next
+        morning. The event carries the time, so a replay routes it exactly as it was routed
+        live. `wijkhub` says whether the signal reached routing while a wijkhub ran on its
+        street: that is about who can respond now, not about when it happened.
         """
         buurt = signal.buurt_code
         sub = signal.subcategory.strip().lower() if signal.subcategory else None
@@ -110,10 +124,10 @@ class Match(BaseModel):
             and (self.wijkhub is None or self.wijkhub == wijkhub)
             and _allows(self.buurt, buurt)
             and _allows(self.wijk, wijk_of(buurt) if buurt else None)
-            and (self.weekday is None or weekday_of(signal.received_at, zone) in self.weekday)
+            and (self.weekday is None or weekday_of(signal.observed_at, zone) in self.weekday)
             and (
                 self.time_of_day is None
-                or self.time_of_day.contains(signal.received_at.astimezone(zone).time())
+                or self.time_of_day.contains(signal.observed_at.astimezone(zone).time())
             )
             and (
                 self.min_recent is None
@@ -250,13 +264,17 @@ def parse_rules(text: str, known_partners: Collection[str]) -> RuleSet:
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise RuleSetError([f"not valid YAML: {' '.join(str(exc).split())}"]) from exc
+        raise RuleSetError(
+            [RuleProblem("", f"not valid YAML: {' '.join(str(exc).split())}")]
+        ) from exc
     if not isinstance(raw, dict):
-        raise RuleSetError(["expected a mapping with version, municipality and rules"])
+        raise RuleSetError(
+            [RuleProblem("", "expected a mapping with version, municipality and rules")]
+        )
     entries = raw.get("rules")
-    problems: list[str] = []
+    problems: list[RuleProblem] = []
     if not isinstance(entries, list) or not entries:
-        problems.append("rules: required, a list of at least one rule")
+        problems.append(RuleProblem("rules", "rules: required, a list of at least one rule"))
         entries = []
     header: RuleSet | None = None
     try:
@@ -273,18 +291,21 @@ def parse_rules(text: str, known_partners: Collection[str]) -> RuleSet:
     problems += _check_rules(rules, set(known_partners))
     problems += _check_default(entries)
     if header is not None and header.gebiedsmanager not in (None, *known_partners):
-        problems.append(f"gebiedsmanager {header.gebiedsmanager!r} is not a registered partner")
+        text = f"gebiedsmanager {header.gebiedsmanager!r} is not a registered partner"
+        problems.append(RuleProblem("gebiedsmanager", text))
     if header is not None:
         ids = [t.id for t in header.thresholds]
         problems += [
-            f"thresholds: duplicate id {i!r}" for i in sorted(set(ids)) if ids.count(i) > 1
+            RuleProblem(f"thresholds[{ids.index(i)}].id", f"thresholds: duplicate id {i!r}")
+            for i in sorted(set(ids))
+            if ids.count(i) > 1
         ]
     if problems or header is None:
         raise RuleSetError(problems)
     return header.model_copy(update={"rules": tuple(rule for _, rule in rules)})
 
 
-def _describe_all(exc: ValidationError, where: str = "") -> list[str]:
+def _describe_all(exc: ValidationError, where: str = "") -> list[RuleProblem]:
     errors = exc.errors()
     # pydantic also calls a list "too short" when its only item was invalid: say it once.
     return [
@@ -297,51 +318,56 @@ def _describe_all(exc: ValidationError, where: str = "") -> list[str]:
     ]
 
 
-def _describe(error: Any, where: str) -> str:
+def _describe(error: Any, where: str) -> RuleProblem:
     for part in error["loc"]:
         where += f"[{part}]" if isinstance(part, int) else (f".{part}" if where else str(part))
     if error["type"] == "extra_forbidden":
-        return f"{where}: unknown field"
+        return RuleProblem(where, f"{where}: unknown field")
     if error["type"] == "missing":
-        return f"{where}: required field is missing"
-    return f"{where}: {error['msg']}"
+        return RuleProblem(where, f"{where}: required field is missing")
+    return RuleProblem(where, f"{where}: {error['msg']}")
 
 
-def _check_rules(rules: list[tuple[int, Rule]], partners: set[str]) -> list[str]:
-    problems: list[str] = []
+def _check_rules(rules: list[tuple[int, Rule]], partners: set[str]) -> list[RuleProblem]:
+    problems: list[RuleProblem] = []
     seen: set[str] = set()
     for index, rule in rules:
-        name = f"rules[{index}] ({rule.id})"
+        at, name = f"rules[{index}]", f"rules[{index}] ({rule.id})"
         if rule.id in seen:
-            problems.append(f"{name}: duplicate rule id")
+            problems.append(RuleProblem(f"{at}.id", f"{name}: duplicate rule id"))
         seen.add(rule.id)
         chain = [("responder", rule.responder)]
         chain += [(f"escalation[{n}].partner", e.partner) for n, e in enumerate(rule.escalation)]
         problems += [
-            f"{name}: {field} {partner!r} is not a registered partner"
+            RuleProblem(f"{at}.{field}", f"{name}: {field} {partner!r} is not a registered partner")
             for field, partner in chain
             if partner not in partners
         ]
         if rule.default and rule.match is not None:
-            problems.append(f"{name}: the default rule must not have a match block")
+            text = f"{name}: the default rule must not have a match block"
+            problems.append(RuleProblem(f"{at}.match", text))
         if not rule.default and (rule.match is None or not rule.match.model_fields_set):
-            problems.append(f"{name}: a rule needs a match block (only the default matches all)")
+            text = f"{name}: a rule needs a match block (only the default matches all)"
+            problems.append(RuleProblem(f"{at}.match", text))
     return problems
 
 
-def _check_default(entries: list[Any]) -> list[str]:
+def _check_default(entries: list[Any]) -> list[RuleProblem]:
     defaults = [
         i for i, e in enumerate(entries) if isinstance(e, dict) and e.get("default") is True
     ]
     if not defaults:
-        return ["no default rule: the last rule must have `default: true` and no match block"]
+        text = "no default rule: the last rule must have `default: true` and no match block"
+        return [RuleProblem("rules", text)]
     if len(defaults) > 1:
-        return [f"more than one default rule: {', '.join(f'rules[{i}]' for i in defaults)}"]
+        text = f"more than one default rule: {', '.join(f'rules[{i}]' for i in defaults)}"
+        return [RuleProblem(f"rules[{defaults[1]}].default", text)]
     if defaults[0] != len(entries) - 1:
-        return [
+        text = (
             f"rules[{defaults[0]}]: the default rule must be the last rule; "
             "rules after it could never match"
-        ]
+        )
+        return [RuleProblem(f"rules[{defaults[0]}].default", text)]
     return []
 
 

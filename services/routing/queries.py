@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
+
+_ASSIGNMENT = (
+    "signal_id, partner_id, categorie, street_key, buurt_code, ruleset_version, rule_id, status,"
+    " assigned_at, acknowledge_by, acknowledged_at, resolved_at, outcome"
+)
 
 
 async def ruleset_history(conn: asyncpg.Connection, limit: int = 20) -> list[asyncpg.Record]:
@@ -40,25 +45,39 @@ async def assignments(
     late: bool | None = None,
     now: datetime,
     limit: int,
+    signal_ids: Sequence[str] | None = None,
+    street_key: str | None = None,
+    buurt_code: str | None = None,
 ) -> list[asyncpg.Record]:
-    """Assignments, newest first, optionally of one partner, one status, late or not.
+    """Assignments, newest first, optionally of one partner, one status, late or not, these
+    signals, one street or one buurt.
 
     Late: still open (not afgehandeld) and not acknowledged by its deadline, which passed
     before `now` — the assignments whose SLA state is "te laat" (lifecycle.sla_state).
     """
     return await conn.fetch(
-        "SELECT signal_id, partner_id, categorie, street_key, buurt_code, ruleset_version,"
-        " rule_id, status, assigned_at, acknowledge_by, acknowledged_at, resolved_at, outcome"
-        " FROM assignments WHERE ($1::text IS NULL OR partner_id = $1)"
+        f"SELECT {_ASSIGNMENT} FROM assignments WHERE ($1::text IS NULL OR partner_id = $1)"
         " AND ($2::text IS NULL OR status = $2)"
         " AND ($3::boolean IS NULL OR $3 = (status <> 'afgehandeld'"
         " AND acknowledge_by IS NOT NULL AND coalesce(acknowledged_at, $4) > acknowledge_by))"
+        " AND ($6::text[] IS NULL OR signal_id = ANY($6))"
+        " AND ($7::text IS NULL OR street_key = $7) AND ($8::text IS NULL OR buurt_code = $8)"
         " ORDER BY assigned_at DESC, signal_id LIMIT $5",
         partner,
         status,
         late,
         now,
         limit,
+        list(signal_ids) if signal_ids else None,
+        street_key,
+        buurt_code,
+    )
+
+
+async def assignment(conn: asyncpg.Connection, signal_id: str) -> asyncpg.Record | None:
+    """One signal's assignment, if routing assigned it."""
+    return await conn.fetchrow(
+        f"SELECT {_ASSIGNMENT} FROM assignments WHERE signal_id = $1", signal_id
     )
 
 

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import itertools
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from contracts.validation import ValidatedEvent, validate_partner_event
-from services.intake.domain import PreviousEvent, SignalState, Verdict, judge_batch, reject
+from services.intake.domain import (
+    PreviousEvent,
+    SignalState,
+    Verdict,
+    judge_batch,
+    latest_observed_at,
+    reject,
+)
 from wijkbus.partners import Partner
 
 CORP = Partner(
@@ -87,3 +95,31 @@ def test_refusals_decided_before_judging_pass_through_in_their_place() -> None:
     refused = reject("unauthenticated", "wijkbus-signature", "wrong signature")
     verdicts = judge_batch([(CORP, refused), (CORP, _signal("a"))], {}, {}, _ids())
     assert verdicts == [refused, Verdict("accepted", signal_id="sig-1")]
+
+
+def _observed(event_id: str, observed_at: str) -> ValidatedEvent:
+    event = {
+        "specversion": "1.0",
+        "id": event_id,
+        "source": CORP.source,
+        "type": "nl.wijkaanpak.signaal.overlast",
+        "data": {
+            "location": {"street": "Korreweg", "city": "Groningen"},
+            "observed_at": observed_at,
+        },
+    }
+    return _valid(event)
+
+
+def test_a_signal_observed_beyond_the_tolerance_is_refused_at_its_field() -> None:
+    now = datetime(2026, 11, 20, 21, 0, tzinfo=UTC)
+    latest = latest_observed_at(now, timedelta(minutes=5))
+    items = [
+        (CORP, _observed("in-time", "2026-11-20T22:05:00+01:00")),  # exactly the tolerance
+        (CORP, _observed("ahead", "2026-11-20T22:05:01+01:00")),
+    ]
+    on_time, ahead = judge_batch(items, {}, {}, _ids(), latest)
+    assert on_time.status == "accepted"
+    assert ahead.status == "invalid"
+    assert [e.field for e in ahead.errors] == ["data.observed_at"]
+    assert "future" in ahead.errors[0].message

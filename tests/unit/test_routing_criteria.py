@@ -66,29 +66,29 @@ def at(local_day: int, hour: int, minute: int = 0) -> datetime:
     ("changes", "recent", "rule_id"),
     [
         # subcategorie (case-insensitive) combined with a window that wraps past midnight
-        ({"subcategory": "geluid", "received_at": at(20, 23, 30)}, {}, "geluid-nacht"),
-        ({"subcategory": "GELUID ", "received_at": at(21, 6, 59)}, {}, "geluid-nacht"),
-        ({"subcategory": "geluid", "received_at": at(21, 7, 0)}, {}, "geluid"),
-        ({"subcategory": "muziek", "received_at": at(20, 23, 30)}, {}, "geluid"),
-        ({"subcategory": "geluid", "categorie": "zorg", "received_at": at(20, 23)}, {}, "geluid"),
+        ({"subcategory": "geluid", "observed_at": at(20, 23, 30)}, {}, "geluid-nacht"),
+        ({"subcategory": "GELUID ", "observed_at": at(21, 6, 59)}, {}, "geluid-nacht"),
+        ({"subcategory": "geluid", "observed_at": at(21, 7, 0)}, {}, "geluid"),
+        ({"subcategory": "muziek", "observed_at": at(20, 23, 30)}, {}, "geluid"),
+        ({"subcategory": "geluid", "categorie": "zorg", "observed_at": at(20, 23)}, {}, "geluid"),
         # the street's recent incidents, including this one
-        ({"received_at": at(20, 12)}, {(30, None): 3}, "straat-met-historie"),
-        ({"received_at": at(20, 12)}, {(30, None): 2}, "standaard"),
-        ({"categorie": "zorg", "received_at": at(20, 12)}, {(30, None): 9}, "standaard"),
+        ({"observed_at": at(20, 12)}, {(30, None): 3}, "straat-met-historie"),
+        ({"observed_at": at(20, 12)}, {(30, None): 2}, "standaard"),
+        ({"categorie": "zorg", "observed_at": at(20, 12)}, {(30, None): 9}, "standaard"),
         (
-            {"categorie": "zorg", "received_at": at(20, 12)},
+            {"categorie": "zorg", "observed_at": at(20, 12)},
             {(7, ("vernieling",)): 2},
             "vernieling-vaak",
         ),
         # weekday and time of day, in the municipality's time zone
-        ({"received_at": at(21, 12)}, {}, "weekend"),  # Saturday
-        ({"received_at": at(22, 23, 30)}, {}, "weekend"),  # Sunday
-        ({"received_at": at(20, 18)}, {}, "avond"),  # Friday evening
-        ({"received_at": at(20, 22, 59)}, {}, "avond"),
-        ({"received_at": at(20, 23)}, {}, "standaard"),  # until is exclusive
-        ({"received_at": datetime(2026, 11, 21, 22, 30, tzinfo=UTC)}, {}, "weekend"),
+        ({"observed_at": at(21, 12)}, {}, "weekend"),  # Saturday
+        ({"observed_at": at(22, 23, 30)}, {}, "weekend"),  # Sunday
+        ({"observed_at": at(20, 18)}, {}, "avond"),  # Friday evening
+        ({"observed_at": at(20, 22, 59)}, {}, "avond"),
+        ({"observed_at": at(20, 23)}, {}, "standaard"),  # until is exclusive
+        ({"observed_at": datetime(2026, 11, 21, 22, 30, tzinfo=UTC)}, {}, "weekend"),
         # 23:30 UTC on Sunday 22 Nov is already Monday 00:30 in Amsterdam
-        ({"received_at": datetime(2026, 11, 22, 23, 30, tzinfo=UTC)}, {}, "standaard"),
+        ({"observed_at": datetime(2026, 11, 22, 23, 30, tzinfo=UTC)}, {}, "standaard"),
     ],
 )
 def test_rules_match_on_subcategorie_time_and_the_streets_history(
@@ -99,6 +99,31 @@ def test_rules_match_on_subcategorie_time_and_the_streets_history(
     assert rule.id == rule_id
 
 
+@pytest.mark.parametrize(
+    ("observed", "received", "rule_id"),
+    [
+        (at(21, 2), at(21, 9), "geluid-nacht"),  # noise at night, reported in the morning
+        (at(20, 22), at(20, 23, 30), "geluid"),  # evening noise, reported after 23:00
+    ],
+)
+def test_time_of_day_is_judged_on_the_observed_time_not_the_receive_time(
+    observed: datetime, received: datetime, rule_id: str
+) -> None:
+    ruleset = parse_rules(RULES, PARTNERS)
+    changes = {"buurt_code": None, "subcategory": "geluid"}
+    night = signal(**changes, observed_at=observed, received_at=received)
+    assert choose_rule(ruleset, night).id == rule_id
+
+
+def test_weekday_is_judged_on_the_observed_time_not_the_receive_time() -> None:
+    ruleset = parse_rules(RULES, PARTNERS)
+    # Observed on Sunday at noon, reported on Monday morning: a weekend signal.
+    sunday = signal(buurt_code=None, observed_at=at(22, 12), received_at=at(23, 9))
+    assert choose_rule(ruleset, sunday).id == "weekend"
+    monday = signal(buurt_code=None, observed_at=at(23, 9), received_at=at(23, 9))
+    assert choose_rule(ruleset, monday).id == "standaard"
+
+
 def test_the_rule_set_says_which_recent_counts_it_needs() -> None:
     assert parse_rules(RULES, PARTNERS).recent_windows() == {(30, None), (7, ("vernieling",))}
 
@@ -107,7 +132,7 @@ def test_the_rule_set_says_which_recent_counts_it_needs() -> None:
     ("rule_changes", "assigned_at", "acknowledge_by"),
     [
         # calendar hours run through the night and the weekend
-        ({"subcategory": "geluid", "received_at": at(20, 23, 30)}, at(20, 23, 30), at(21, 1, 30)),
+        ({"subcategory": "geluid", "observed_at": at(20, 23, 30)}, at(20, 23, 30), at(21, 1, 30)),
         # 8 working hours from Friday 15:00: 2 on Friday, 6 from Monday 08:30
         ({"subcategory": "geluid"}, at(20, 15), at(23, 14, 30)),
         # from Friday night: the week starts Monday 08:30
@@ -115,14 +140,14 @@ def test_the_rule_set_says_which_recent_counts_it_needs() -> None:
         # from before opening time on a weekday
         ({"subcategory": "geluid"}, at(18, 6), at(18, 16, 30)),
         # 16 working hours from Wednesday 10:00: 7 + 8.5 (Thursday) + 0.5 on Friday
-        ({"received_at": at(18, 10)}, at(18, 10), at(20, 9)),
+        ({"observed_at": at(18, 10)}, at(18, 10), at(20, 9)),
     ],
 )
 def test_deadlines_count_calendar_or_working_hours(
     rule_changes: dict[str, Any], assigned_at: datetime, acknowledge_by: datetime
 ) -> None:
     ruleset = parse_rules(RULES, PARTNERS)
-    changes = {"buurt_code": None, "received_at": at(18, 12), **rule_changes}
+    changes = {"buurt_code": None, "observed_at": at(18, 12), **rule_changes}
     assigned = assign(ruleset, signal(**changes), assigned_at)
     assert assigned.acknowledge_by == acknowledge_by
 

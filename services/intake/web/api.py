@@ -16,6 +16,7 @@ from services.intake import queries
 from services.intake.domain import Verdict
 from services.intake.handlers import Intake
 from services.intake.submissions import TOO_DEEP, Submission
+from services.intake.web.signal_view import SignalView
 from wijkbus import auth
 from wijkbus.http import problem
 from wijkbus.partners import Partner
@@ -118,9 +119,10 @@ def router(buckets: TokenBuckets) -> APIRouter:
         verdicts = await _submit_batch(request.app.state.runtime.pool, intake, batch)
         return JSONResponse([_batch_answer(v) for v in verdicts], status_code=202)
 
-    @api.get("/signals/{signal_id}", responses={401: {}, 404: {}})
+    @api.get("/signals/{signal_id}", response_model=SignalView, responses={401: {}, 404: {}})
     async def get_signal(signal_id: str, request: Request) -> dict[str, Any]:
-        """A signal's status and assignment, for its sender and its assigned responder."""
+        """A signal's status and assignment (the responder, the rule and rule set version that
+        chose it, the deadline), for its sender and its assigned responder."""
         key = auth.bearer(request) or ""
         operator = auth.is_operator_token(key, request.app.state.settings.operator_token)
         partner = None if operator else partner_from_key(request)

@@ -1,25 +1,26 @@
-"""Routing's operator API: assignments, a street's counts and the rules in force."""
+"""Routing's operator API: assignments, and the counts and state of streets and buurten."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from contracts.topics import PARTNER_ID_PATTERN
-from services.routing import queries, store
-from services.routing.domain import RuleSet, RuleSetError, parse_rules
+from services.routing import queries
 from services.routing.lifecycle import SlaState, Status, sla_state
+from services.routing.street_state import AdviceState, street_state
 from services.routing.streets import WINDOWS
 from wijkbus.auth import require_operator_api
-from wijkbus.http import problem
 
-MAX_RULES_BYTES = 256 * 1024
-
+OPERATORS_ONLY: dict[int | str, dict[str, Any]] = {
+    401: {},
+    403: {"description": "a partner's API key: operators only"},
+}
 router = APIRouter(
-    prefix="/api/v1", dependencies=[Depends(require_operator_api)], responses={401: {}}
+    prefix="/api/v1", dependencies=[Depends(require_operator_api)], responses=OPERATORS_ONLY
 )
 
 
@@ -48,8 +49,32 @@ class AssignmentList(BaseModel):
     assignments: list[AssignmentView]
 
 
+class ThresholdState(BaseModel):
+    """One threshold of the rule set on this street: crossed now or not, and its last crossing."""
+
+    threshold_id: str
+    active: bool
+    crossings: int
+    evaluated_at: datetime
+    advice: str | None
+    window_days: int | None
+    last_crossed_at: datetime | None
+
+
+class AdviceView(BaseModel):
+    """Where the street's wijkhub advice stands: `none` (never advised), `awaiting_decision`,
+    `declined` (since the latest advice), `wijkhub_running` (a hub covers the street) or `done`
+    (a hub was opened on the advice and has closed)."""
+
+    state: AdviceState
+    advised_at: datetime | None
+    declined_at: datetime | None
+    hub_id: str | None
+
+
 class StreetView(BaseModel):
-    """A street's incident counts per categorie: all time, and per rolling window of days."""
+    """A street's incident counts per categorie (all time, and per rolling window of days),
+    its thresholds and its current advice state."""
 
     street_key: str
     street: str
@@ -58,6 +83,8 @@ class StreetView(BaseModel):
     counts: dict[str, int]
     total: int
     windows: dict[str, dict[str, int]]
+    thresholds: list[ThresholdState]
+    advice: AdviceView
 
 
 class BuurtView(BaseModel):
@@ -77,32 +104,54 @@ async def list_assignments(
     late: bool | None = Query(
         None, description="true: open and past its acknowledge_by deadline (SLA te laat)"
     ),
+    signal_id: list[str] | None = Query(None, max_length=1000, description="repeatable"),
+    street_key: str | None = Query(None, max_length=300),
+    buurt_code: str | None = Query(None, pattern=r"^BU[0-9A-Za-z]{8}$"),
     limit: int = Query(100, ge=1, le=1000),
 ) -> AssignmentList:
-    """Assignments, optionally of one partner, one status, and late (SLA te laat) or not."""
+    """Assignments, optionally of one partner, one status, late (SLA te laat) or not, these
+    signals, one street or one buurt."""
     now = request.app.state.clock()
     async with request.app.state.runtime.pool.acquire() as conn:
         rows = await queries.assignments(
-            conn, partner=partner, status=status, late=late, now=now, limit=limit
+            conn,
+            partner=partner,
+            status=status,
+            late=late,
+            now=now,
+            limit=limit,
+            signal_ids=signal_id,
+            street_key=street_key,
+            buurt_code=buurt_code,
         )
-    return AssignmentList(
-        assignments=[
-            AssignmentView(
-                **dict(row), sla=sla_state(row["acknowledge_by"], row["acknowledged_at"], now)
-            )
-            for row in rows
-        ]
+    return AssignmentList(assignments=[_assignment_view(row, now) for row in rows])
+
+
+@router.get("/assignments/{signal_id}", response_model=AssignmentView, responses={401: {}, 404: {}})
+async def get_assignment(signal_id: str, request: Request) -> AssignmentView:
+    """One signal's assignment: its responder, the rule and rule set version, the deadline."""
+    async with request.app.state.runtime.pool.acquire() as conn:
+        row = await queries.assignment(conn, signal_id)
+    if row is None:
+        raise HTTPException(404, "routing has not assigned this signal")
+    return _assignment_view(row, request.app.state.clock())
+
+
+def _assignment_view(row: Any, now: datetime) -> AssignmentView:
+    return AssignmentView(
+        **dict(row), sla=sla_state(row["acknowledge_by"], row["acknowledged_at"], now)
     )
 
 
 @router.get("/streets/{street_key}", response_model=StreetView, responses={401: {}, 404: {}})
 async def get_street(street_key: str, request: Request) -> StreetView:
-    """A street's incident counts per categorie."""
+    """A street's incident counts per categorie, its thresholds and its advice state."""
     async with request.app.state.runtime.pool.acquire() as conn:
         found = await queries.street(conn, street_key, request.app.state.clock(), WINDOWS)
-    if found is None:
-        raise HTTPException(404, "no incidents known for this street")
-    return StreetView(**found)
+        if found is None:
+            raise HTTPException(404, "no incidents known for this street")
+        state = await street_state(conn, street_key)
+    return StreetView(**found, **state)
 
 
 @router.get("/buurten/{buurt_code}", response_model=BuurtView, responses={401: {}, 404: {}})
@@ -113,81 +162,3 @@ async def get_buurt(buurt_code: str, request: Request) -> BuurtView:
     if found is None:
         raise HTTPException(404, "no incidents known for this buurt")
     return BuurtView(**found)
-
-
-@router.get("/rules", response_model=RuleSet, responses={401: {}})
-async def get_rules(request: Request) -> RuleSet:
-    """The rule set in force: version, municipality and the rules in order."""
-    ruleset: RuleSet = request.app.state.routing.ruleset
-    return ruleset
-
-
-class RulesUpdate(BaseModel):
-    """The outcome of uploading a rule set."""
-
-    version: str
-    previous_version: str
-    changed: bool
-    diff: str = ""
-
-
-class RulesHistoryEntry(BaseModel):
-    """One rule set that was in force, newest first."""
-
-    version: str
-    municipality: str
-    loaded_at: datetime
-    loaded_by: str
-    diff: str
-
-
-class RulesHistory(BaseModel):
-    """Every rule set routing has run with, newest first."""
-
-    history: list[RulesHistoryEntry] = Field(default_factory=list)
-
-
-@router.put(
-    "/rules",
-    response_model=RulesUpdate,
-    responses={400: {}, 401: {}, 409: {}, 413: {}},
-    openapi_extra={
-        "requestBody": {"content": {"application/yaml": {"schema": {"type": "string"}}}}
-    },
-)
-async def put_rules(request: Request) -> RulesUpdate | JSONResponse:
-    """Upload a new rule set (YAML); refused sets leave the rules in force unchanged."""
-    body = await request.body()
-    if len(body) > MAX_RULES_BYTES:
-        return problem(413, "rule set too large", detail=f"at most {MAX_RULES_BYTES} bytes")
-    routing = request.app.state.routing
-    try:
-        new = parse_rules(body.decode("utf-8"), routing.partners)
-    except UnicodeDecodeError:
-        return problem(400, "rule set refused", errors=[{"field": "body", "message": "not UTF-8"}])
-    except RuleSetError as exc:
-        errors = [{"field": "body", "message": p} for p in exc.problems]
-        return problem(400, "rule set refused", errors=errors)
-    who = request.headers.get("x-wijkbus-operator", "operator")[:64] or "operator"
-    try:
-        async with request.app.state.runtime.pool.acquire() as conn, conn.transaction():
-            change = await routing.replace_rules(conn, new, who)
-    except store.RuleSetConflict as exc:
-        return problem(409, "rule set version already used", detail=str(exc))
-    if change is None:
-        return RulesUpdate(version=new.version, previous_version=new.version, changed=False)
-    routing.in_force(new)
-    return RulesUpdate(
-        version=new.version,
-        previous_version=change.previous_version,
-        changed=True,
-        diff=change.diff,
-    )
-
-
-@router.get("/rules/history", response_model=RulesHistory, responses={401: {}})
-async def get_rules_history(request: Request) -> RulesHistory:
-    """The rule sets routing has run with, newest first."""
-    async with request.app.state.runtime.pool.acquire() as conn:
-        rows = await queries.ruleset_history(conn, limit=100)
-    return RulesHistory(history=[RulesHistoryEntry(**dict(r)) for r in rows])

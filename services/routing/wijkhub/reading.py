@@ -14,7 +14,7 @@ from services.routing.wijkhub import store
 from services.routing.wijkhub.evaluation import HubPeriod, Incident
 
 MAX_BASELINE = timedelta(weeks=52)
-_OPEN_ADVICE = """
+OPEN_ADVICE = """
 WITH last AS (
     SELECT DISTINCT ON (street_key) street_key, threshold_id, window_days, counts, advice,
            crossed_at
@@ -34,7 +34,7 @@ ORDER BY l.crossed_at DESC, l.street_key
 
 async def open_advice(conn: asyncpg.Connection) -> list[dict[str, Any]]:
     """Streets whose latest crossing awaits a decision: no hub since, and not declined since."""
-    rows = await conn.fetch(_OPEN_ADVICE)
+    rows = await conn.fetch(OPEN_ADVICE)
     return [{**dict(r), "counts": json.loads(r["counts"])} for r in rows]
 
 
