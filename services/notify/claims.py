@@ -27,6 +27,9 @@ _SENT = (
     " s.callback_url, s.email_address, s.authorization_enc, s.signing_secret_enc,"
     " d.event_type, d.batch_id"
 )
+# Checked again on the row as it is when the claim updates it: a claim whose snapshot predates
+# another instance's committed claim or answer must not take that delivery a second time.
+_FREE = "d.status = 'pending' AND (d.lease_until IS NULL OR d.lease_until <= $1)"
 # The head of its subject: nothing earlier of the same subject is still pending.
 _HEAD = (
     "NOT EXISTS (SELECT FROM deliveries e WHERE e.subscription_id = d.subscription_id"
@@ -35,8 +38,7 @@ _HEAD = (
 _SINGLES = (
     "WITH subs AS (SELECT s.id, s.max_in_flight FROM subscriptions s"
     "  WHERE s.status = 'active' AND s.batch_max_events IS NULL AND EXISTS (SELECT FROM"
-    "   deliveries d WHERE d.subscription_id = s.id AND d.status = 'pending'"
-    "   AND d.next_attempt_at <= $1)"
+    "   deliveries d WHERE d.subscription_id = s.id AND d.status = 'pending')"
     "  FOR NO KEY UPDATE OF s SKIP LOCKED),"
     " picked AS (SELECT c.id FROM subs s"
     "  CROSS JOIN LATERAL (SELECT count(*) AS n FROM deliveries l WHERE l.subscription_id = s.id"
@@ -46,8 +48,11 @@ _SINGLES = (
     "   AND (d.lease_until IS NULL OR d.lease_until <= $1) AND " + _HEAD + ""
     "   ORDER BY d.id LIMIT greatest(s.max_in_flight - busy.n, 0)) c"
     "  ORDER BY c.id LIMIT $3)"
-    " UPDATE deliveries d SET lease_until = $2 FROM picked, subscriptions s"
-    " WHERE d.id = picked.id AND s.id = d.subscription_id RETURNING " + _SENT
+    " UPDATE deliveries d SET lease_until = $2 FROM subscriptions s"
+    " WHERE d.id = ANY(ARRAY(SELECT id FROM picked)) AND s.id = d.subscription_id AND "
+    + _FREE
+    + " RETURNING "
+    + _SENT
 )
 _BATCHED = (
     "SELECT s.id, s.max_in_flight, s.batch_max_events, s.batch_max_wait_ms,"
@@ -55,7 +60,7 @@ _BATCHED = (
     "  AND l.status = 'pending' AND l.lease_until IS NOT NULL AND l.lease_until > $1) AS busy"
     " FROM subscriptions s WHERE s.status = 'active' AND s.batch_max_events IS NOT NULL"
     " AND EXISTS (SELECT FROM deliveries d WHERE d.subscription_id = s.id"
-    "  AND d.status = 'pending' AND d.next_attempt_at <= $1)"
+    "  AND d.status = 'pending')"
     " FOR NO KEY UPDATE OF s SKIP LOCKED"
 )
 _RETRY = (
@@ -75,7 +80,9 @@ _FRESH = (
 )
 _LEASE = (
     "UPDATE deliveries d SET lease_until = $3, batch_id = $2 FROM subscriptions s"
-    " WHERE d.id = ANY($1::bigint[]) AND s.id = d.subscription_id RETURNING " + _SENT
+    " WHERE d.id = ANY($1::bigint[]) AND s.id = d.subscription_id"
+    " AND d.status = 'pending' AND (d.lease_until IS NULL OR d.lease_until <= $4)"
+    " RETURNING " + _SENT
 )
 
 
@@ -117,7 +124,7 @@ async def _batch(
         ids = await conn.fetch(
             "SELECT id FROM deliveries WHERE batch_id = $1 AND status = 'pending'", retry
         )
-        return await _lease(conn, [r["id"] for r in ids], retry, until), None
+        return await _lease(conn, [r["id"] for r in ids], retry, now, until), None
     fresh = await conn.fetch(_FRESH, sub["id"], now, sub["batch_max_events"])
     if not fresh:
         return (), None
@@ -126,13 +133,17 @@ async def _batch(
     )
     if len(fresh) < sub["batch_max_events"] and ready_at > now:
         return (), (ready_at - now).total_seconds()
-    return await _lease(conn, [r["id"] for r in fresh], uuid.uuid4(), until), None
+    return await _lease(conn, [r["id"] for r in fresh], uuid.uuid4(), now, until), None
 
 
 async def _lease(
-    conn: asyncpg.Connection, ids: Sequence[int], batch_id: uuid.UUID, until: datetime
+    conn: asyncpg.Connection,
+    ids: Sequence[int],
+    batch_id: uuid.UUID,
+    now: datetime,
+    until: datetime,
 ) -> tuple[DueDelivery, ...]:
-    rows = await conn.fetch(_LEASE, list(ids), batch_id, until)
+    rows = await conn.fetch(_LEASE, list(ids), batch_id, until, now)
     return tuple(DueDelivery(**dict(r)) for r in sorted(rows, key=lambda r: r["id"]))
 
 

@@ -113,10 +113,9 @@ class DeliveryWorker:
         now = self._attempts.clock()
         async with self._pool.acquire() as conn:
             claimed = await claims.claim(conn, now, self._lease, free)
-            if len(claimed.sends) >= free:
-                later = None
-            else:  # all that may go now is claimed: when will a delivery in backoff be due?
-                later = await claims.next_due_in_s(conn, now)
+            # Sends in flight wake the scheduler when they finish; with none, when will a
+            # delivery in backoff be due?
+            later = None if claimed.sends else await claims.next_due_in_s(conn, now)
         for send in claimed.sends:
             task = asyncio.create_task(self._send(send), name=f"notify-send-{send[0].id}")
             self._running[task] = send
