@@ -118,16 +118,12 @@ async def _bare(url: str, count: int) -> list[str]:
     ]
 
 
-async def _settled(conn: asyncpg.Connection, stack: Stack, since: int, ids: list[str]) -> Any:
-    """(done, progress): every signal routed, nothing pending in notify, nothing new arriving."""
-    routed = await conn.fetchval(
-        "SELECT count(*) FROM routing.assignments a JOIN intake.signals s"
-        " ON s.signal_id::text = a.signal_id WHERE s.event_id = ANY($1)",
-        ids,
-    )
+async def _settled(conn: asyncpg.Connection, stack: Stack, routed_before: int, count: int) -> Any:
+    """(done, progress): every signal routed, nothing pending in notify, something arrived."""
+    routed = await conn.fetchval("SELECT count(*) FROM routing.assignments") - routed_before
     pending = await conn.fetchval("SELECT count(*) FROM notify.deliveries WHERE status='pending'")
     _, got = await stack.counts()
-    return routed >= len(ids) and pending == 0 and got > since, (routed, pending, got)
+    return routed >= count and pending == 0, (routed, pending, got)
 
 
 async def _mode(
@@ -141,15 +137,17 @@ async def _mode(
     conn = await asyncpg.connect(database)
     try:
         # One warm-up signal through all three services: every consumer group has joined.
-        _, since = await stack.counts()
+        routed = await conn.fetchval("SELECT count(*) FROM routing.assignments")
         await _publish(secret, backend.bootstrap, values[:1], rate)
-        warm = [json.loads(values[0])["id"]]
-        await sleep_until(lambda: _settled(conn, stack, since, warm), stall_s=120)
+        await sleep_until(lambda: _settled(conn, stack, routed, 1), stall_s=120)
         requests_before, mark = await stack.counts()
-        cpu_before = stack.cpu_s()
+        routed, cpu_before = (
+            await conn.fetchval("SELECT count(*) FROM routing.assignments"),
+            stack.cpu_s(),
+        )
         ids = [json.loads(v)["id"] for v in values[1:]]
         times, achieved = await _publish(secret, backend.bootstrap, values[1:], rate)
-        await sleep_until(lambda: _settled(conn, stack, mark, ids), stall_s=60)
+        await sleep_until(lambda: _settled(conn, stack, routed, count), stall_s=60)
         cpu = {k: v - cpu_before[k] for k, v in stack.cpu_s().items()}
         requests, arrived = await stack.arrivals(mark)
         rows = await _moments(conn, ids)
@@ -178,26 +176,41 @@ async def _mode(
     return lines
 
 
-async def _moments(conn: asyncpg.Connection, ids: list[str]) -> list[asyncpg.Record]:
-    """Per signal of this run, in publish order: when intake, routing and notify handled it."""
-    return list(
-        await conn.fetch(
-            "SELECT s.event_id, s.signal_id::text, extract(epoch FROM s.received_at) AS intake,"
-            " (SELECT extract(epoch FROM min(a.assigned_at)) FROM routing.assignments a"
-            "  WHERE a.signal_id = s.signal_id::text) AS routing,"
-            " (SELECT extract(epoch FROM min(d.created_at)) FROM notify.deliveries d"
-            "  WHERE d.event_type = $2 AND convert_from(d.body, 'UTF8')::jsonb -> 'data'"
-            "  ->> 'signal_id' = s.signal_id::text) AS notify"
-            " FROM unnest($1::text[]) WITH ORDINALITY AS u(id, n)"
-            " JOIN intake.signals s ON s.event_id = u.id ORDER BY u.n",
-            ids,
-            ROUTING_ASSIGNED_TYPE,
-        )
+async def _moments(conn: asyncpg.Connection, ids: list[str]) -> list[dict[str, Any]]:
+    """Per signal of this run, in publish order: when intake, routing and notify handled it
+    (notify: its first delivery queued; an assignment's subject is its signal)."""
+    intake = await conn.fetch(
+        "SELECT event_id, signal_id::text, extract(epoch FROM received_at)::float8 AS at"
+        " FROM intake.signals WHERE event_id = ANY($1)",
+        ids,
     )
+    routed = await conn.fetch(
+        "SELECT signal_id, extract(epoch FROM min(assigned_at))::float8 AS at"
+        " FROM routing.assignments GROUP BY signal_id"
+    )
+    queued = await conn.fetch(
+        "SELECT subject, extract(epoch FROM min(created_at))::float8 AS at"
+        " FROM notify.deliveries WHERE event_type = $1 GROUP BY subject",
+        ROUTING_ASSIGNED_TYPE,
+    )
+    by_event = {r["event_id"]: r for r in intake}
+    routing = {r["signal_id"]: r["at"] for r in routed}
+    notify = {r["subject"]: r["at"] for r in queued}
+    return [
+        {
+            "event_id": e,
+            "signal_id": by_event[e]["signal_id"],
+            "intake": by_event[e]["at"],
+            "routing": routing.get(by_event[e]["signal_id"]),
+            "notify": notify.get(by_event[e]["signal_id"]),
+        }
+        for e in ids
+        if e in by_event
+    ]
 
 
 def _stage_lines(
-    rows: list[asyncpg.Record], sends: dict[str, float], arrived: list[tuple[float, str]]
+    rows: list[dict[str, Any]], sends: dict[str, float], arrived: list[tuple[float, str]]
 ) -> list[str]:
     """Where the time goes: each stage's signals, rate and latency p50 / p99."""
     first: dict[str, float] = {}
