@@ -30,6 +30,9 @@ _SENT = (
 # Checked again on the row as it is when the claim updates it: a claim whose snapshot predates
 # another instance's committed claim or answer must not take that delivery a second time.
 _FREE = "d.status = 'pending' AND (d.lease_until IS NULL OR d.lease_until <= $1)"
+# Singles are taken soonest due first (any order is safe: each is the head of its subject)
+# through deliveries_due, which holds only pending rows: ordered by id, the planner may walk
+# the primary key through every delivered row before the first pending one.
 # The head of its subject: nothing earlier of the same subject is still pending.
 _HEAD = (
     "NOT EXISTS (SELECT FROM deliveries e WHERE e.subscription_id = d.subscription_id"
@@ -46,7 +49,7 @@ _SINGLES = (
     "  CROSS JOIN LATERAL (SELECT d.id FROM deliveries d WHERE d.subscription_id = s.id"
     "   AND d.status = 'pending' AND d.next_attempt_at <= $1"
     "   AND (d.lease_until IS NULL OR d.lease_until <= $1) AND " + _HEAD + ""
-    "   ORDER BY d.id LIMIT greatest(s.max_in_flight - busy.n, 0)) c"
+    "   ORDER BY d.next_attempt_at, d.id LIMIT greatest(s.max_in_flight - busy.n, 0)) c"
     "  ORDER BY c.id LIMIT $3)"
     " UPDATE deliveries d SET lease_until = $2 FROM subscriptions s"
     " WHERE d.id = ANY(ARRAY(SELECT id FROM picked)) AND s.id = d.subscription_id AND "

@@ -11,6 +11,8 @@ CREATE INDEX deliveries_subject_pending ON deliveries (subscription_id, subject,
 CREATE INDEX deliveries_leased ON deliveries (subscription_id)
     WHERE status = 'pending' AND lease_until IS NOT NULL;
 CREATE INDEX deliveries_next_due ON deliveries (next_attempt_at) WHERE status = 'pending';
+CREATE INDEX deliveries_due ON deliveries (subscription_id, next_attempt_at, id)
+    WHERE status = 'pending';
 -- Batches waiting for a retry: found without reading a subscription's whole backlog.
 CREATE INDEX deliveries_batched ON deliveries (subscription_id, id)
     WHERE status = 'pending' AND batch_id IS NOT NULL;
