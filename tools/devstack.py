@@ -159,6 +159,7 @@ class ServiceProcesses:
     rules_file: Path = DEMO_RULES
     ports: dict[str, int] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    overrides: dict[str, str] = field(default_factory=dict)  # extra env for every service
 
     def __post_init__(self) -> None:
         for name in SERVICES:
@@ -207,6 +208,7 @@ class ServiceProcesses:
             # Where a Notificaties API notificatie's hoofdObject and resourceUrl point.
             env.update({"NOTIFY_INTAKE_URL": self.url("intake"),
                         "NOTIFY_ROUTING_URL": self.url("routing")})  # fmt: skip
+        env.update(self.overrides)
         return env
 
     def start(self, name: str) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -12,10 +12,12 @@ from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from contracts import topics
+from services.notify.attempts import Attempts
 from services.notify.broadcast import FeedBroadcaster
 from services.notify.crypto import SecretBox
 from services.notify.domain import RetryPolicy
 from services.notify.handlers import Fanout
+from services.notify.hosts import HostClients
 from services.notify.initiators import InitiatorContacts
 from services.notify.mail import MailRenderer, MailSender
 from services.notify.notificaties import api as notificaties_api
@@ -53,7 +55,10 @@ class NotifySettings(ServiceSettings):
     backoff_cap_s: float = 300.0
     delivery_max_attempts: int = 8
     retry_after_cap_s: float = 3600.0
-    delivery_concurrency: int = 16
+    # Sends (deliveries or batches) one instance has in flight at once, over all subscriptions;
+    # each subscription's own bound is its max_in_flight.
+    delivery_concurrency: int = Field(default=64, ge=1)
+    delivery_pool_size: int = Field(default=8, ge=1)  # connections for claiming and recording
     delivery_poll_interval_s: float = 1.0
     smtp_host: str = "localhost"
     smtp_port: int = 25
@@ -135,16 +140,16 @@ def build(
     box = SecretBox(settings.secret_key.get_secret_value())
     # Redirects are not followed: a webhook answer is the subscriber's, not another host's.
     client = http_client or httpx.AsyncClient(follow_redirects=False)
+    # A client of the test's own carries every webhook; else a keep-alive client per host.
+    hosts = None if http_client else HostClients()
     sender = WebhookSender(
-        client, settings.webhook_timeout_s, settings.address_policy(), clock=clock
+        client, settings.webhook_timeout_s, settings.address_policy(), clock=clock, clients=hosts
     )
     runtime = ServiceRuntime(settings, HERE / "migrations")
     runtime.subscribe(
         *processors(Fanout(clock, settings.resource_urls()).on_events, settings.event_topics)
     )
-    worker = DeliveryWorker(
-        database_url=settings.database_url,
-        schema=settings.db_schema,
+    attempts = Attempts(
         box=box,
         sender=sender,
         mailer=settings.mail_sender(),
@@ -156,8 +161,17 @@ def build(
         ),
         policy=settings.retry_policy(),
         clock=clock,
+    )
+    # A claimed send is another instance's to take over only once its own would have ended.
+    slowest = max(settings.webhook_timeout_s, settings.smtp_timeout_s)
+    worker = DeliveryWorker(
+        database_url=settings.database_url,
+        schema=settings.db_schema,
+        attempts=attempts,
+        lease=timedelta(seconds=2 * slowest + 30),
         concurrency=settings.delivery_concurrency,
         poll_interval_s=settings.delivery_poll_interval_s,
+        pool_size=settings.delivery_pool_size,
     )
 
     feed = FeedBroadcaster(settings.database_url, settings.db_schema, lambda: runtime.pool)
@@ -180,6 +194,8 @@ def build(
         await feed.stop()
         if http_client is None:
             await client.aclose()
+        if hosts is not None:
+            await hosts.aclose()
 
     app = create_app(
         runtime,

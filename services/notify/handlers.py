@@ -27,13 +27,15 @@ class Fanout:
         """Queue each event for every subscription that wants it, in order; announce them all
         to the live feeds. The subscriptions are read once for the batch."""
         subscriptions = await store.active_subscriptions(conn)
-        queued: list[tuple[str, str, str, str, bytes]] = []
+        queued: list[tuple[str, str, str, str, bytes, str]] = []
         for event in events:
             for s in subscriptions:
                 if domain.matches(s, event.type, event.data):
                     body = self._body(s, event)
                     if body is not None:
-                        queued.append((s.id, event.source, event.id, event.type, body))
+                        queued.append(
+                            (s.id, event.source, event.id, event.type, body, subject(event))
+                        )
         await store.add_deliveries(conn, queued, self.clock())
         # Last: it holds the feed's lock until the transaction commits. The live feeds show
         # what routing, the wijkhub and budget decide, as before notify heard intake's signals
@@ -55,3 +57,9 @@ class Fanout:
     async def on_event(self, conn: asyncpg.Connection, event: CloudEvent) -> None:
         """One event: a batch of one (the replay sets the subscriptions' state per event)."""
         await self.on_events(conn, [event])
+
+
+def subject(event: CloudEvent) -> str:
+    """What a delivery keeps its order by: the event's subject (a signal, a street, an
+    initiative); events without one keep their order among themselves."""
+    return event.subject or ""

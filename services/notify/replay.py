@@ -59,7 +59,8 @@ NOT_YET = "not yet created"  # a scratch subscription's status before its live c
 _COPIED = (
     "id, owner_partner_id, channel, callback_url, email_address, authorization_enc,"
     " signing_secret_enc, types, filter_partner, filter_buurt_code, filter_street_key, status,"
-    " status_reason, created_at, status_changed_at, kanalen"
+    " status_reason, created_at, status_changed_at, kanalen, max_in_flight, batch_max_events,"
+    " batch_max_wait_ms"
 )
 
 

@@ -48,3 +48,9 @@ def headers(signing_secret: str, msg_id: str, at: datetime, body: bytes) -> dict
         "webhook-timestamp": timestamp,
         "webhook-signature": "v1," + base64.b64encode(digest).decode(),
     }
+
+
+def batch_message_id(subscription_id: uuid.UUID, batch_id: uuid.UUID) -> str:
+    """The webhook-id of one batch to one subscription: the same on every retry of it, and
+    never that of a single event (a batch is its own message)."""
+    return "msg_" + uuid.uuid5(subscription_id, f"batch:{batch_id}").hex

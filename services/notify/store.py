@@ -15,8 +15,8 @@ from services.notify.domain import AttemptResult, Decision, Filters, Subscriptio
 
 _VIEW = (
     "SELECT id, owner_partner_id, channel, callback_url, email_address, types, filter_partner,"
-    " filter_buurt_code, filter_street_key, status, status_reason, created_at, content_mode"
-    " FROM subscriptions"
+    " filter_buurt_code, filter_street_key, status, status_reason, created_at, content_mode,"
+    " max_in_flight, batch_max_events, batch_max_wait_ms FROM subscriptions"
 )
 
 
@@ -36,6 +36,9 @@ class NewSubscription:
     created_at: datetime
     kanalen: list[dict[str, Any]] | None = None  # an abonnement's (channel 'notificaties')
     content_mode: str = "structured"
+    max_in_flight: int = 8
+    batch_max_events: int | None = None  # batched webhooks: both set, else neither
+    batch_max_wait_ms: int | None = None
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,7 @@ class DueDelivery:
     signing_secret_enc: bytes | None
     event_type: str
     content_mode: str = "structured"
+    batch_id: UUID | None = None
 
 
 def _uuid(value: str) -> UUID | None:
@@ -69,8 +73,9 @@ async def insert_subscription(conn: asyncpg.Connection, s: NewSubscription) -> N
     await conn.execute(
         "INSERT INTO subscriptions (id, owner_partner_id, channel, callback_url, email_address,"
         " authorization_enc, signing_secret_enc, types, filter_partner, filter_buurt_code,"
-        " filter_street_key, created_at, kanalen, content_mode)"
-        " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13::jsonb,$14)",
+        " filter_street_key, created_at, kanalen, content_mode, max_in_flight, batch_max_events,"
+        " batch_max_wait_ms)"
+        " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13::jsonb,$14,$15,$16,$17)",
         s.id,
         s.owner_partner_id,
         s.channel,
@@ -85,6 +90,9 @@ async def insert_subscription(conn: asyncpg.Connection, s: NewSubscription) -> N
         s.created_at,
         None if s.kanalen is None else json.dumps(s.kanalen),
         s.content_mode,
+        s.max_in_flight,
+        s.batch_max_events,
+        s.batch_max_wait_ms,
     )
 
 
@@ -154,55 +162,28 @@ async def active_subscriptions(conn: asyncpg.Connection) -> list[Subscription]:
 
 async def add_deliveries(
     conn: asyncpg.Connection,
-    queued: Sequence[tuple[str, str, str, str, bytes]],
+    queued: Sequence[tuple[str, str, str, str, bytes, str]],
     at: datetime,
 ) -> None:
-    """Queue (subscription, source, event id, type, body) rows in order, in one statement; an
-    event already queued for a subscription is left alone."""
+    """Queue (subscription, source, event id, type, body, subject) rows in order, in one
+    statement; an event already queued for a subscription is left alone."""
     if not queued:
         return
     await conn.execute(
         "INSERT INTO deliveries (subscription_id, event_source, event_id, event_type, body,"
-        " next_attempt_at, created_at) SELECT u.s, u.source, u.id, u.type, u.body, $6, $6"
-        " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bytea[])"
-        " WITH ORDINALITY AS u(s, source, id, type, body, n) ORDER BY u.n"
+        " subject, next_attempt_at, created_at)"
+        " SELECT u.s, u.source, u.id, u.type, u.body, u.subject, $7, $7"
+        " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::text[])"
+        " WITH ORDINALITY AS u(s, source, id, type, body, subject, n) ORDER BY u.n"
         " ON CONFLICT (subscription_id, event_source, event_id) DO NOTHING",
         [UUID(q[0]) for q in queued],
         [q[1] for q in queued],
         [q[2] for q in queued],
         [q[3] for q in queued],
         [q[4] for q in queued],
+        [q[5] for q in queued],
         at,
     )
-
-
-async def queue_heads(conn: asyncpg.Connection) -> list[asyncpg.Record]:
-    """Per subscription with work, when its oldest pending delivery is due (soonest first)."""
-    # One index probe per subscription (deliveries_pending), not a sort of the whole backlog:
-    # the scheduler runs this on every wake-up, and a backlog is when it must stay cheap.
-    return list(
-        await conn.fetch(
-            "SELECT s.id AS subscription_id, head.next_attempt_at FROM subscriptions s"
-            " CROSS JOIN LATERAL (SELECT d.next_attempt_at FROM deliveries d"
-            "  WHERE d.subscription_id = s.id AND d.status = 'pending'"
-            "  ORDER BY d.id LIMIT 1) head"
-            " ORDER BY head.next_attempt_at"
-        )
-    )
-
-
-async def head(conn: asyncpg.Connection, subscription_id: UUID) -> DueDelivery | None:
-    """The subscription's oldest pending delivery (due or not), if it is still active."""
-    row = await conn.fetchrow(
-        "SELECT d.id, d.subscription_id, d.event_id, d.body, d.attempts, d.next_attempt_at,"
-        " s.channel, s.callback_url, s.email_address, s.authorization_enc, s.signing_secret_enc,"
-        " d.event_type, s.content_mode"
-        " FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id"
-        " WHERE d.subscription_id = $1 AND d.status = 'pending' AND s.status = 'active'"
-        " ORDER BY d.id LIMIT 1",
-        subscription_id,
-    )
-    return DueDelivery(**dict(row)) if row else None
 
 
 async def record_attempt(
@@ -219,7 +200,7 @@ async def record_attempt(
             await _log_attempt(conn, delivery, attempt, result, at)
             await conn.execute(
                 "UPDATE deliveries SET status = 'cancelled', attempts = $2, last_error = $3,"
-                " finished_at = $4 WHERE id = $1",
+                " finished_at = $4, lease_until = NULL WHERE id = $1",
                 delivery.id,
                 attempt,
                 decision.reason,
@@ -235,7 +216,7 @@ async def record_attempt(
         "WITH logged AS (INSERT INTO delivery_attempts (delivery_id, subscription_id, attempt,"
         " status_code, latency_ms, error, at) VALUES ($1, $7, $3, $8, $9, $10, $6))"
         " UPDATE deliveries SET status = $2, attempts = $3, last_error = $4,"
-        " next_attempt_at = coalesce($5, next_attempt_at),"
+        " next_attempt_at = coalesce($5, next_attempt_at), lease_until = NULL,"
         " finished_at = CASE WHEN $2 = 'pending' THEN NULL ELSE $6::timestamptz END"
         " WHERE id = $1",
         delivery.id,

@@ -26,6 +26,13 @@ from contracts.signals import BuurtCode
 from services.notify import domain, signatures, store
 from services.notify.catalogue import DELIVERED_TYPES, never_matching
 from services.notify.crypto import SecretBox, new_signing_secret
+from services.notify.delivery_options import (
+    BATCH,
+    DEFAULT_IN_FLIGHT,
+    IN_FLIGHT,
+    MAX_IN_FLIGHT,
+    BatchIn,
+)
 from services.notify.webhook import WebhookSender
 from wijkbus.partners import PartnerRegistry
 
@@ -84,6 +91,20 @@ class SubscriptionRequest(BaseModel):
         " binding's binary mode, the attributes in ce-* headers and the data alone as the body"
         " (Content-Type: application/json); what wijkbus-signature covers then is in README.md.",
     )
+    max_in_flight: int = Field(
+        default=DEFAULT_IN_FLIGHT, ge=1, le=MAX_IN_FLIGHT, description=IN_FLIGHT
+    )
+    batch: BatchIn | None = Field(default=None, description=BATCH)
+
+    @field_validator("batch")
+    @classmethod
+    def _batched_webhook(cls, value: BatchIn | None, info: ValidationInfo) -> BatchIn | None:
+        chosen = info.data.get("channel")
+        if value is not None and chosen not in (None, "webhook"):
+            raise ValueError(f"batch is not used by channel {chosen!r}")
+        if value is not None and info.data.get("content_mode") == "binary":
+            raise ValueError("a batch is a JSON array of structured events: not with binary")
+        return value
 
     @field_validator("callback_url")
     @classmethod
@@ -232,6 +253,9 @@ class Subscriptions:
                     filters=stored,
                     created_at=self.clock(),  # after the test delivery: when it may hear
                     content_mode=request.content_mode,
+                    max_in_flight=request.max_in_flight,
+                    batch_max_events=request.batch.max_events if request.batch else None,
+                    batch_max_wait_ms=request.batch.max_wait_ms if request.batch else None,
                 ),
             )
             row = await store.subscription(conn, str(sub_id), None)
@@ -347,4 +371,8 @@ def view(row: asyncpg.Record) -> dict[str, Any]:
         "status_reason": row["status_reason"],
         "created_at": row["created_at"].isoformat(),
         "content_mode": row["content_mode"],
+        "max_in_flight": row["max_in_flight"],
+        "batch": None
+        if row["batch_max_events"] is None
+        else {"max_events": row["batch_max_events"], "max_wait_ms": row["batch_max_wait_ms"]},
     }

@@ -19,6 +19,7 @@ from contracts.envelope import CONTENT_TYPE
 from services.notify import signatures
 from services.notify.crypto import sign
 from services.notify.domain import AttemptResult
+from services.notify.hosts import HostClients
 from services.notify.targets import (
     AddressPolicy,
     Lookup,
@@ -41,8 +42,11 @@ class WebhookSender:
         policy: AddressPolicy | None = None,
         lookup: Lookup = system_lookup,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clients: HostClients | None = None,
     ) -> None:
         self.client = client
+        # Deliveries go through a keep-alive client per host; without, all through `client`.
+        self.clients = clients
         self.timeout_s = timeout_s
         self.policy = policy or AddressPolicy()
         self.lookup = lookup
@@ -76,7 +80,8 @@ class WebhookSender:
                 target = await check_target(url, self.policy, self.lookup)
                 headers["Host"] = target.host_header
                 extensions = {"sni_hostname": target.sni_hostname} if target.sni_hostname else {}
-                async with self.client.stream(
+                client = self.clients.for_url(url) if self.clients else self.client
+                async with client.stream(
                     "POST",
                     target.url,
                     content=body,

@@ -55,9 +55,10 @@ async def test_restarting_notify_mid_retries_loses_nothing_and_delivers_each_id_
     settings = settings_for(fresh_database, kafka_bootstrap, creds).model_copy(
         update={"backoff_factor_s": 0.2, "backoff_cap_s": 0.5, "delivery_max_attempts": 50}
     )
-    street = unique("straat")
-    before = [assignment(street) for _ in range(3)]
-    while_down = [assignment(street) for _ in range(2)]
+    street, signal = unique("straat"), unique("sig")
+    # One signal's events: those are kept in order (different signals' may overtake each other).
+    before = [assignment(street, signal_id=signal) for _ in range(3)]
+    while_down = [assignment(street, signal_id=signal) for _ in range(2)]
     first = build(settings, partners=registry)
     async with running_app(first) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
         notify = Notify(http, creds, fresh_database, kafka_bootstrap, registry)

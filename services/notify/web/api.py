@@ -31,8 +31,10 @@ router = APIRouter(prefix="/api/v1", tags=["subscriptions"])
 WEBHOOK_DELIVERY = """Subscribe a callback (or a mailbox) to event types; a webhook's answer
 carries its `signing_secret` once (`whsec_` and base64), never shown again.
 
-Each webhook POST is one CloudEvent (`application/cloudevents+json`) with the `Authorization`
-value registered here, signed twice with the subscription's signing secret:
+Each webhook POST is one CloudEvent (`application/cloudevents+json`), or with `batch` a JSON
+array of them (`application/cloudevents-batch+json`, under a `webhook-id` of the batch's own),
+with the `Authorization` value registered here, signed twice with the subscription's signing
+secret:
 
 - Standard Webhooks (https://www.standardwebhooks.com/): `webhook-id`, `webhook-timestamp`
   (Unix seconds of this attempt) and `webhook-signature: v1,<base64 HMAC-SHA256 of
@@ -47,6 +49,9 @@ value registered here, signed twice with the subscription's signing secret:
 
 2xx is delivered; 410 ends the subscription; 429 waits `Retry-After`, but never less than the
 normal backoff; anything else retries with exponential backoff, then the delivery is dead.
+A batch is delivered or retried as a whole: 2xx delivers every event in it, any other answer
+sends the same batch again. Deliveries of one `subject` arrive in order; up to `max_in_flight`
+requests are in flight to one subscription at once.
 """
 BAD_SUBSCRIPTION = (
     "problem+json: invalid fields, a failed test delivery, or a subscription that can never"

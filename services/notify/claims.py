@@ -1,0 +1,169 @@
+"""Claiming due deliveries: per subject in order, bounded per subscription, shared by instances.
+
+A delivery may be sent when it is due and no earlier pending delivery of its subscription has
+the same subject. A claim leases what it takes (`lease_until`), so another notify instance
+skips it; the subscription rows are locked `FOR NO KEY UPDATE SKIP LOCKED` for the claim's
+short transaction, so two instances never claim for one subscription at once and its bound of
+deliveries in flight holds across them. A lease that runs out (its instance died) frees the
+delivery for anyone.
+
+A batched subscription gets a batch at a time: a batch is retried as it was (its `batch_id`),
+and a new one takes only deliveries whose subject has nothing earlier waiting in another batch.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import asyncpg
+
+from services.notify.store import DueDelivery
+
+_SENT = (
+    "d.id, d.subscription_id, d.event_id, d.body, d.attempts, d.next_attempt_at, s.channel,"
+    " s.callback_url, s.email_address, s.authorization_enc, s.signing_secret_enc,"
+    " d.event_type, s.content_mode, d.batch_id"
+)
+# Checked again on the row as it is when the claim updates it: a claim whose snapshot predates
+# another instance's committed claim or answer must not take that delivery a second time.
+_FREE = "d.status = 'pending' AND (d.lease_until IS NULL OR d.lease_until <= $1)"
+# Singles are taken soonest due first (any order is safe: each is the head of its subject)
+# through deliveries_due, which holds only pending rows: ordered by id, the planner may walk
+# the primary key through every delivered row before the first pending one.
+# The head of its subject: nothing earlier of the same subject is still pending.
+_HEAD = (
+    "NOT EXISTS (SELECT FROM deliveries e WHERE e.subscription_id = d.subscription_id"
+    " AND e.subject = d.subject AND e.status = 'pending' AND e.id < d.id)"
+)
+_SINGLES = (
+    "WITH subs AS (SELECT s.id, s.max_in_flight FROM subscriptions s"
+    "  WHERE s.status = 'active' AND s.batch_max_events IS NULL AND EXISTS (SELECT FROM"
+    "   deliveries d WHERE d.subscription_id = s.id AND d.status = 'pending')"
+    "  FOR NO KEY UPDATE OF s SKIP LOCKED),"
+    " picked AS (SELECT c.id FROM subs s"
+    "  CROSS JOIN LATERAL (SELECT count(*) AS n FROM deliveries l WHERE l.subscription_id = s.id"
+    "   AND l.status = 'pending' AND l.lease_until IS NOT NULL AND l.lease_until > $1) busy"
+    "  CROSS JOIN LATERAL (SELECT d.id FROM deliveries d WHERE d.subscription_id = s.id"
+    "   AND d.status = 'pending' AND d.next_attempt_at <= $1"
+    "   AND (d.lease_until IS NULL OR d.lease_until <= $1) AND " + _HEAD + ""
+    "   ORDER BY d.next_attempt_at, d.id LIMIT greatest(s.max_in_flight - busy.n, 0)) c"
+    "  ORDER BY c.id LIMIT $3)"
+    " UPDATE deliveries d SET lease_until = $2 FROM subscriptions s"
+    " WHERE d.id = ANY(ARRAY(SELECT id FROM picked)) AND s.id = d.subscription_id AND "
+    + _FREE
+    + " RETURNING "
+    + _SENT
+)
+_BATCHED = (
+    "SELECT s.id, s.max_in_flight, s.batch_max_events, s.batch_max_wait_ms,"
+    " (SELECT count(DISTINCT l.batch_id) FROM deliveries l WHERE l.subscription_id = s.id"
+    "  AND l.status = 'pending' AND l.lease_until IS NOT NULL AND l.lease_until > $1) AS busy"
+    " FROM subscriptions s WHERE s.status = 'active' AND s.batch_max_events IS NOT NULL"
+    " AND EXISTS (SELECT FROM deliveries d WHERE d.subscription_id = s.id"
+    "  AND d.status = 'pending')"
+    " FOR NO KEY UPDATE OF s SKIP LOCKED"
+)
+_RETRY = (
+    "SELECT d.batch_id FROM deliveries d WHERE d.subscription_id = $1 AND d.status = 'pending'"
+    " AND d.batch_id IS NOT NULL AND d.next_attempt_at <= $2"
+    " AND (d.lease_until IS NULL OR d.lease_until <= $2) ORDER BY d.id LIMIT 1"
+)
+# A new batch: unbatched due deliveries whose subject waits for nothing in another batch.
+_FRESH = (
+    "SELECT d.id, d.created_at FROM deliveries d WHERE d.subscription_id = $1"
+    " AND d.status = 'pending' AND d.batch_id IS NULL AND d.next_attempt_at <= $2"
+    " AND (d.lease_until IS NULL OR d.lease_until <= $2)"
+    " AND NOT EXISTS (SELECT FROM deliveries e WHERE e.subscription_id = d.subscription_id"
+    "  AND e.subject = d.subject AND e.status = 'pending' AND e.id < d.id"
+    "  AND (e.batch_id IS NOT NULL OR e.next_attempt_at > $2 OR e.lease_until > $2))"
+    " ORDER BY d.id LIMIT $3"
+)
+_LEASE = (
+    "UPDATE deliveries d SET lease_until = $3, batch_id = $2 FROM subscriptions s"
+    " WHERE d.id = ANY($1::bigint[]) AND s.id = d.subscription_id"
+    " AND d.status = 'pending' AND (d.lease_until IS NULL OR d.lease_until <= $4)"
+    " RETURNING " + _SENT
+)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What one claim took: sends (one delivery, or one batch in order), and how long until
+    a batch that waits for more events is due anyway (None: none waits)."""
+
+    sends: list[tuple[DueDelivery, ...]]
+    batch_due_in_s: float | None = None
+
+
+async def claim(conn: asyncpg.Connection, now: datetime, lease: timedelta, limit: int) -> Claim:
+    """Lease up to `limit` sends that may go now, in one short transaction."""
+    async with conn.transaction():
+        rows = await conn.fetch(_SINGLES, now, now + lease, limit)
+        sends: list[tuple[DueDelivery, ...]] = [
+            (DueDelivery(**dict(r)),) for r in sorted(rows, key=lambda r: r["id"])
+        ]
+        due_in: float | None = None
+        for sub in await conn.fetch(_BATCHED, now):
+            if len(sends) >= limit or sub["busy"] >= sub["max_in_flight"]:
+                continue
+            batch, wait_s = await _batch(conn, sub, now, now + lease)
+            if batch:
+                sends.append(batch)
+            elif wait_s is not None:
+                due_in = wait_s if due_in is None else min(due_in, wait_s)
+    return Claim(sends, due_in)
+
+
+async def _batch(
+    conn: asyncpg.Connection, sub: asyncpg.Record, now: datetime, until: datetime
+) -> tuple[tuple[DueDelivery, ...], float | None]:
+    """A subscription's batch to send now: a due retry as it was, else a new one once it is
+    full or its oldest event has waited `batch_max_wait_ms`; else when that will be."""
+    retry = await conn.fetchval(_RETRY, sub["id"], now)
+    if retry is not None:
+        ids = await conn.fetch(
+            "SELECT id FROM deliveries WHERE batch_id = $1 AND status = 'pending'", retry
+        )
+        return await _lease(conn, [r["id"] for r in ids], retry, now, until), None
+    fresh = await conn.fetch(_FRESH, sub["id"], now, sub["batch_max_events"])
+    if not fresh:
+        return (), None
+    ready_at = min(r["created_at"] for r in fresh) + timedelta(
+        milliseconds=sub["batch_max_wait_ms"]
+    )
+    if len(fresh) < sub["batch_max_events"] and ready_at > now:
+        return (), (ready_at - now).total_seconds()
+    return await _lease(conn, [r["id"] for r in fresh], uuid.uuid4(), now, until), None
+
+
+async def _lease(
+    conn: asyncpg.Connection,
+    ids: Sequence[int],
+    batch_id: uuid.UUID,
+    now: datetime,
+    until: datetime,
+) -> tuple[DueDelivery, ...]:
+    rows = await conn.fetch(_LEASE, list(ids), batch_id, until, now)
+    return tuple(DueDelivery(**dict(r)) for r in sorted(rows, key=lambda r: r["id"]))
+
+
+async def next_due_in_s(conn: asyncpg.Connection, now: datetime) -> float | None:
+    """Seconds until the soonest delivery in backoff is due again; None when none is."""
+    soonest = await conn.fetchval(
+        "SELECT min(next_attempt_at) FROM deliveries WHERE status = 'pending'"
+        " AND next_attempt_at > $1",
+        now,
+    )
+    return None if soonest is None else (soonest - now).total_seconds()
+
+
+async def release(conn: asyncpg.Connection, ids: Sequence[int]) -> None:
+    """Give up the leases of deliveries this instance will not finish (it is stopping)."""
+    await conn.execute(
+        "UPDATE deliveries SET lease_until = NULL WHERE id = ANY($1::bigint[])"
+        " AND status = 'pending'",
+        list(ids),
+    )
