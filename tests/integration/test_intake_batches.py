@@ -171,6 +171,9 @@ def _mixed_batch(first: dict[str, Any], assigned: str) -> list[tuple[str, bytes,
     return [*bodies, (CORP, b"{not json", None), (CORP, b"[]", None)]
 
 
+ASSIGNED_AT = datetime(2026, 11, 20, 21, 0, tzinfo=UTC)  # the same on both sides
+
+
 async def _run(side: Side, *, one_at_a_time: bool) -> None:
     first = _first_batch()
     await side.send([side.record(p, encode(e)) for p, e in first], one_at_a_time=one_at_a_time)
@@ -178,7 +181,8 @@ async def _run(side: Side, *, one_at_a_time: bool) -> None:
         assigned = str(
             await conn.fetchval("SELECT signal_id FROM signals WHERE event_id = 'first-b'")
         )
-        await store.set_assignments(conn, {assigned: POLICE})  # as routing would
+        terms = store.Assignment(POLICE, "overlast", "test", ASSIGNED_AT, None)
+        await store.set_assignments(conn, {assigned: terms})  # as routing would
     mixed = _mixed_batch(first[0][1], assigned)
     records = [side.record(p, body, signed_by=signer) for p, body, signer in mixed]
     await side.send(records, one_at_a_time=one_at_a_time)
