@@ -7,12 +7,9 @@ import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from services.routing.app import RoutingSettings, build
-from tests.integration.test_routing_flow import RULES, Clock, Router, routing_groups
-from tests.support import demo_registry, running_app, unique
+from tests.integration.test_routing_flow import RULES, Router, serve_routing
 
 YAML = {"Content-Type": "application/yaml"}
 
@@ -22,25 +19,8 @@ async def router(
     fresh_database: str, kafka_bootstrap: str, tmp_path: Path
 ) -> AsyncIterator[tuple[Router, dict[str, str]]]:
     """A running routing service, and the police's partner key for it."""
-    registry, creds = demo_registry()
-    rules = tmp_path / "rules.yaml"
-    rules.write_text(RULES)
-    settings = RoutingSettings(
-        database_url=fresh_database,
-        kafka_bootstrap_servers=kafka_bootstrap,
-        operator_token=creds.operator_token,
-        rules_file=rules,
-        group_prefix=await routing_groups(kafka_bootstrap),
-    )
-    clock = Clock()
-    operator = {"Authorization": f"Bearer {creds.operator_token}"}
-    partner = {"Authorization": f"Bearer {creds.api_keys['politie-groningen']}"}
-    async with (
-        running_app(build(settings, partners=registry, clock=clock)) as url,
-        httpx.AsyncClient(base_url=url, timeout=30) as http,
-    ):
-        street = unique("Teststraat")
-        yield Router(http, operator, fresh_database, kafka_bootstrap, clock, street), partner
+    async with serve_routing(RULES, fresh_database, kafka_bootstrap, tmp_path) as running:
+        yield running, {"Authorization": f"Bearer {running.partner_keys['politie-groningen']}"}
 
 
 async def test_a_refused_rule_set_names_the_field_of_each_problem(

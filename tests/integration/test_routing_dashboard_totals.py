@@ -10,12 +10,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
-import httpx
 import pytest
 
-from services.routing.app import RoutingSettings, build
-from tests.integration.test_routing_flow import START, Clock, Router, routing_groups
-from tests.support import demo_registry, running_app, unique
+from tests.integration.test_routing_flow import START, Router, serve_routing
 
 RULES = """\
 version: "totals-1"
@@ -60,24 +57,16 @@ LATE = (
 async def router(
     fresh_database: str, kafka_bootstrap: str, tmp_path: Path
 ) -> AsyncIterator[Router]:
-    registry, creds = demo_registry()
-    rules = tmp_path / "rules.yaml"
-    rules.write_text(RULES)
-    settings = RoutingSettings(
-        database_url=fresh_database,
-        kafka_bootstrap_servers=kafka_bootstrap,
-        operator_token=creds.operator_token,
-        rules_file=rules,
+    async with serve_routing(
+        RULES,
+        fresh_database,
+        kafka_bootstrap,
+        tmp_path,
+        street="Huurstraat",
+        as_operator=True,
         escalation_interval_s=3600,
-        group_prefix=await routing_groups(kafka_bootstrap),
-    )
-    clock = Clock()
-    operator = {"Authorization": f"Bearer {creds.operator_token}"}
-    async with (
-        running_app(build(settings, partners=registry, clock=clock)) as url,
-        httpx.AsyncClient(base_url=url, timeout=30, headers=operator) as http,
-    ):
-        yield Router(http, operator, fresh_database, kafka_bootstrap, clock, unique("Huurstraat"))
+    ) as running:
+        yield running
 
 
 async def load(router: Router, count: int) -> None:

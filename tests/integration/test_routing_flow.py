@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -102,6 +103,7 @@ class Router:
     bootstrap: str
     clock: Clock
     street: str
+    partner_keys: dict[str, str] = field(default_factory=dict)  # the partners' API keys
 
     @property
     def street_key(self) -> str:
@@ -188,27 +190,49 @@ class Router:
         return await eventually(mine, what=f"{count} routing events for {signal_id}")
 
 
-@pytest.fixture
-async def router(
-    fresh_database: str, kafka_bootstrap: str, tmp_path: Path
+@asynccontextmanager
+async def serve_routing(
+    rules_text: str,
+    database_url: str,
+    bootstrap: str,
+    tmp_path: Path,
+    *,
+    street: str = "Teststraat",
+    as_operator: bool = False,
+    **settings: Any,
 ) -> AsyncIterator[Router]:
+    """A running routing service on `rules_text` (more RoutingSettings in `settings`), and how a
+    test talks to it; with `as_operator`, every request bears the operator token."""
     registry, creds = demo_registry()
     rules = tmp_path / "rules.yaml"
-    rules.write_text(RULES)
-    settings = RoutingSettings(
-        database_url=fresh_database,
-        kafka_bootstrap_servers=kafka_bootstrap,
+    rules.write_text(rules_text)
+    config = RoutingSettings(
+        database_url=database_url,
+        kafka_bootstrap_servers=bootstrap,
         operator_token=creds.operator_token,
         rules_file=rules,
-        group_prefix=await routing_groups(kafka_bootstrap),
+        group_prefix=await routing_groups(bootstrap),
+        **settings,
     )
     clock = Clock()
     operator = {"Authorization": f"Bearer {creds.operator_token}"}
     async with (
-        running_app(build(settings, partners=registry, clock=clock)) as url,
-        httpx.AsyncClient(base_url=url, timeout=30) as http,
+        running_app(build(config, partners=registry, clock=clock)) as url,
+        httpx.AsyncClient(
+            base_url=url, timeout=30, headers=operator if as_operator else None
+        ) as http,
     ):
-        yield Router(http, operator, fresh_database, kafka_bootstrap, clock, unique("Teststraat"))
+        yield Router(
+            http, operator, database_url, bootstrap, clock, unique(street), dict(creds.api_keys)
+        )
+
+
+@pytest.fixture
+async def router(
+    fresh_database: str, kafka_bootstrap: str, tmp_path: Path
+) -> AsyncIterator[Router]:
+    async with serve_routing(RULES, fresh_database, kafka_bootstrap, tmp_path) as running:
+        yield running
 
 
 async def test_accepted_signals_are_assigned_counted_and_announced(router: Router) -> None:

@@ -4,15 +4,12 @@ street and buurt, and a street's counts with its thresholds and advice state."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
-import httpx
 import pytest
 
-from services.routing.app import RoutingSettings, build
-from tests.integration.test_routing_flow import Clock, Router, routing_groups
-from tests.support import demo_registry, running_app, unique
+from tests.integration.test_routing_flow import Router, serve_routing
+from tests.support import unique
 
 RULES = """\
 version: "lookups-1"
@@ -34,30 +31,6 @@ thresholds:
     advice: Bespreek een wijkhub.
 """
 OTHER_BUURT = "BU00149999"
-
-
-@asynccontextmanager
-async def serve_routing(
-    rules_text: str, database_url: str, bootstrap: str, tmp_path: Path
-) -> AsyncIterator[Router]:
-    """A running routing service on `rules_text`, and how a test talks to it."""
-    registry, creds = demo_registry()
-    rules = tmp_path / "rules.yaml"
-    rules.write_text(rules_text)
-    settings = RoutingSettings(
-        database_url=database_url,
-        kafka_bootstrap_servers=bootstrap,
-        operator_token=creds.operator_token,
-        rules_file=rules,
-        group_prefix=await routing_groups(bootstrap),
-    )
-    clock = Clock()
-    operator = {"Authorization": f"Bearer {creds.operator_token}"}
-    async with (
-        running_app(build(settings, partners=registry, clock=clock)) as url,
-        httpx.AsyncClient(base_url=url, timeout=30) as http,
-    ):
-        yield Router(http, operator, database_url, bootstrap, clock, unique("Teststraat"))
 
 
 @pytest.fixture

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.test_routing_flow import Router
-from tests.integration.test_routing_lookups import serve_routing
+from tests.integration.test_routing_flow import Router, serve_routing
 
 RULES = """\
 version: "nacht-1"

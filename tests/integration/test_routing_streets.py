@@ -9,13 +9,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from contracts import topics
-from services.routing.app import RoutingSettings, build
-from tests.integration.test_routing_flow import START, Clock, Router, routing_groups
-from tests.support import demo_registry, eventually, running_app, unique
+from tests.integration.test_routing_flow import START, Router, serve_routing
+from tests.support import eventually
 
 RULES = """\
 version: "straten-1"
@@ -38,24 +36,15 @@ thresholds:
 async def router(
     fresh_database: str, kafka_bootstrap: str, tmp_path: Path
 ) -> AsyncIterator[Router]:
-    registry, creds = demo_registry()
-    rules = tmp_path / "rules.yaml"
-    rules.write_text(RULES)
-    settings = RoutingSettings(
-        database_url=fresh_database,
-        kafka_bootstrap_servers=kafka_bootstrap,
-        operator_token=creds.operator_token,
-        rules_file=rules,
+    async with serve_routing(
+        RULES,
+        fresh_database,
+        kafka_bootstrap,
+        tmp_path,
+        street="Wijkstraat",
         escalation_interval_s=3600,
-        group_prefix=await routing_groups(kafka_bootstrap),
-    )
-    clock = Clock()
-    operator = {"Authorization": f"Bearer {creds.operator_token}"}
-    async with (
-        running_app(build(settings, partners=registry, clock=clock)) as url,
-        httpx.AsyncClient(base_url=url, timeout=30) as http,
-    ):
-        yield Router(http, operator, fresh_database, kafka_bootstrap, clock, unique("Wijkstraat"))
+    ) as running:
+        yield running
 
 
 async def deliver(router: Router, *observed: tuple[str, timedelta], at: datetime) -> None:
