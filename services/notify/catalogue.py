@@ -6,33 +6,13 @@ a new type or field there is known here without a second list to keep up.
 
 from __future__ import annotations
 
-from contracts.events import (
-    BUDGET_EVENT_TYPES,
-    EVENT_TYPES,
-    FEEDBACK_RECEIVED_TYPE,
-    ROUTING_ACKNOWLEDGED_TYPE,
-    ROUTING_ASSIGNED_TYPE,
-    ROUTING_ESCALATED_TYPE,
-    ROUTING_RESOLVED_TYPE,
-    SIGNAL_ACCEPTED_TYPE,
-    STREET_THRESHOLD_CROSSED_TYPE,
-)
-from contracts.wijkhubs import WIJKHUB_EVENT_TYPES
+from contracts.events import EVENT_TYPES
+from contracts.published import TOPIC_TYPES
 from services.notify.domain import FILTER_FIELDS, Filters, takes
 
-# signals.accepted, signals.feedback, routing.events, streets.events, wijkhubs.events and
-# budget.events, as NotifySettings consumes (intake's only to a prefix naming them: domain.takes).
-DELIVERED_TYPES: tuple[str, ...] = (
-    SIGNAL_ACCEPTED_TYPE,
-    FEEDBACK_RECEIVED_TYPE,
-    ROUTING_ASSIGNED_TYPE,
-    ROUTING_ESCALATED_TYPE,
-    ROUTING_ACKNOWLEDGED_TYPE,
-    ROUTING_RESOLVED_TYPE,
-    STREET_THRESHOLD_CROSSED_TYPE,
-    *WIJKHUB_EVENT_TYPES,
-    *BUDGET_EVENT_TYPES,
-)
+# The types on every internal topic, which are the topics NotifySettings consumes (intake's types
+# go only to a prefix naming them: domain.takes); tests/unit/test_notify_topics.py holds them equal.
+DELIVERED_TYPES: tuple[str, ...] = tuple(t for types in TOPIC_TYPES.values() for t in types)
 
 
 def _fields(event_type: str) -> frozenset[str]:
