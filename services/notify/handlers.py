@@ -6,6 +6,8 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
+from typing import Any
 
 import asyncpg
 
@@ -29,13 +31,14 @@ class Fanout:
         subscriptions = await store.active_subscriptions(conn)
         queued: list[tuple[str, str, str, str, bytes, str]] = []
         for event in events:
-            for s in subscriptions:
-                if domain.matches(s, event.type, event.data):
-                    body = self._body(s, event)
-                    if body is not None:
-                        queued.append(
-                            (s.id, event.source, event.id, event.type, body, subject(event))
-                        )
+            wanting = [s for s in subscriptions if domain.matches(s, event.type, event.data)]
+            if not wanting:
+                continue
+            bodies = _Bodies(event, self.urls, self.clock)  # each shape made once per event
+            for s in wanting:
+                body = bodies.of(s)
+                if body is not None:
+                    queued.append((s.id, event.source, event.id, event.type, body, subject(event)))
         await store.add_deliveries(conn, queued, self.clock())
         # Last: it holds the feed's lock until the transaction commits. The live feeds show
         # what routing, the wijkhub and budget decide, as before notify heard intake's signals
@@ -43,20 +46,34 @@ class Fanout:
         shown = [e for e in events if not e.type.startswith(domain.SIGNAL_TYPES)]
         await feed.announce(conn, shown, self.clock())
 
-    def _body(self, subscription: domain.Subscription, event: CloudEvent) -> bytes | None:
-        """What the subscription is sent: the event as compact JSON (for events wijkbus
-        publishes, the bytes that were on the topic); an abonnement, its `notificatie` when
-        one of its kanalen takes it."""
-        if subscription.kanalen is None:
-            return to_json_bytes(event)
-        note = kanalen.notificatie(event.type, event.data, event.time or self.clock(), self.urls)
-        if note is None or not kanalen.wanted(subscription.kanalen, note):
-            return None
-        return json.dumps(note, ensure_ascii=False, separators=(",", ":")).encode()
-
     async def on_event(self, conn: asyncpg.Connection, event: CloudEvent) -> None:
         """One event: a batch of one (the replay sets the subscriptions' state per event)."""
         await self.on_events(conn, [event])
+
+
+class _Bodies:
+    """What the subscriptions are sent of one event, each form made once: the event as compact
+    JSON (for events wijkbus publishes, the bytes that were on the topic), or for an abonnement
+    its `notificatie` when one of its kanalen takes it."""
+
+    def __init__(self, event: CloudEvent, urls: kanalen.Urls, clock: Clock) -> None:
+        self.event, self.urls, self.clock = event, urls, clock
+
+    @cached_property
+    def structured(self) -> bytes:
+        return to_json_bytes(self.event)
+
+    @cached_property
+    def notificatie(self) -> tuple[dict[str, Any] | None, bytes]:
+        e = self.event
+        note = kanalen.notificatie(e.type, e.data, e.time or self.clock(), self.urls)
+        return note, json.dumps(note, ensure_ascii=False, separators=(",", ":")).encode()
+
+    def of(self, subscription: domain.Subscription) -> bytes | None:
+        if subscription.kanalen is None:
+            return self.structured
+        note, body = self.notificatie
+        return body if note is not None and kanalen.wanted(subscription.kanalen, note) else None
 
 
 def subject(event: CloudEvent) -> str:
