@@ -12,7 +12,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from contracts import topics
-from services.intake import ledger, ledger_acts, retention
+from services.intake import ledger_acts, retention, trails
 from services.intake.handlers import Intake
 from services.intake.processors import processors
 from services.intake.retention import DEFAULT_POLICY, Keep
@@ -146,7 +146,7 @@ class _Background:
         async with pool.acquire() as conn:  # before the sealer: v2 starts after the cut-over
             await ledger_acts.sign_cutover(conn, self.ledger_key)
         self.sealer = Periodic(
-            "event-log-sealer", partial(ledger.seal_all, pool), self.settings.seal_interval_s
+            "event-log-sealer", partial(trails.seal_all, pool), self.settings.seal_interval_s
         )
         self.checkpointer = ledger_acts.Checkpointer(
             pool, self.ledger_key, self.clock, self.settings.checkpoint_interval_s
@@ -173,7 +173,7 @@ class _Background:
         if self.checkpointer is not None:
             await self.checkpointer.periodic.stop()
             try:  # the final head, so a clean stop leaves nothing unvouched
-                await ledger.seal_all(self.runtime.pool)
+                await trails.seal_all(self.runtime.pool)
                 await self.checkpointer.run_once("shutdown")
             except Exception as exc:  # the stop goes on; verify will name the stale checkpoint
                 get_logger(__name__).error("no final checkpoint of the event log", error=repr(exc))

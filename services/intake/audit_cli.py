@@ -82,6 +82,13 @@ def verify(
         + (f"; {result.unsealed} not sealed yet" if result.unsealed else "")
     )
     console.print(_acts_line(result, trusted))
+    console.print(
+        "trails intact: "
+        + ", ".join(
+            f"{t.table} {t.sealed} rows" + (f" ({t.unsealed} not sealed yet)" if t.unsealed else "")
+            for t in result.trails
+        )
+    )
     if problem:
         console.print(f"[red]CHECKPOINT REFUSED[/]: {problem}")
         raise typer.Exit(1)
@@ -90,6 +97,8 @@ def verify(
 
 
 def _where(result: ledger_verify.Verification) -> str:
+    if result.broken_trail is not None:
+        return f"at {result.broken_trail} chain row {result.broken_position}"
     if result.broken_position is not None:
         seq = f" (event_log.seq {result.broken_seq})" if result.broken_seq is not None else ""
         return f"at chain row {result.broken_position}{seq}"
@@ -99,6 +108,10 @@ def _where(result: ledger_verify.Verification) -> str:
 
 
 def _held(result: ledger_verify.Verification) -> str:
+    if result.broken_trail is not None:
+        before = result.trails[-1].sealed
+        trail = result.broken_trail
+        return f"the event log's {result.sealed} rows hold, and the {before} {trail} rows before it"
     if result.broken_position is not None:
         return f"the {result.sealed} rows before it hold"
     if result.broken_act is not None and result.sealed == 0 and result.acts == 0:
@@ -137,7 +150,7 @@ def export_checkpoint(
     if not result.intact:
         where = (
             f"row {result.broken_position}"
-            if result.broken_position is not None
+            if result.broken_position is not None and result.broken_trail is None
             else _where(result).removeprefix("at ")
         )
         console.print(f"[red]no checkpoint: the chain breaks at {where}[/]: {result.problem}")

@@ -21,7 +21,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from services.intake import ledger
+from services.intake import ledger, trails
 from wijkbus.logging import get_logger
 from wijkbus.periodic import Periodic
 
@@ -29,6 +29,7 @@ log = get_logger(__name__)
 
 ACTS_LOCK = "wijkbus.intake.ledger_acts"
 CUTOVER, REDACTION, CHECKPOINT = "cutover", "redaction", "checkpoint"
+TRAIL_CHECKPOINT = "trail-checkpoint"  # a trail's head; `detail` names its table
 V1_REDACTED = "redacted before the cut-over (hash v1): retention and a hand cannot be told apart"
 
 
@@ -253,9 +254,38 @@ async def checkpoint(
                     f"chain row {at_row} no longer has the hash act {n} signed:"
                     " no checkpoint over a chain that lost or changed rows"
                 )
-        await append(conn, key, [(CHECKPOINT, position, head_hash, at, detail)])
+        heads = [await _trail_head(conn, trail) for trail in trails.TRAILS]
+        await append(
+            conn,
+            key,
+            [
+                *((TRAIL_CHECKPOINT, p, h, at, table) for table, p, h in heads),
+                (CHECKPOINT, position, head_hash, at, detail),
+            ],
+        )
         n = await conn.fetchval("SELECT max(n) FROM ledger_acts")
     return Act(n, CHECKPOINT, position, head_hash, at, detail)
+
+
+async def _trail_head(conn: asyncpg.Connection, trail: trails.Trail) -> tuple[str, int, str]:
+    """A trail's head, refused when the trail lost the row its newest checkpoint signed."""
+    signed = await conn.fetchrow(
+        "SELECT n, position, row_hash FROM ledger_acts WHERE kind = $1 AND detail = $2"
+        " ORDER BY n DESC LIMIT 1",
+        TRAIL_CHECKPOINT,
+        trail.table,
+    )
+    if signed is not None and signed["position"] > 0:
+        found = await conn.fetchval(
+            f"SELECT row_hash FROM {trail.table} WHERE position = $1", signed["position"]
+        )
+        if found != signed["row_hash"]:
+            raise LedgerError(
+                f"{trail.table} row {signed['position']} no longer has the hash act"
+                f" {signed['n']} signed: no checkpoint over a trail that lost or changed rows"
+            )
+    position, head_hash = await trails.head(conn, trail)
+    return trail.table, position, head_hash
 
 
 class Checkpointer:

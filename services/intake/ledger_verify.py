@@ -13,13 +13,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Collection
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 import asyncpg
 
-from services.intake import ledger
-from services.intake.ledger_acts import CHECKPOINT, CUTOVER, REDACTION, Act, signature_holds
+from services.intake import ledger, trails
+from services.intake.ledger_acts import (
+    CHECKPOINT,
+    CUTOVER,
+    REDACTION,
+    TRAIL_CHECKPOINT,
+    Act,
+    signature_holds,
+)
 
 
 @dataclass(frozen=True)
@@ -39,7 +46,9 @@ class Verification:
     broken_position: int | None = None
     broken_seq: int | None = None
     broken_act: int | None = None
+    broken_trail: str | None = None
     problem: str | None = None
+    trails: tuple[trails.Walked, ...] = ()
 
     @property
     def intact(self) -> bool:
@@ -55,6 +64,7 @@ class _Acts:
     cutover: Act | None = None
     cutover_signed: bool = False
     vouched: dict[int, Act] | None = None  # chain row -> the first act that signed its hash
+    trail_vouched: dict[str, dict[int, str]] = field(default_factory=dict)  # table -> row -> hash
     newest: Act | None = None
     keys: set[str] | None = None
     broken: int | None = None
@@ -102,6 +112,14 @@ async def _walk_acts(conn: asyncpg.Connection, trusted: Collection[str] | None) 
             if earlier.row_hash != act.row_hash:
                 found.broken = act.n
                 found.problem = f"it contradicts act {earlier.n} about chain row {act.position}"
+                return found
+        if act.kind == TRAIL_CHECKPOINT:
+            signed = found.trail_vouched.setdefault(act.detail, {})
+            if signed.setdefault(act.position, act.row_hash) != act.row_hash:
+                found.broken = act.n
+                found.problem = (
+                    f"it contradicts an earlier act about {act.detail} row {act.position}"
+                )
                 return found
         if act.kind == CHECKPOINT:
             found.newest = act
@@ -232,7 +250,29 @@ async def verify(
         head_position=expected,
         head_hash=prev,
     )
-    return _beyond_the_end(result, vouched, now, max_checkpoint_age, acts.newest)
+    result = _beyond_the_end(result, vouched, now, max_checkpoint_age, acts.newest)
+    if not result.intact:
+        return result
+    return await _walk_trails(conn, result, acts.trail_vouched)
+
+
+async def _walk_trails(
+    conn: asyncpg.Connection, result: Verification, vouched: dict[str, dict[int, str]]
+) -> Verification:
+    """Each trail's chain after the event log's; the first that breaks is the problem."""
+    walked = []
+    for trail in trails.TRAILS:
+        found = await trails.walk(conn, trail, vouched.get(trail.table, {}))
+        walked.append(found)
+        if found.problem is not None:
+            return replace(
+                result,
+                trails=tuple(walked),
+                broken_trail=trail.table,
+                broken_position=found.broken_position,
+                problem=found.problem,
+            )
+    return replace(result, trails=tuple(walked))
 
 
 def _beyond_the_end(

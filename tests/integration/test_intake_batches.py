@@ -36,7 +36,8 @@ NOW = datetime(2026, 11, 20, 21, 45, tzinfo=UTC)
 TRACE = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 PERSON = {"name": "A. de Vries", "email": "a.devries@example.nl", "arrears_cents": 125000}
 TABLES = {
-    "received_events": "SELECT * FROM received_events ORDER BY source, event_id",
+    "received_events": "SELECT source, event_id, body_hash, partner_id, type, signal_id,"
+    " received_at FROM received_events ORDER BY source, event_id",
     "signals": "SELECT * FROM signals ORDER BY signal_id",
     "outcomes": "SELECT partner_id, channel, status, reason, at FROM outcomes ORDER BY id",
     "outbox": "SELECT topic, key, value, headers FROM outbox ORDER BY id",

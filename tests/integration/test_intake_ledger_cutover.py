@@ -79,6 +79,7 @@ async def test_rows_before_the_cut_over_keep_hash_v1_under_a_signed_boundary(
         assert [(a["kind"], a["position"]) for a in acts] == [
             ("cutover", 3),
             ("redaction", 2),  # the v1 redaction, recorded as such at the cut-over
+            *[("trail-checkpoint", 0)] * 4,  # the trails' heads (empty here) with the checkpoint
             ("checkpoint", 4),
         ]
         assert acts[1]["detail"] == ledger_acts.V1_REDACTED
