@@ -170,7 +170,7 @@ def decide_command(
         None, help="what if the round ran under this rule (greedy, equalshares/add1)?"
     ),
     replace: bool = typer.Option(
-        False, "--replace", help="store the --rule outcome in place of the round's own"
+        False, "--save", "--replace", help="store the --rule outcome in place of the round's own"
     ),
     database_url: str = DATABASE_URL,
 ) -> None:
@@ -202,7 +202,7 @@ def decide_command(
     else:
         console.print(
             f"[yellow]niet opgeslagen:[/] een what-if met --rule {rule}; de opgeslagen uitslag "
-            "blijft staan (--replace slaat deze op in plaats daarvan)"
+            "blijft staan (--save slaat deze op in plaats daarvan)"
         )
 
 
