@@ -63,7 +63,7 @@ async def _migrate_all(database_url: str) -> dict[str, list[str]]:
 @app.command()
 def migrate(database_url: str = typer.Option(..., envvar="DATABASE_URL")) -> None:
     """Apply every service's pending migrations to DATABASE_URL."""
-    for name, applied in run(_migrate_all(database_url)).items():
+    for name, applied in run(_migrate_all(database_url), doing="migrating").items():
         console.print(f"{name}: {', '.join(applied) or 'up to date'}")
 
 
