@@ -22,6 +22,32 @@ from wijkbus.logging import configure_logging
 
 app = typer.Typer(help="wijkbus: the neighbourhood event bus.", no_args_is_help=True)
 console = Console()
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        console.print(f"wijkbus {_version()}")
+        raise typer.Exit()
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("wijkbus")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed)"
+
+
+@app.callback()
+def _options(
+    show_version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="print the version"
+    ),
+) -> None:
+    """wijkbus: the neighbourhood event bus."""
+
+
 app.command()(erase_cli.erase)
 SERVICE_DIRS = {
     name: devstack.REPO / "services" / name / "migrations" for name in devstack.SERVICES
@@ -37,7 +63,7 @@ async def _migrate_all(database_url: str) -> dict[str, list[str]]:
 @app.command()
 def migrate(database_url: str = typer.Option(..., envvar="DATABASE_URL")) -> None:
     """Apply every service's pending migrations to DATABASE_URL."""
-    for name, applied in run(_migrate_all(database_url)).items():
+    for name, applied in run(_migrate_all(database_url), doing="migrating").items():
         console.print(f"{name}: {', '.join(applied) or 'up to date'}")
 
 
@@ -199,6 +225,8 @@ def _default_to_running_stack(command: list[str]) -> None:
     os.environ.setdefault("KAFKA_BOOTSTRAP_SERVERS", stack["broker"])
     if stack.get("partners_file"):  # `wijkbus replay` needs the registry the stack runs with
         os.environ.setdefault("WIJKBUS_PARTNERS", stack["partners_file"])
+    if stack.get("budget_vault_key"):  # `wijkbus budget` seals and opens addresses with it
+        os.environ.setdefault("BUDGET_VAULT_KEY", stack["budget_vault_key"])
 
 
 def _register_subcommands() -> None:

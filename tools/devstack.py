@@ -295,6 +295,8 @@ class ServiceProcesses:
             "partners_file": str(self.partners_file),
             "mail": {"smtp": f"127.0.0.1:{self.mail.port}", "folder": str(self.mail.folder)},
             "operator_token": self.creds.operator_token,
+            # the key budget seals addresses with: `wijkbus budget` opens them with it
+            "budget_vault_key": self.creds.budget_vault_key,
             "demo_partners": [
                 {
                     "id": p["id"],

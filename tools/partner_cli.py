@@ -120,9 +120,9 @@ def send(
         run(_publish(stack["broker"], partner, [body], 0))
         console.print("published; the body is not a JSON object with an id, so no receipt to match")
         raise typer.Exit(1)
-    tally = run(
-        _send_and_count(stack["broker"], partner, [body], [str(event_id)], rate=0, wait_s=timeout)
-    )
+    with console.status(f"published as {partner['id']}; waiting for the receipt"):
+        tally = run(_send_and_count(stack["broker"], partner, [body], [str(event_id)],
+                                    rate=0, wait_s=timeout))  # fmt: skip
     if tally.last is None:
         console.print(f"[red]no receipt within {timeout:.0f} s[/]")
         raise typer.Exit(1)

@@ -63,7 +63,7 @@ def replay(
         chosen = [service] if service else list(REPLAYABLE)
         if service is not None and service not in REPLAYABLE:
             raise typer.BadParameter(f"give one of {', '.join(REPLAYABLE)}", param_hint="SERVICE")
-        sent = run(republish_services(database_url, bootstrap, chosen, since))
+        sent = run(republish_services(database_url, bootstrap, chosen, since), doing="republishing")
         for name, count in sent.items():
             console.print(f"{name}: republished {count} events from its log (after id {since})")
         console.print(f"republished {sum(sent.values())} events")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
@@ -24,10 +25,16 @@ UNREACHABLE = (
 )
 
 
-def run(work: Coroutine[Any, Any, T]) -> T:
-    """`asyncio.run(work)`; when a server cannot be reached, print why and exit with code 2."""
+def run(work: Coroutine[Any, Any, T], *, doing: str | None = None) -> T:
+    """`asyncio.run(work)`; when a server cannot be reached, print why and exit with code 2.
+
+    `doing` says what runs, beside a spinner on a terminal (not in a pipe or a log), so a
+    command that takes a while shows that it works.
+    """
+    status = Console(stderr=True).status(doing) if doing else contextlib.nullcontext()
     try:
-        return asyncio.run(work)
+        with status:
+            return asyncio.run(work)
     except UNREACHABLE as exc:
         Console(stderr=True).print(
             f"[red]cannot reach the database or the broker:[/] {type(exc).__name__}: {exc}"

@@ -153,7 +153,8 @@ def import_pb(
     within = None if leftover_within_caps is None else leftover_within_caps == "yes"
     try:
         rid, result, broken = run(import_pb_file(database_url, file, round_id,
-            leftover_within_caps=within, accept_breaches=accept_breaches))  # fmt: skip
+            leftover_within_caps=within, accept_breaches=accept_breaches),
+            doing=f"importing {file.name}")  # fmt: skip
     except (PabulibError, round_store.RoundConflictError) as exc:
         console.print(f"[red]not imported:[/] {exc}")
         raise typer.Exit(1) from exc
@@ -170,13 +171,14 @@ def decide_command(
         None, help="what if the round ran under this rule (greedy, equalshares/add1)?"
     ),
     replace: bool = typer.Option(
-        False, "--replace", help="store the --rule outcome in place of the round's own"
+        False, "--save", "--replace", help="store the --rule outcome in place of the round's own"
     ),
     database_url: str = DATABASE_URL,
 ) -> None:
     """Compute a round's winners, store them with each project's votes and why it won or lost."""
     try:
-        decision = run(decide_round(database_url, round_id, rule, replace=replace))
+        decision = run(decide_round(database_url, round_id, rule, replace=replace),
+                       doing=f"deciding {round_id}")  # fmt: skip
     except (round_store.UnknownRoundError, UnknownRuleError, UnsupportedRuleError) as exc:
         console.print(f"[red]not decided:[/] {exc}")
         raise typer.Exit(1) from exc
@@ -202,7 +204,7 @@ def decide_command(
     else:
         console.print(
             f"[yellow]niet opgeslagen:[/] een what-if met --rule {rule}; de opgeslagen uitslag "
-            "blijft staan (--replace slaat deze op in plaats daarvan)"
+            "blijft staan (--save slaat deze op in plaats daarvan)"
         )
 
 
@@ -237,7 +239,8 @@ def import_households(
     city (sealed under BUDGET_VAULT_KEY, which must then be set) and buurt_name.
     """
     try:
-        changes = run(import_households_file(database_url, file, municipality))
+        changes = run(import_households_file(database_url, file, municipality),
+                      doing=f"importing {file.name}")  # fmt: skip
     except RegisterError as exc:
         for error in exc.errors:
             console.print(f"[red]not imported:[/] {error}")
@@ -341,7 +344,7 @@ def issue_codes(
         return written[0], skipped
 
     try:
-        written, skipped = run(_with_conn(database_url, issue))
+        written, skipped = run(_with_conn(database_url, issue), doing="writing the letters")
     except (register.YearError, addresses.AddressError, LetterTooLongError) as exc:
         console.print(f"[red]no codes issued:[/] {exc}")
         raise typer.Exit(1) from exc

@@ -73,7 +73,9 @@ def verify(
     signed = ledger.Checkpoint.from_json(checkpoint.read_text()) if checkpoint else None
     trusted = _trusted(public_key)
     max_age = timedelta(seconds=max_checkpoint_age) if max_checkpoint_age > 0 else None
-    result, problem = run(_verify(database_url, signed, trusted, max_age))
+    result, problem = run(
+        _verify(database_url, signed, trusted, max_age), doing="walking the hash chain"
+    )
     if not result.intact:
         console.print(f"[red]BROKEN[/] {_where(result)}: {result.problem}; {_held(result)}")
         raise typer.Exit(1)
@@ -146,7 +148,7 @@ def export_checkpoint(
     database_url: str = DATABASE_URL,
 ) -> None:
     """Verify the chain, then sign its head: a checkpoint to keep outside the system."""
-    result, _ = run(_verify(database_url, None))
+    result, _ = run(_verify(database_url, None), doing="walking the hash chain")
     if not result.intact:
         where = (
             f"row {result.broken_position}"

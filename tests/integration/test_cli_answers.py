@@ -59,7 +59,7 @@ async def test_decide_shows_project_names_and_costs_in_dutch_euros(fresh_databas
     assert "opgeslagen" in decided.output
 
 
-async def test_decide_with_another_rule_is_a_what_if_unless_replace_is_given(
+async def test_decide_with_another_rule_is_a_what_if_unless_save_is_given(
     fresh_database: str,
 ) -> None:
     path = Path("/work/shared/data/pabulib/Netherlands_Assen_2024.pb")
@@ -72,15 +72,19 @@ async def test_decide_with_another_rule_is_a_what_if_unless_replace_is_given(
     what_if = await wijkbus("budget", "decide", rid, "--rule", "greedy", url=fresh_database)
 
     assert what_if.exit_code == 0, what_if.output
-    assert "niet opgeslagen" in what_if.output and "--replace" in what_if.output
+    assert "niet opgeslagen" in what_if.output and "--save" in what_if.output
     assert await fetchval(fresh_database, stored) == "equalshares/add1"
 
-    replaced = await wijkbus(
-        "budget", "decide", rid, "--rule", "greedy", "--replace", url=fresh_database
-    )
+    saved = await wijkbus("budget", "decide", rid, "--rule", "greedy", "--save", url=fresh_database)
 
-    assert replaced.exit_code == 0, replaced.output
+    assert saved.exit_code == 0, saved.output
     assert await fetchval(fresh_database, stored) == "greedy"
+    # --replace, the option's name before, still says the same
+    replaced = await wijkbus(
+        "budget", "decide", rid, "--rule", "equalshares/add1", "--replace", url=fresh_database
+    )
+    assert replaced.exit_code == 0, replaced.output
+    assert await fetchval(fresh_database, stored) == "equalshares/add1"
 
 
 async def test_close_year_asks_first_and_a_no_leaves_the_year_open(fresh_database: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ from typer.testing import CliRunner
 
 from tools.cli import app
 from tools.devstack import DemoCredentials, write_partner_registry
+from wijkbus.cli_run import run
 from wijkbus.infra import free_port
 
 
@@ -55,3 +57,26 @@ def test_a_broken_partner_registry_is_named_before_anything_is_read(tmp_path: Pa
     assert result.exit_code == 2, result.output
     assert "Invalid value for --partners" in result.output
     assert "name: Field required" in result.output
+
+
+def test_a_command_saying_what_it_does_prints_no_spinner_into_a_pipe(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    async def work() -> int:
+        return 42
+
+    assert run(work(), doing="walking the hash chain") == 42
+    assert capsys.readouterr() == ("", "")  # not a terminal: the answer alone, for scripts
+
+
+def test_on_a_terminal_a_command_says_what_it_does_while_it_works(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FORCE_COLOR", "1")  # rich: treat stderr as a terminal
+
+    async def work() -> int:
+        await asyncio.sleep(0.3)
+        return 42
+
+    assert run(work(), doing="walking the hash chain") == 42
+    assert "walking the hash chain" in capsys.readouterr().err

@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+from uuid import uuid4
 
+import click
 import pytest
+import typer
 import typer.main
 
 from contracts.validation import ValidatedEvent, validate_partner_event
 from services.budget.cli import round_from_pb
+from services.budget.domain.households import parse_register
 from tools.cli import app
 from tools.devstack import DEMO_PARTNERS, REPO
 
@@ -47,11 +51,12 @@ def resolve(words: list[str]) -> tuple[Any, list[str], list[str]]:
     command: Any = typer.main.get_command(app)
     path: list[str] = []
     rest = list(words)
-    while _is_group(command) and rest:
+    while _is_group(command) and rest and not rest[0].startswith("-"):
         sub = command.get_command(command.context_class(command), rest[0])
         assert sub is not None, f"`wijkbus {' '.join(path)}` has no subcommand {rest[0]!r}"
         command, path, rest = sub, [*path, rest.pop(0)], rest
-    assert not _is_group(command), f"`wijkbus {' '.join(path)}` needs a subcommand"
+    # a group only with an option of its own, such as `wijkbus --version`
+    assert not _is_group(command) or rest, f"`wijkbus {' '.join(path)}` needs a subcommand"
     return command, path, rest
 
 
@@ -85,6 +90,8 @@ def test_every_complete_readme_command_parses_from_a_fresh_clone(
     command, path, rest = resolve(words)
     try:
         command.make_context(" ".join(["wijkbus", *path]), rest)
+    except (click.exceptions.Exit, typer.Exit) as done:  # an eager --version ends parsing
+        assert done.exit_code == 0, f"`wijkbus {line}` exits {done.exit_code}"
     except Exception as exc:  # a usage error of typer's click
         message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
         pytest.fail(f"`wijkbus {line}` does not parse: {message}")
@@ -120,3 +127,24 @@ def test_the_readme_links_only_files_a_clone_has() -> None:
     for target in re.findall(r"\]\(([^)#:]+)\)", README):
         assert (REPO / target).exists(), target
     assert "../shared" not in README
+
+
+def test_the_example_feedback_takes_a_signal_up_as_the_partner_the_readme_names() -> None:
+    wij = next(p for p in DEMO_PARTNERS if p["id"] == "wij-groningen")
+    text = (REPO / "examples" / "feedback.json").read_text(encoding="utf-8")
+    assert '"SIGNAL_ID"' in text  # the README's sed fills it in
+    checked = validate_partner_event(text.replace("SIGNAL_ID", str(uuid4())).encode())
+    assert isinstance(checked, ValidatedEvent), checked
+    assert checked.kind == "feedback"
+    assert checked.event.source == wij["source"]
+    assert '"demo_partners"][3]' in README and DEMO_PARTNERS[3] is wij  # the key the README uses
+
+
+def test_the_example_register_is_the_made_up_buurt_the_readme_issues_codes_for() -> None:
+    text = (REPO / "examples" / "households.csv").read_text(encoding="utf-8")
+    households = parse_register(text)
+    assert len(households) == 6
+    assert {h.buurt_code for h in households} == {"BU99990101"}
+    assert all(h.street and h.city for h in households)  # addresses for the letters
+    assert "import-households examples/households.csv" in README
+    assert "--buurt BU99990101" in README
