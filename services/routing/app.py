@@ -79,6 +79,7 @@ def build(
     hubs = Wijkhubs(vault or _vault(settings), clock, routing.ruleset.zone, partner_ids)
     runtime = ServiceRuntime(settings, HERE / "migrations", before_consume=routing.record_ruleset)
     escalator = Escalator(lambda: runtime.pool, routing, settings.escalation_interval_s)
+    reporting.exported(partner_ids)
     runtime.samplers.append(
         reporting.assignment_gauges(lambda: runtime.pool, partner_ids, routing.clock)
     )

@@ -26,8 +26,9 @@ ASSIGNMENTS = Counter(
 )
 ESCALATIONS = Counter(
     "wijkbus_routing_escalations_total",
-    "Assignments escalated after a missed deadline, by the partner that missed it",
-    ["partner", "to_partner"],
+    "Missed acknowledge deadlines (escalated, or nobody left to escalate to), by the partner"
+    " that missed it",
+    ["partner"],
 )
 OPEN = Gauge(
     "wijkbus_routing_open_assignments", "Assignments not yet afgehandeld, per partner", ["partner"]
@@ -77,7 +78,7 @@ def escalated(moved: Sequence[lifecycle.Escalated], ended: Sequence[lifecycle.Ov
     """Log and count a round's escalations, and the deadlines nobody was left to escalate to."""
     for e in moved:
         data = e.event
-        ESCALATIONS.labels(data.from_partner_id, data.to_partner_id).inc()
+        ESCALATIONS.labels(data.from_partner_id).inc()
         log.info(
             "assignment escalated",
             signal_id=data.signal_id,
@@ -87,13 +88,21 @@ def escalated(moved: Sequence[lifecycle.Escalated], ended: Sequence[lifecycle.Ov
             reason=data.reason,
         )
     for item in ended:
-        ESCALATIONS.labels(item.partner_id, "").inc()
+        ESCALATIONS.labels(item.partner_id).inc()
         log.warning(
             "deadline passed, nobody left to escalate to",
             signal_id=item.signal_id,
             partner_id=item.partner_id,
             rule_id=item.rule_id,
         )
+
+
+def exported(partners: Sequence[str]) -> None:
+    """Export every partner's counters at 0 from the start: an alert on their increase sees
+    the first one, and a panel shows a partner with none."""
+    for partner in partners:
+        ASSIGNMENTS.labels(partner)
+        ESCALATIONS.labels(partner)
 
 
 def assignment_gauges(
