@@ -3,8 +3,9 @@ log line per event — its partner, channel, type, outcome and reason, never its
 
 A refused event's type and error fields are the partner's input, so its type is logged only when
 validation recognised it and its field only when it is an envelope attribute; the reason is the
-verdict's status (invalid, forbidden, conflict, unauthenticated). Cost on the batch path: one
-dict lookup and one log call per event, counters added once per batch.
+verdict's status (invalid, forbidden, conflict, unauthenticated), or for an HTTP request refused
+before its events were read, why (unsupported-media, too-large, rate-limited). Cost on the
+batch path: one log call per event, counters added once per batch.
 """
 
 from __future__ import annotations
@@ -58,6 +59,13 @@ def report(
         )
     for labels, n in tally.items():
         EVENTS.labels(*labels).inc(n)
+
+
+def refused_request(partner_id: str, reason: str, events: int = 1) -> None:
+    """An HTTP request refused before its events were judged (its media type, its size, the
+    partner's rate): counted once per event it held (1 when unread), told in one line."""
+    EVENTS.labels(partner_id, "http", "refused", reason).inc(events)
+    log.info("request refused", partner_id=partner_id, channel="http", reason=reason, events=events)
 
 
 def _field(verdict: domain.Verdict) -> str | None:
