@@ -21,10 +21,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from wijkbus import api_docs, auth, media
+from wijkbus.http_metrics import RequestMetrics
+from wijkbus.logging import get_logger
 from wijkbus.runtime import ServiceRuntime
 
 API_VERSION = "1.0.0"
 PROBLEM = "application/problem+json"
+log = get_logger(__name__)
 KIT_TEMPLATES = Path(__file__).parent / "web" / "templates"
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -102,9 +105,11 @@ def create_app(
         await runtime.start()
         if on_start:
             await on_start()
+        log.info("service started", port=runtime.settings.port)
         try:
             yield
         finally:
+            log.info("service stopping")
             if on_stop:
                 await on_stop()
             await runtime.stop()
@@ -137,6 +142,8 @@ def create_app(
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 
+    # Outermost (inside Starlette's error handler): it sees every answer, a crash as 500.
+    app.add_middleware(RequestMetrics, service=runtime.settings.service_name)
     return app
 
 
@@ -207,6 +214,7 @@ def _install_kit_routes(app: FastAPI, runtime: ServiceRuntime, title: str, desc:
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
+        await runtime.sample_metrics()
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/docs/asyncapi", include_in_schema=False)

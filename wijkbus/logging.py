@@ -18,8 +18,13 @@ import structlog
 _MESSAGE_KEPT: tuple[type[BaseException], ...] = (OSError, MemoryError, ImportError)
 
 
-def configure_logging(service: str, log_format: str = "auto", level: int = logging.INFO) -> None:
-    """Route structlog and stdlib logging to stdout, one event per line."""
+def configure_logging(
+    service: str, log_format: str = "auto", level: int | str = logging.INFO
+) -> None:
+    """Route structlog and stdlib logging to stdout, one event per line, from `level` up
+    (a number or a name: "INFO")."""
+    if isinstance(level, str):
+        level = logging.getLevelNamesMapping()[level.upper()]
     use_json = log_format == "json" or (log_format == "auto" and not sys.stdout.isatty())
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer()

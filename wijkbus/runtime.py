@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
 
 from contracts import published, topics
-from wijkbus import asyncapi, consumer, db, readiness
+from wijkbus import asyncapi, consumer, db, metrics, readiness, sampling
 from wijkbus.log_retention import receipts_retention
 from wijkbus.periodic import Periodic
 from wijkbus.processor import Processor
@@ -64,6 +64,10 @@ class ServiceRuntime:
             settings.consumer_watchdog_interval_s,
         )
         self._started = time.monotonic()
+        self.samplers: list[sampling.Sampler] = [
+            sampling.outbox_lag(lambda: self.pool, settings.service_name),
+            sampling.consumer_lags(self.consumers),
+        ]
         self.document_publisher(
             topics.dead_letters(settings.service_name),
             bytes,
@@ -82,6 +86,12 @@ class ServiceRuntime:
         """Feed each processor from a consumer group of its own, exactly once in effect."""
         for proc in processors:
             consumer.subscribe(self.broker, self.consumers, proc)
+            metrics.consumer_started(self.settings.service_name, proc.name)
+
+    async def sample_metrics(self) -> None:
+        """Bring the gauges sampled at scrape up to date (nothing before the service started)."""
+        if self._pool is not None:
+            await sampling.sample(self.samplers)
 
     def document_publisher(self, topic: str, schema: Any, description: str) -> None:
         """Describe a topic this service publishes (through its outbox) in its AsyncAPI document."""

@@ -39,7 +39,7 @@ def serve(settings: ServiceSettings, app: FastAPI) -> None:
 def main_for(settings_cls: type[ServiceSettings], build) -> None:  # type: ignore[no-untyped-def]
     """Build settings in main (never at import), then the app, then serve it."""
     settings = settings_cls()
-    configure_logging(settings.service_name, settings.log_format)
+    configure_logging(settings.service_name, settings.log_format, settings.log_level)
     try:
         app = build(settings)
     except (ValueError, OSError) as exc:

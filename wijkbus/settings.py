@@ -37,6 +37,10 @@ class ServiceSettings(BaseSettings):
     partners_file: Path | None = Field(None, validation_alias=_env("WIJKBUS_PARTNERS"))
     operator_token: str = Field("", validation_alias=_env("WIJKBUS_OPERATOR_TOKEN"))
     log_format: str = Field("auto", validation_alias=_env("WIJKBUS_LOG_FORMAT"))
+    # INFO: one line per judged event, assignment, escalation, failed delivery; WARNING: problems.
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", validation_alias=_env("WIJKBUS_LOG_LEVEL")
+    )
     # The producers' idempotence (wijkbus.producing): "auto" asks the broker (Kafka: on; Tansu,
     # the embedded broker, refuses it: off); "on" fails where it is refused.
     kafka_idempotence: Literal["auto", "on", "off"] = Field(

@@ -11,6 +11,7 @@ from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from contracts import topics
+from services.budget import reporting
 from services.budget.handlers import Budget
 from services.budget.settling import DeadlineSettler
 from services.budget.web import api, dashboard, dashboard_forms, proposal, resident, results
@@ -51,6 +52,7 @@ def build(
 ) -> FastAPI:
     """Build the budget app; tests may pass their own clock and vault."""
     runtime = ServiceRuntime(settings, HERE / "migrations")
+    reporting.exported()
     runtime.document_events(
         topics.BUDGET_EVENTS,
         "Initiatives proposed, admitted, declined, supported, funded, not funded, withdrawn; "

@@ -9,7 +9,7 @@ from datetime import datetime
 import asyncpg
 
 from contracts import events as ev
-from services.budget import codes, pabulib_meta, round_store
+from services.budget import codes, pabulib_meta, reporting, round_store
 from services.budget import events as outbox
 from services.budget.domain import RULES, Outcome, Project, decide
 from services.budget.domain.ballot_rules import BallotRules, ballot_breaches
@@ -122,6 +122,7 @@ async def cast(
         raise SupportRefusedError(
             "used", "Deze code is al gebruikt: uw huishouden heeft in deze ronde al gestemd."
         )
+    reporting.ballot_cast(round_id, found["buurt_code"])
 
 
 _HOLDER_AND_ROUND = (

@@ -12,7 +12,7 @@ from typing import Any
 import asyncpg
 
 from contracts import events as ev
-from services.budget import codes, register
+from services.budget import codes, register, reporting
 from services.budget import events as outbox
 from services.budget import initiatives as store
 from services.budget.domain import initiatives as rules
@@ -207,6 +207,7 @@ class Budget:
             ), now)  # fmt: skip
             if decision.funded:
                 await self.decide(conn, row, initiative, support, "gefinancierd", decision, now)
+        reporting.support_given(initiative_id, row["buurt_code"], decision.funded)
         return Supported(initiative_id, row["title"], decision)
 
     async def withdraw_support(

@@ -16,7 +16,7 @@ import asyncpg
 
 from contracts.envelope import MAX_EVENT_BYTES
 from contracts.validation import ValidatedEvent, validate_partner_event
-from services.intake import domain, ledger, publications, queries, store
+from services.intake import domain, ledger, publications, queries, reporting, store
 from wijkbus.outbox import OutgoingMessage
 from wijkbus.partners import Partner
 from wijkbus.processor import Delivery
@@ -62,6 +62,7 @@ async def submit_batch(
     outcomes = [_outcome(sub, v, received_at) for sub, v in zip(batch, verdicts, strict=True)]
     await store.record_outcomes(conn, outcomes)
     await ledger.publish(conn, *_in_order(batch, checks, verdicts, published, received_at))
+    reporting.report(batch, checks, verdicts)
     return verdicts
 
 

@@ -8,23 +8,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
-from prometheus_client import Counter, Histogram
 
-from services.notify import batches, domain, signatures, store
+from services.notify import batches, domain, reporting, signatures, store
 from services.notify.crypto import SecretBox, SecretBoxError
 from services.notify.initiators import ContactGone, ContactUnavailable, InitiatorContacts
 from services.notify.mail import MailRenderer, MailSender
 from services.notify.webhook import WebhookSender
-from wijkbus.logging import bound, get_logger
+from wijkbus.logging import bound
 
-log = get_logger(__name__)
-
-DELIVERY_ATTEMPTS = Counter(
-    "wijkbus_notify_delivery_attempts_total", "Webhook attempts by verdict", ["verdict"]
-)
-DELIVERY_LATENCY = Histogram(
-    "wijkbus_notify_delivery_latency_seconds", "Time a subscriber took to answer a webhook"
-)
 # SecretBoxError's message: a subscription whose secrets no longer decrypt cannot be retried.
 _UNREADABLE = "stored secret"
 # No initiator to mail (the contact was erased, or there is no such initiative): no retry either.
@@ -59,20 +50,7 @@ class Attempts:
                     await batches.record_batch_attempt(conn, send, result, decision, self.clock())
                 else:
                     await store.record_attempt(conn, head, result, decision, self.clock())
-            DELIVERY_ATTEMPTS.labels(decision.verdict).inc()
-            DELIVERY_LATENCY.observe(result.latency_ms / 1000)
-            if decision.verdict != "delivered":
-                log.warning(
-                    "not delivered",
-                    channel=head.channel,
-                    subscription_id=str(head.subscription_id),
-                    delivery_id=head.id,
-                    events=len(send),
-                    attempt=attempt,
-                    status_code=result.status_code,
-                    verdict=decision.verdict,
-                    error=result.error,
-                )
+            reporting.attempted(send, attempt, result, decision)
 
     def _secrets(self, delivery: store.DueDelivery) -> tuple[str, str]:
         """The subscription's Authorization value and signing secret, opened."""

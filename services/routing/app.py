@@ -11,6 +11,7 @@ from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from contracts import topics
+from services.routing import reporting
 from services.routing.domain import RuleSet, RuleSetError, parse_rules
 from services.routing.escalation import Escalator
 from services.routing.handlers import Routing
@@ -78,6 +79,10 @@ def build(
     hubs = Wijkhubs(vault or _vault(settings), clock, routing.ruleset.zone, partner_ids)
     runtime = ServiceRuntime(settings, HERE / "migrations", before_consume=routing.record_ruleset)
     escalator = Escalator(lambda: runtime.pool, routing, settings.escalation_interval_s)
+    reporting.exported(partner_ids)
+    runtime.samplers.append(
+        reporting.assignment_gauges(lambda: runtime.pool, partner_ids, routing.clock)
+    )
     runtime.subscribe(*processors(routing))
     runtime.document_events(
         topics.ROUTING_EVENTS,

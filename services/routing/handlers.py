@@ -12,7 +12,16 @@ from contracts.codec import Envelope
 from contracts.events import (
     FeedbackReceived,
 )
-from services.routing import domain, feedback, lifecycle, messages, rulechange, signals, store
+from services.routing import (
+    domain,
+    feedback,
+    lifecycle,
+    messages,
+    reporting,
+    rulechange,
+    signals,
+    store,
+)
 from wijkbus.logging import get_logger
 from wijkbus.outbox import enqueue
 
@@ -69,7 +78,10 @@ class Routing:
 
     async def on_signals(self, conn: asyncpg.Connection, events: list[signals.Accepted]) -> None:
         """signals.accepted: count, assign and judge the streets, the batch at once."""
+        ids = [e.data.signal_id for e in events]
+        before = await reporting.assigned_before(conn, ids)
         await signals.route(self.ruleset, self.clock(), conn, events)
+        await reporting.assigned(conn, ids, before)
 
     async def on_feedback(
         self, conn: asyncpg.Connection, events: list[Envelope[FeedbackReceived]]
@@ -82,13 +94,13 @@ class Routing:
         now = self.clock()
         overdue = await store.due_timers(conn, now, limit)
         escalated: list[lifecycle.Escalated] = []
-        ended: list[str] = []
+        ended: list[lifecycle.Overdue] = []
         for item in overdue:
             if (moved := lifecycle.escalate(item, self.ruleset, now)) is None:
-                log.warning("deadline passed, nobody left to escalate to", signal=item.signal_id)
-                ended.append(item.signal_id)
+                ended.append(item)
             else:
                 escalated.append(moved)
-        await store.escalate_many(conn, escalated, ended)
+        await store.escalate_many(conn, escalated, [item.signal_id for item in ended])
         await enqueue(conn, *(messages.escalated_message(e, now) for e in escalated))
+        reporting.escalated(escalated, ended)
         return len(overdue)

@@ -11,6 +11,7 @@ from uuid import uuid4
 import asyncpg
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 
 from contracts import topics
 from contracts.envelope import new_event, to_json_bytes
@@ -104,18 +105,27 @@ async def test_http_invalid_event_lists_every_error(gateway: Gateway) -> None:
     assert {"data.location.postcode", "data.severity", "data.location.city"} <= fields
 
 
+def refusals(reason: str) -> float:
+    """How many of CORP's events over HTTP were counted as refused for `reason`."""
+    labels = {"partner": CORP, "channel": "http", "outcome": "refused", "reason": reason}
+    return REGISTRY.get_sample_value("wijkbus_intake_events_total", labels) or 0.0
+
+
 @pytest.mark.parametrize(
-    ("change", "status"),
+    ("change", "status", "reason"),
     [
-        ("no-key", 401),
-        ("unknown-key", 401),
-        ("other-source", 403),
-        ("category", 403),
-        ("too-large", 413),
-        ("content-type", 415),
+        ("no-key", 401, None),  # no partner to count it for: only the HTTP metrics have it
+        ("unknown-key", 401, None),
+        ("other-source", 403, "forbidden"),
+        ("category", 403, "forbidden"),
+        ("too-large", 413, "too-large"),
+        ("content-type", 415, "unsupported-media"),
     ],
 )
-async def test_http_refusals_have_their_status(gateway: Gateway, change: str, status: int) -> None:
+async def test_http_refusals_have_their_status_and_are_counted_per_partner_and_reason(
+    gateway: Gateway, change: str, status: int, reason: str | None
+) -> None:
+    before = refusals(reason) if reason else 0.0
     event = signal_event(SOURCE[CORP])
     headers: dict[str, str] = {}
     if change == "no-key":
@@ -136,15 +146,19 @@ async def test_http_refusals_have_their_status(gateway: Gateway, change: str, st
     assert response.headers["content-type"] == "application/problem+json"
     assert response.headers["API-Version"]
     assert await gateway.fetchval("SELECT count(*) FROM intake.signals") == 0
+    if reason is not None:
+        assert refusals(reason) == before + 1
 
 
 async def test_http_rate_limit_answers_429_with_retry_after(gateway: Gateway) -> None:
     batch = [signal_event(SOURCE[CORP]) for _ in range(500)]
     first = await gateway.post(batch, **{"Content-Type": "application/cloudevents-batch+json"})
     assert first.status_code == 202
+    before = refusals("rate-limited")
     second = await gateway.post(batch, **{"Content-Type": "application/cloudevents-batch+json"})
     assert second.status_code == 429
     assert int(second.headers["Retry-After"]) >= 1
+    assert refusals("rate-limited") == before + 500  # every event the refused batch held
 
 
 async def test_http_batch_answers_per_event_and_never_fails_whole(gateway: Gateway) -> None:

@@ -285,10 +285,24 @@ async def test_canary_person_is_sealed_read_only_by_its_assigned_reader_and_gone
         )
         for sid in (signal_id, new_signal):
             assert (await gateway.person(sid, WIJ)).status_code == 410
+        # The person where no person may be: refused, and its log line says why, not who.
+        misplaced = signal_event(SOURCE[CORP], person=person)
+        answer = await gateway.http.post(
+            "/api/v1/events", content=encode(misplaced), headers={**CE, **gateway.auth(CORP)}
+        )
+        assert answer.status_code == 400, answer.text
         seen["database after erasure"] = await database_text(gateway)
 
     # The capture works: the service's own audit line about the allowed read was caught.
     assert any(e.get("outcome") == "read" and e.get("partner_id") == WIJ for e in logged)
+    # Every judged event got its line (over Kafka and HTTP), and these lines are checked below.
+    told = {(e["event"], e.get("partner_id"), e.get("channel")) for e in logged}
+    assert {
+        ("event accepted", CORP, "kafka"),
+        ("event duplicate", CORP, "kafka"),
+        ("event accepted", CORP, "http"),
+        ("event refused", CORP, "http"),
+    } <= told, told
     seen["logs"] = "\n".join(
         [repr(logged), caplog.text, *capfd.readouterr()]  # structlog, stdlib, raw output
     )

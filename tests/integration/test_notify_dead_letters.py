@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 import httpx
+import structlog
+from prometheus_client import REGISTRY
 
 from tests.integration import test_notify_flow as flow
 from tests.integration.test_notify_flow import (
@@ -94,3 +96,27 @@ async def test_a_dead_delivery_is_retried_over_the_api_by_its_owner_or_an_operat
         return await dead_ids(notify) == []
 
     await eventually(none_dead, what="no dead deliveries left")
+
+
+async def test_dead_deliveries_are_counted_and_logged_per_subscription(
+    notify: Notify, receiver: Receiver
+) -> None:
+    with structlog.testing.capture_logs() as logged:
+        _, ids = await two_dead_deliveries(notify, receiver)
+    response = await notify.http.get("/api/v1/deliveries/dead", headers=notify.auth())
+    [subscription] = {d["subscription_id"] for d in response.json() if d["id"] in ids}
+    labels = {"channel": "webhook", "subscription": subscription}
+    assert REGISTRY.get_sample_value("wijkbus_notify_dead_letters_total", labels) == 2
+    attempts = {
+        verdict: REGISTRY.get_sample_value(
+            "wijkbus_notify_delivery_attempts_total", {**labels, "verdict": verdict}
+        )
+        for verdict in ("retry", "dead")
+    }
+    assert attempts == {"retry": 6, "dead": 2}  # four attempts each, the last one dead
+    dead = [e for e in logged if e["event"] == "dead letter"]
+    assert [(e["log_level"], e["subscription_id"], e["status_code"]) for e in dead] == [
+        ("error", subscription, 500)
+    ] * 2
+    failed = [e for e in logged if e["event"] == "not delivered"]
+    assert len(failed) == 6 and all(e["subscription_id"] == subscription for e in failed)

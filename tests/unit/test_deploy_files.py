@@ -20,6 +20,7 @@ import pytest
 import yaml
 from pydantic import AliasChoices
 
+from tests import monitoring
 from wijkbus.partners import PartnerRegistryError, load_partners
 from wijkbus.settings import ServiceSettings
 
@@ -376,7 +377,8 @@ def test_prometheus_scrapes_the_compose_services() -> None:
 
 
 def test_grafana_dashboard_queries_metrics_the_code_exports() -> None:
-    """Every wijkbus_* metric the Grafana dashboard queries is defined in the code."""
+    """Every wijkbus_* metric the Grafana dashboard queries is defined in the code (that they are
+    really exported after a run: tests/e2e/test_metrics_and_logs.py)."""
     grafana = REPO / "deploy" / "grafana"
     uids = {
         ds["uid"]
@@ -384,13 +386,33 @@ def test_grafana_dashboard_queries_metrics_the_code_exports() -> None:
         for ds in yaml.safe_load(p.read_text())["datasources"]
     }
     for path in sorted((grafana / "dashboards").glob("*.json")):
-        dashboard = json.loads(path.read_text())
-        for panel in dashboard["panels"]:
+        for panel in json.loads(path.read_text())["panels"]:
             assert panel["datasource"]["uid"] in uids, (
                 f"{path.name}: {panel['title']}: unknown datasource"
             )
-            for target in panel["targets"]:
-                for metric in re.findall(r"\bwijkbus_[a-z_]+", target["expr"]):
-                    assert metric in source_text(), (
-                        f"{path.name}: {panel['title']}: no metric {metric}"
-                    )
+    for where, expr in monitoring.queries():
+        for metric in monitoring.metric_names(expr) - monitoring.PROMETHEUS_OWN:
+            family = re.sub(r"_(bucket|count|sum)$", "", metric)
+            assert f'"{family}"' in source_text(), f"{where}: no metric {metric} in the code"
+
+
+def test_prometheus_loads_alert_rules_for_what_must_never_go_unnoticed() -> None:
+    """deploy/prometheus.yml loads deploy/alerts.yml, whose rules are complete and cover a
+    service down, consumer lag, dead letters, SLA breaches and outbox lag."""
+    [path] = monitoring.rule_files()
+    assert path == REPO / "deploy" / "alerts.yml"
+    rules = [r for g in yaml.safe_load(path.read_text())["groups"] for r in g["rules"]]
+    for rule in rules:
+        assert {"alert", "expr", "labels", "annotations"} <= rule.keys(), rule
+        assert rule["labels"]["severity"] in {"warning", "critical"}, rule["alert"]
+        assert rule["annotations"].get("summary"), rule["alert"]
+    used = {name for r in rules for name in monitoring.metric_names(r["expr"])}
+    for needed in (
+        "up",
+        "wijkbus_consumer_lag",
+        "wijkbus_dead_letters_total",
+        "wijkbus_notify_dead_letters_total",
+        "wijkbus_routing_late_assignments",
+        "wijkbus_outbox_lag_seconds",
+    ):
+        assert needed in used, f"no alert rule reads {needed}"

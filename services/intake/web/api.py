@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 
 from contracts import binary_mode
 from contracts.envelope import BATCH_CONTENT_TYPE, CONTENT_TYPE, MAX_EVENT_BYTES, CloudEvent
-from services.intake import queries
+from services.intake import queries, reporting
 from services.intake.domain import Verdict
 from services.intake.handlers import Intake
 from services.intake.submissions import TOO_DEEP, Submission
@@ -78,6 +78,7 @@ def router(buckets: TokenBuckets) -> APIRouter:
         if media not in (CONTENT_TYPE, BATCH_CONTENT_TYPE) and not (
             binary and binary_mode.is_json_media(media or None)
         ):
+            reporting.refused_request(partner.id, "unsupported-media")
             return problem(
                 415,
                 "unsupported content type",
@@ -91,6 +92,7 @@ def router(buckets: TokenBuckets) -> APIRouter:
             body, errors = binary_mode.to_structured(request.headers, body, binary_mode.HTTP_PREFIX)
             refused = Verdict("invalid", errors=tuple(errors)) if errors else None
         if body is None or (binary and len(body) > MAX_EVENT_BYTES):
+            reporting.refused_request(partner.id, "too-large")
             return problem(
                 413,
                 "request too large",
@@ -100,6 +102,7 @@ def router(buckets: TokenBuckets) -> APIRouter:
         intake: Intake = request.app.state.intake
         if media != BATCH_CONTENT_TYPE:
             if wait := buckets.take(partner.id):
+                reporting.refused_request(partner.id, "rate-limited")
                 return _too_many(wait)
             async with request.app.state.runtime.pool.acquire() as conn, conn.transaction():
                 single = Submission(partner, body, "http", refused=refused)
@@ -109,6 +112,7 @@ def router(buckets: TokenBuckets) -> APIRouter:
         if isinstance(events, JSONResponse):
             return events
         if wait := buckets.take(partner.id, len(events)):
+            reporting.refused_request(partner.id, "rate-limited", len(events))
             return _too_many(wait)
         batch = [
             Submission(partner, raw, "http")
