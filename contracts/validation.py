@@ -189,8 +189,9 @@ def _validate(value: Any) -> ValidatedEvent | list[FieldError]:
         errors.append(
             FieldError(
                 field="type",
-                message=f"type {event_type!r} is not known; use {_KNOWN_TYPES} "
-                f"(categorie one of {_CATEGORIES})",
+                # The partner's value is not quoted: the reason is stored and shown to
+                # operators, and a type may carry anything (a name typed in the wrong field).
+                message=f"type is not known; use {_KNOWN_TYPES} (categorie one of {_CATEGORIES})",
             )
         )
         return errors
@@ -258,7 +259,7 @@ def _content_type_errors(content_type: Any) -> list[FieldError]:
     return [
         FieldError(
             field="datacontenttype",
-            message=f"datacontenttype must be application/json, not {content_type!r}",
+            message="datacontenttype must be application/json (or a +json type)",
         )
     ]
 

@@ -261,3 +261,16 @@ def test_canonical_hash_tells_a_changed_body_apart() -> None:
     changed = _event()
     changed["data"]["severity"] = "laag"
     assert canonical_body_hash(_event()) != canonical_body_hash(changed)
+
+
+@pytest.mark.parametrize("attribute", ["type", "datacontenttype"])
+def test_a_refusal_does_not_quote_what_the_partner_typed_in_type_or_datacontenttype(
+    attribute: str,
+) -> None:
+    """The reason is stored and shown to operators: a name typed into the wrong attribute must
+    not reach them through it."""
+    canary = "Canarie Jansen-de Vries"
+    errors = validate_partner_event(json.dumps(_event(**{attribute: canary})).encode())
+    assert isinstance(errors, list)
+    assert [e.field for e in errors] == [attribute]
+    assert all(canary not in e.message and "Canarie" not in e.message for e in errors)
