@@ -69,8 +69,8 @@ def _uuid(value: str) -> UUID | None:
 
 
 async def insert_subscription(conn: asyncpg.Connection, s: NewSubscription) -> None:
-    """Store a subscription that passed its test delivery, in the caller's transaction: it
-    hears what notify fans out from now on (`hearing`), its created_at."""
+    """Store a subscription that passed its test delivery, in the caller's transaction; its
+    created_at is the moment it starts hearing (`hearing`)."""
     await hearing.changing(conn)
     await conn.execute(
         "INSERT INTO subscriptions (id, owner_partner_id, channel, callback_url, email_address,"
@@ -126,9 +126,9 @@ async def subscriptions(conn: asyncpg.Connection, owner: str | None) -> list[asy
 async def end_subscription(
     conn: asyncpg.Connection, subscription_id: UUID, status: str, reason: str, at: datetime
 ) -> None:
-    """Deactivate or delete a subscription, in the caller's transaction: it hears nothing
-    notify fans out from now on (`hearing`), its status_changed_at. Its pending deliveries are
-    cancelled with the reason, finished `at`."""
+    """Deactivate or delete a subscription, in the caller's transaction; its status_changed_at
+    is the moment it stops hearing (`hearing`). Its pending deliveries are cancelled with the
+    reason, finished `at`."""
     await hearing.changing(conn)
     await conn.execute(
         "UPDATE subscriptions SET status = $2, status_reason = $3,"
