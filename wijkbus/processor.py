@@ -89,6 +89,9 @@ class Processor(Generic[T]):
     handle: BatchHandler[T]
     pattern: str | None = None
     redact_dead_letters: bool = False
+    # Runs first in each share's transaction, before the inbox claim: e.g. a lock that orders
+    # the claim's moment against other writers.
+    before_claim: Callable[[asyncpg.Connection], Awaitable[None]] | None = None
 
 
 def events(
@@ -202,6 +205,8 @@ async def _handle(
         return True
     try:
         async with pool.acquire() as conn, conn.transaction():
+            if processor.before_claim is not None:
+                await processor.before_claim(conn)
             new = await claim(conn, processor.name, items)
             await processor.handle(conn, [item.value for item in new])
     except Exception as exc:

@@ -11,6 +11,7 @@ from datetime import datetime
 
 import asyncpg
 
+from services.notify import hearing
 from services.notify.domain import AttemptResult, Decision
 from services.notify.store import DueDelivery, end_subscription
 
@@ -37,6 +38,8 @@ async def record_batch_attempt(
         decision.verdict, "pending"
     )
     async with conn.transaction():
+        if decision.verdict == "gone":
+            await hearing.changing(conn)  # first: a fan-out may wait for these deliveries' rows
         await conn.execute(
             "WITH logged AS (INSERT INTO delivery_attempts (delivery_id, subscription_id,"
             " attempt, status_code, latency_ms, error, at) SELECT u.id, $7, u.n, $8, $9, $10, $6"

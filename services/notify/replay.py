@@ -25,8 +25,14 @@ handled before that but that the topics do not hold (topic retention, a broker t
 data, a row added by hand) are reported, because the replay cannot vouch for them. So are events
 live has not handled yet: run the replay when live has caught up.
 
-Known limit: a subscription's created_at is taken after its test delivery, just before it is
-stored; an event that live handled in the milliseconds between the two shows as a difference.
+That comparison is exact, also for an event live fanned out while a subscription was being
+created or ended (`hearing`): the moments compared (the inbox row's processed_at, created_at,
+status_changed_at) are drawn with clock_timestamp() under one advisory lock, which a change to
+who hears holds exclusively until it commits, and the fan-out shared from before its inbox claim
+until it commits, reading the subscriptions under it. So a fan-out whose moment is after a
+change's saw that change, and one whose moment is before it did not. A subscription's other
+settings (types, filters, an abonnement's kanalen, changed through the Notificaties API) are
+copied as they are now, not as they were when live handled an event.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from uuid import UUID
 
 import asyncpg
 
+from services.notify import hearing
 from services.notify.domain import AttemptResult, Decision, Filters, Subscription
 
 _VIEW = (
@@ -33,7 +34,6 @@ class NewSubscription:
     signing_secret_enc: bytes | None
     types: Sequence[str]
     filters: Filters
-    created_at: datetime
     kanalen: list[dict[str, Any]] | None = None  # an abonnement's (channel 'notificaties')
     content_mode: str = "structured"
     max_in_flight: int = 8
@@ -69,13 +69,15 @@ def _uuid(value: str) -> UUID | None:
 
 
 async def insert_subscription(conn: asyncpg.Connection, s: NewSubscription) -> None:
-    """Store a subscription that passed its test delivery."""
+    """Store a subscription that passed its test delivery, in the caller's transaction; its
+    created_at is the moment it starts hearing (`hearing`)."""
+    await hearing.changing(conn)
     await conn.execute(
         "INSERT INTO subscriptions (id, owner_partner_id, channel, callback_url, email_address,"
         " authorization_enc, signing_secret_enc, types, filter_partner, filter_buurt_code,"
         " filter_street_key, created_at, kanalen, content_mode, max_in_flight, batch_max_events,"
         " batch_max_wait_ms)"
-        " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13::jsonb,$14,$15,$16,$17)",
+        " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,clock_timestamp(),$12::jsonb,$13,$14,$15,$16)",
         s.id,
         s.owner_partner_id,
         s.channel,
@@ -87,7 +89,6 @@ async def insert_subscription(conn: asyncpg.Connection, s: NewSubscription) -> N
         s.filters.partner,
         s.filters.buurt_code,
         s.filters.street_key,
-        s.created_at,
         None if s.kanalen is None else json.dumps(s.kanalen),
         s.content_mode,
         s.max_in_flight,
@@ -125,14 +126,16 @@ async def subscriptions(conn: asyncpg.Connection, owner: str | None) -> list[asy
 async def end_subscription(
     conn: asyncpg.Connection, subscription_id: UUID, status: str, reason: str, at: datetime
 ) -> None:
-    """Deactivate or delete a subscription; its pending deliveries are cancelled with the reason."""
+    """Deactivate or delete a subscription, in the caller's transaction; its status_changed_at
+    is the moment it stops hearing (`hearing`). Its pending deliveries are cancelled with the
+    reason, finished `at`."""
+    await hearing.changing(conn)
     await conn.execute(
-        "UPDATE subscriptions SET status = $2, status_reason = $3, status_changed_at = $4"
-        " WHERE id = $1",
+        "UPDATE subscriptions SET status = $2, status_reason = $3,"
+        " status_changed_at = clock_timestamp() WHERE id = $1",
         subscription_id,
         status,
         reason,
-        at,
     )
     await conn.execute(
         "UPDATE deliveries SET status = 'cancelled', last_error = $2, finished_at = $3"
@@ -197,6 +200,7 @@ async def record_attempt(
     attempt = delivery.attempts + 1
     if decision.verdict == "gone":
         async with conn.transaction():
+            await hearing.changing(conn)  # first: a fan-out may wait for this delivery's row
             await _log_attempt(conn, delivery, attempt, result, at)
             await conn.execute(
                 "UPDATE deliveries SET status = 'cancelled', attempts = $2, last_error = $3,"

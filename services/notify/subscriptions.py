@@ -23,7 +23,7 @@ from pydantic import (
 from contracts.codec import encode
 from contracts.fields import PartnerId
 from contracts.signals import BuurtCode
-from services.notify import domain, signatures, store
+from services.notify import domain, hearing, signatures, store
 from services.notify.catalogue import DELIVERED_TYPES, never_matching
 from services.notify.crypto import SecretBox, new_signing_secret
 from services.notify.delivery_options import (
@@ -234,7 +234,7 @@ class Subscriptions:
             assert request.callback_url is not None and request.authorization is not None
             secret = new_signing_secret()
             await self._test_delivery(sub_id, request, secret)
-        async with pool.acquire() as conn:
+        async with pool.acquire() as conn, conn.transaction():
             await store.insert_subscription(
                 conn,
                 store.NewSubscription(
@@ -251,7 +251,6 @@ class Subscriptions:
                     else self.box.seal(secret, f"{sub_id}:signing"),
                     types=request.types,
                     filters=stored,
-                    created_at=self.clock(),  # after the test delivery: when it may hear
                     content_mode=request.content_mode,
                     max_in_flight=request.max_in_flight,
                     batch_max_events=request.batch.max_events if request.batch else None,
@@ -314,6 +313,7 @@ class Subscriptions:
     async def delete(self, pool: asyncpg.Pool, subscription_id: str, owner: str | None) -> bool:
         """End a subscription (kept for the delivery log); False when the caller cannot see it."""
         async with pool.acquire() as conn, conn.transaction():
+            await hearing.changing(conn)  # first: before any lock a fan-out could wait for
             row = await store.subscription(conn, subscription_id, owner)
             if row is None:
                 return False

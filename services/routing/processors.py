@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
+
 from contracts import topics
+from contracts.envelope import CloudEvent
 from contracts.events import (
     FEEDBACK_RECEIVED_TYPE,
     ROUTING_ESCALATED_TYPE,
@@ -14,9 +17,10 @@ from contracts.events import (
 )
 from services.routing.escalation import on_escalations
 from services.routing.handlers import Routing
+from services.routing.verdicts import ANNOUNCED, Accepted
 from services.routing.wijkhub.decisions import DECISIONS, on_decisions
 from wijkbus import processor
-from wijkbus.processor import Processor
+from wijkbus.processor import BatchHandler, Processor
 
 
 def decisions() -> Processor[Any]:
@@ -27,16 +31,24 @@ def decisions() -> Processor[Any]:
     )
 
 
-def escalations() -> Processor[Any]:
-    """Routing's own escalations on routing.events: a replay applies them before the feedback,
-    as live took them by its clock (`Escalator`); it never re-takes them by the replay clock."""
-    return processor.events(
-        "escalations", [topics.ROUTING_EVENTS], on_escalations, only={ROUTING_ESCALATED_TYPE}
-    )
+def escalations(accepted: Accepted) -> Processor[Any]:
+    """Routing's own decisions on routing.events: a replay applies the escalations before the
+    feedback, as live took them by its clock (`Escalator`), and takes in which feedback live
+    accepted (`verdicts`); it never re-takes either by the replay clock."""
+
+    async def as_recorded(conn: asyncpg.Connection, events: list[CloudEvent]) -> None:
+        accepted.take(events)
+        await on_escalations(conn, events)
+
+    only = {ROUTING_ESCALATED_TYPE, *ANNOUNCED}
+    return processor.events("escalations", [topics.ROUTING_EVENTS], as_recorded, only=only)
 
 
-def processors(routing: Routing) -> list[Processor[Any]]:
-    """Accepted signals, then feedback on them (a replay takes the topics in this order)."""
+def processors(
+    routing: Routing, on_feedback: BatchHandler[Any] | None = None
+) -> list[Processor[Any]]:
+    """Accepted signals, then feedback on them (a replay takes the topics in this order, and
+    hands the feedback to `on_feedback`: routing's, given only what live accepted)."""
     return [
         processor.events(
             "signals",
@@ -48,7 +60,7 @@ def processors(routing: Routing) -> list[Processor[Any]]:
         processor.events(
             "feedback",
             [topics.SIGNALS_FEEDBACK],
-            routing.on_feedback,
+            on_feedback or routing.on_feedback,
             data=FeedbackReceived,
             type_=FEEDBACK_RECEIVED_TYPE,
         ),

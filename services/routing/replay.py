@@ -9,25 +9,28 @@ a fetched batch at a time with the clock at the batch's latest event time. So wi
 and thresholds are judged as they were, to within one batch.
 Nothing is published: the scratch schema's outbox is never relayed.
 
-Two kinds of input are routing's own decisions, taken live at a moment of routing's clock, and
+Three kinds of input are routing's own decisions, taken live at a moment of routing's clock, and
 the replay applies them as recorded instead of taking them again: the wijkteam's hub decisions
-(wijkhubs.events, first, so each signal falls in the hub it fell in live) and the escalations
+(wijkhubs.events, first, so each signal falls in the hub it fell in live), the escalations
 (routing.escalated on routing.events: the escalator fired a timer when its clock passed the
-deadline, and a replay clock cannot know when that was). Each escalation goes through the
-statement the escalator runs (`store.escalate_many`); routing.events' other types are derived
+deadline, and a replay clock cannot know when that was), and which feedback live accepted
+(`verdicts`). Each escalation goes through the statement the escalator runs
+(`store.escalate_many`). routing.acknowledged and routing.resolved say which feedback live
+accepted (its signal, partner, kind and received_at); routing.events' other types are derived
 from the inputs and rebuilt, so they are skipped.
 
-Escalations before feedback is exact. An escalation was recorded only if the assignment was still
-toegewezen when the escalator took it (`store.due_timers` locks it against the feedback handler):
-no opgepakt or afgehandeld had been accepted before it, down the whole chain, so every feedback
-live handled before a signal's last escalation changed nothing. Applied after all escalations,
-that feedback comes from a partner the signal was handed away from, and is ignored again (live
-ignored it for the same reason, or for one that holds in the replay too); feedback from the new
-partner exists only after the escalation, since intake takes feedback only from the partner
-routing announced last. So each signal ends its chain with the partner, step and deadline live
-recorded, and its feedback is judged against the same partner in the same order. (Not exact: a
-chain that comes back to an earlier partner, whose feedback intake took in the moment before it
-heard of the escalation away from them: live ignored it, the replay would accept it.)
+Escalations before feedback, and only the feedback live accepted, is exact. An escalation was
+recorded only if the assignment was still toegewezen when the escalator took it
+(`store.due_timers` locks it against the feedback handler): no opgepakt or afgehandeld had been
+accepted before it, down the whole chain. So every feedback live accepted was judged against the
+signal's last partner at its last step, as the replay judges it after all escalations. Feedback
+live ignored changed nothing, and the replay leaves it out: whether it came before an escalation
+or after one was routing's moment too (a chain that comes back to an earlier partner, whose
+feedback intake took in the moment before it heard of the escalation away from them: live
+ignored it; judged after all escalations it would be accepted). What the replay hands on it
+judges again by the same rules, so an accepted feedback it would not accept shows as
+a difference. Feedback live accepted just before the replay began, whose announcement the relay
+had not yet put on routing.events, is left out too: run the replay when live has caught up.
 
 When nobody is left to escalate to, the escalator publishes nothing: it only drops the timer.
 So after the topics, the replay drops the timers that are due by `as_of` (default: `--until`,
@@ -52,6 +55,7 @@ from services.routing.domain import parse_rules
 from services.routing.escalation import drop_exhausted
 from services.routing.handlers import Routing
 from services.routing.processors import decisions, escalations, processors
+from services.routing.verdicts import Accepted
 from services.routing.wijkhub import comparison as hubs
 from wijkbus import replaying
 from wijkbus.replaying import Difference, Progress, Rebuilt, Replay, ReplayClock
@@ -91,7 +95,12 @@ async def rebuild(
         # INPUTS in order: the hubs first, so each signal falls in the hub it fell in live;
         # every signal before its escalations, and those before any feedback on it.
         source = replaying.batches(bootstrap, INPUTS, progress)
-        handlers = [decisions(), *processors(routing), escalations()]
+        accepted = Accepted()
+        handlers = [
+            decisions(),
+            *processors(routing, accepted.only(routing.on_feedback)),
+            escalations(accepted),
+        ]
         # Signals and feedback are keyed by street and by signal: a partition's share never
         # touches another's rows, so the shares of a fetch are handled side by side.
         done = await Replay(clock, until).run(pool, handlers, source, ("signals", "feedback"))

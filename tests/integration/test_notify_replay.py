@@ -1,13 +1,19 @@
 """`wijkbus replay notify`: the delivery queue rebuilt from the topics equals the live one, now and
-at a moment in the past, for subscriptions created and deleted along the way; what live handled
-after the replay began is left out; a live delivery deleted or added by hand is reported."""
+at a moment in the past, for subscriptions created and deleted along the way, also while an
+event is being fanned out; what live handled after the replay began is left out; a live delivery
+deleted or added by hand is reported."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID
+
+import asyncpg
 
 from contracts import topics
 from contracts.envelope import CloudEvent, new_event, to_json_bytes
@@ -114,11 +120,7 @@ def said(output: str) -> str:
 async def test_replay_queues_what_live_queued_now_and_at_a_moment_in_the_past(
     notify: Notify, receiver: Receiver, tmp_path: Path
 ) -> None:
-    env = {
-        "DATABASE_URL": notify.database_url,
-        "KAFKA_BOOTSTRAP_SERVERS": notify.bootstrap,
-        "WIJKBUS_PARTNERS": str(write_partner_registry(tmp_path / "partners.yaml", notify.creds)),
-    }
+    env = replay_env(notify, tmp_path)
     street, other = unique("naam:groningen:straat"), unique("naam:groningen:straat")
     street_hook, street_url = receiver.hook()
     _, police_url = receiver.hook([503] * 20)  # never accepts: its deliveries die
@@ -227,3 +229,96 @@ async def test_replay_queues_what_live_queued_now_and_at_a_moment_in_the_past(
     code, output = await wijkbus("replay", "notify", "--into", "replay_now", env=env)
     assert code == 2
     assert "schema replay_now is not empty" in said(output)
+
+
+def replay_env(notify: Notify, tmp_path: Path) -> dict[str, str]:
+    """What `wijkbus replay notify` needs to find this test's notify."""
+    return {
+        "DATABASE_URL": notify.database_url,
+        "KAFKA_BOOTSTRAP_SERVERS": notify.bootstrap,
+        "WIJKBUS_PARTNERS": str(write_partner_registry(tmp_path / "partners.yaml", notify.creds)),
+    }
+
+
+@asynccontextmanager
+async def writes_held_back(notify: Notify) -> AsyncIterator[None]:
+    """Hold back every write to notify.subscriptions (reads go on) until the block ends."""
+    conn = await asyncpg.connect(notify.database_url)
+    try:
+        async with conn.transaction():
+            await conn.execute("LOCK TABLE notify.subscriptions IN SHARE MODE")
+            yield
+    finally:
+        await conn.close()
+
+
+async def waits_to(notify: Notify, statement: str) -> bool:
+    """Whether a transaction waits for a lock at a statement that begins with `statement`."""
+    rows = await notify.fetch(
+        "SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+        " AND query LIKE $1",
+        statement + "%",
+    )
+    return bool(rows[0]["n"])
+
+
+async def fanned_out_or_waiting(notify: Notify, count: int) -> bool:
+    """Whether live's fan-out waits for a subscription change, or handled `count` events."""
+    rows = await notify.fetch(
+        "SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND mode = 'ShareLock'"
+        " AND NOT granted"
+    )
+    return bool(rows[0]["n"]) or await handled(notify, count)
+
+
+async def no_differences(notify: Notify, tmp_path: Path) -> None:
+    """`wijkbus replay notify` finds the live queue equal to the one it rebuilds."""
+    into = f"replay_{unique('race').replace('-', '_')}"
+    code, output = await wijkbus(
+        "replay", "notify", "--into", into, env=replay_env(notify, tmp_path)
+    )
+    assert code == 0, output
+    assert f"no differences: the live projection equals the replay in {into}" in said(output)
+
+
+async def test_an_event_fanned_out_while_a_subscription_is_created_is_replayed_as_live_queued_it(
+    notify: Notify, receiver: Receiver, tmp_path: Path
+) -> None:
+    street = unique("naam:groningen:straat")
+    _, url = receiver.hook()
+    event = assignment(street, POLICE)
+    async with writes_held_back(notify):
+        # The creation passed its test delivery and stores the subscription, but cannot yet:
+        # live fans out an event it wants meanwhile.
+        creating = asyncio.create_task(
+            subscribe(notify, url, [ROUTING_ASSIGNED_TYPE], street_key=street)
+        )
+        await eventually(lambda: waits_to(notify, "INSERT INTO subscriptions"), what="creating")
+        await publish(notify, event)
+        await eventually(lambda: fanned_out_or_waiting(notify, 1), what="live's fan-out")
+    created = await creating
+    await eventually(lambda: handled(notify, 1), what="live notify handled the event")
+    await no_differences(notify, tmp_path)
+    # The fan-out waited for the creation, so the new subscription heard the event.
+    assert await queued(notify, "notify") == {(created, event.id)}
+
+
+async def test_an_event_fanned_out_while_a_subscription_is_deleted_is_replayed_as_live_queued_it(
+    notify: Notify, receiver: Receiver, tmp_path: Path
+) -> None:
+    street = unique("naam:groningen:straat")
+    _, url = receiver.hook()
+    gone = await subscribe(notify, url, [ROUTING_ASSIGNED_TYPE], street_key=street)
+    event = assignment(street, POLICE)
+    async with writes_held_back(notify):
+        deleting = asyncio.create_task(
+            notify.http.delete(f"/api/v1/subscriptions/{gone}", headers=notify.auth())
+        )
+        await eventually(lambda: waits_to(notify, "UPDATE subscriptions"), what="deleting")
+        await publish(notify, event)
+        await eventually(lambda: fanned_out_or_waiting(notify, 1), what="live's fan-out")
+    assert (await deleting).status_code == 204
+    await eventually(lambda: handled(notify, 1), what="live notify handled the event")
+    await no_differences(notify, tmp_path)
+    # The fan-out waited for the deletion, so the subscription no longer heard the event.
+    assert await queued(notify, "notify") == set()

@@ -45,6 +45,13 @@ rules:
     escalation:
       - {partner: wij-groningen, acknowledge_within_hours: 24}
       - {partner: woonstichting-noord, acknowledge_within_hours: 4}
+  - id: vervuiling-terug  # a chain that comes back to the first responder
+    match: {categorie: [vervuiling], buurt: [BU00140107]}
+    responder: politie-groningen
+    acknowledge_within_hours: 8
+    escalation:
+      - {partner: wij-groningen, acknowledge_within_hours: 24}
+      - {partner: politie-groningen, acknowledge_within_hours: 4}
   - id: standaard
     default: true
     responder: gemeente-groningen
@@ -309,6 +316,38 @@ async def test_a_replay_applies_recorded_escalations_so_acknowledged_chains_equa
     ]
     assert [row[4] for row in live] == [None] * 4  # no timer left: taken up, or nothing to fire
 
+    into, differences = await alone.replay()
+    assert differences == []
+    assert await state(router, into, ids) == live
+
+
+async def feedback_handled(router: Router, count: int) -> bool:
+    """Whether live routing handled `count` feedback events (accepted or ignored)."""
+    rows = await router.fetch("SELECT count(*) AS n FROM inbox WHERE consumer = 'feedback'")
+    return bool(rows[0]["n"] == count)
+
+
+async def test_a_replay_ignores_feedback_live_ignored_when_the_chain_comes_back_to_its_sender(
+    alone: Alone,
+) -> None:
+    router, h = alone.router, timedelta(hours=1)
+    early, back = router.signal("vervuiling"), router.signal("vervuiling")  # politie, wij, politie
+    for signal in (early, back):
+        await alone.send(signal)
+    assert await alone.at(8 * h + timedelta(minutes=1)) == 2  # both to wij-groningen
+    # The police take `early` up in the moment before intake heard it was handed away from
+    # them: live judges it against wij-groningen's assignment and ignores it.
+    await router.feedback(early.signal_id, "politie-groningen", "opgepakt", router.clock.now)
+    await eventually(lambda: feedback_handled(router, 1), what="live routing took the feedback")
+    assert await alone.at(32 * h + timedelta(minutes=2)) == 2  # both back to the police
+    await alone.acknowledge(back.signal_id, "politie-groningen")  # now theirs: accepted
+
+    ids = [early.signal_id, back.signal_id]
+    live = await state(router, "routing", ids)
+    assert [row[1:4] for row in live] == [
+        ("politie-groningen", 2, "toegewezen"),
+        ("politie-groningen", 2, "opgepakt"),
+    ]
     into, differences = await alone.replay()
     assert differences == []
     assert await state(router, into, ids) == live

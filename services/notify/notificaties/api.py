@@ -17,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
-from services.notify import store
+from services.notify import hearing, store
 from services.notify.notificaties import store as abonnement_store
 from services.notify.notificaties.abonnementen import Abonnementen, AbonnementIn, AbonnementPatch
 from services.notify.notificaties.kanalen import KANALEN, Kanaal
@@ -143,6 +143,7 @@ async def change_abonnement(
 async def delete_abonnement(uuid: str, request: Request, owner: str | None = Owner) -> Response:
     """End an abonnement; its pending notificaties are cancelled, the delivery log is kept."""
     async with request.app.state.runtime.pool.acquire() as conn, conn.transaction():
+        await hearing.changing(conn)  # before the row lock, which a fan-out's insert waits for
         found = await abonnement_store.abonnement(conn, uuid, owner, lock=True)
         if found is None:
             return fout(request, 404, "not found")
