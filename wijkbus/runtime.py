@@ -22,6 +22,7 @@ from wijkbus.producing import start_producer
 from wijkbus.relay import OutboxRelay
 from wijkbus.republish import republish_lost
 from wijkbus.settings import ServiceSettings
+from wijkbus.transport_security import broker_security
 
 
 class ServiceRuntime:
@@ -42,6 +43,7 @@ class ServiceRuntime:
             settings.kafka_bootstrap_servers,
             logger=None,
             metadata_max_age_ms=settings.metadata_max_age_ms,
+            security=broker_security(settings.kafka_security),
         )
         self.consumers = consumer.ConsumerKit(
             service=settings.service_name,
@@ -112,9 +114,16 @@ class ServiceRuntime:
             s.kafka_bootstrap_servers,
             idempotence=s.kafka_idempotence,
             request_timeout_ms=s.kafka_request_timeout_ms,
+            security=s.kafka_security,
         )
         if s.republish_lost_topics:
-            await republish_lost(self._pool, self.producer, s.kafka_bootstrap_servers, s.db_schema)
+            await republish_lost(
+                self._pool,
+                self.producer,
+                s.kafka_bootstrap_servers,
+                s.db_schema,
+                security=s.kafka_security,
+            )
         self.relay = OutboxRelay(
             self._pool,
             self.producer,

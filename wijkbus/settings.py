@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from wijkbus.transport_security import DatabaseTls, KafkaSecurity, with_tls
 
 
 def _env(name: str) -> AliasChoices:
@@ -34,6 +36,10 @@ class ServiceSettings(BaseSettings):
     database_url: str = Field(
         "postgresql://postgres@127.0.0.1:5432/postgres", validation_alias=_env("DATABASE_URL")
     )
+    # TLS/SASL towards Kafka (KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*, KAFKA_SSL_*) and TLS towards
+    # PostgreSQL (DATABASE_SSLMODE, DATABASE_SSLROOTCERT, merged into database_url): fixed names.
+    kafka_security: KafkaSecurity = Field(default_factory=KafkaSecurity)
+    database_tls: DatabaseTls = Field(default_factory=DatabaseTls)
     partners_file: Path | None = Field(None, validation_alias=_env("WIJKBUS_PARTNERS"))
     operator_token: str = Field("", validation_alias=_env("WIJKBUS_OPERATOR_TOKEN"))
     log_format: str = Field("auto", validation_alias=_env("WIJKBUS_LOG_FORMAT"))
@@ -67,6 +73,11 @@ class ServiceSettings(BaseSettings):
     consumer_stall_s: float = Field(60.0, gt=0)
     relay_stall_s: float = Field(60.0, gt=0)
     consumer_watchdog_interval_s: float = Field(5.0, gt=0)
+
+    @model_validator(mode="after")
+    def _database_url_with_tls(self) -> ServiceSettings:
+        self.database_url = with_tls(self.database_url, self.database_tls)
+        return self
 
     @property
     def db_schema(self) -> str:
