@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from wijkbus.networks import Network, parse_cidrs
 from wijkbus.transport_security import DatabaseTls, KafkaSecurity, with_tls
 
 
@@ -42,6 +43,9 @@ class ServiceSettings(BaseSettings):
     database_tls: DatabaseTls = Field(default_factory=DatabaseTls)
     partners_file: Path | None = Field(None, validation_alias=_env("WIJKBUS_PARTNERS"))
     operator_token: str = Field("", validation_alias=_env("WIJKBUS_OPERATOR_TOKEN"))
+    # Proxies (comma-separated CIDRs, e.g. the ingress controller's pod network) whose
+    # X-Forwarded-For is believed; from anyone else the connection's peer is the client.
+    trusted_proxies: str = Field("", validation_alias=_env("WIJKBUS_TRUSTED_PROXIES"))
     log_format: str = Field("auto", validation_alias=_env("WIJKBUS_LOG_FORMAT"))
     # The producers' idempotence (wijkbus.producing): "auto" asks the broker (Kafka: on; Tansu,
     # the embedded broker, refuses it: off); "on" fails where it is refused.
@@ -78,6 +82,16 @@ class ServiceSettings(BaseSettings):
     def _database_url_with_tls(self) -> ServiceSettings:
         self.database_url = with_tls(self.database_url, self.database_tls)
         return self
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, text: str) -> str:
+        parse_cidrs(text)
+        return text
+
+    def trusted_networks(self) -> tuple[Network, ...]:
+        """The networks of WIJKBUS_TRUSTED_PROXIES."""
+        return parse_cidrs(self.trusted_proxies)
 
     @property
     def db_schema(self) -> str:

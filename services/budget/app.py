@@ -78,7 +78,7 @@ def build(
         on_stop=stop,
     )
     app.state.budget = budget
-    app.state.code_guard = CodeGuard(
+    app.state.code_guard = CodeGuard.of(
         settings.code_failures_per_minute, settings.code_failures_burst
     )
     app.state.templates.env.filters["euro"] = euro

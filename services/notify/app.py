@@ -26,11 +26,12 @@ from services.notify.notificaties.abonnementen import Abonnementen
 from services.notify.processors import processors
 from services.notify.retention import Retention
 from services.notify.subscriptions import Subscriptions
-from services.notify.targets import AddressPolicy, parse_cidrs
+from services.notify.targets import AddressPolicy
 from services.notify.web import api, dashboard, deliveries, live
 from services.notify.webhook import WebhookSender
 from services.notify.worker import DeliveryWorker
 from wijkbus.http import create_app
+from wijkbus.networks import parse_cidrs
 from wijkbus.partners import PartnerRegistry, load_partners
 from wijkbus.runtime import ServiceRuntime
 from wijkbus.settings import ServiceSettings
