@@ -64,3 +64,13 @@ class SharedBuckets:
             self._secret = bytes(await db.fetchval("SELECT secret FROM rate_bucket_secret"))
         message = f"{self.kind}\x00{key}".encode()
         return f"{self.kind}:{hmac.new(self._secret, message, hashlib.sha256).hexdigest()}"
+
+
+async def sweep(db: Database) -> int:
+    """Forget buckets that are full again (a missing bucket is a full one); how many went."""
+    status = await db.fetchval(
+        "WITH gone AS (DELETE FROM rate_buckets"
+        " WHERE tat < extract(epoch FROM clock_timestamp()) RETURNING 1)"
+        " SELECT count(*) FROM gone"
+    )
+    return int(status)

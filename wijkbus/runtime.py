@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
 
 from contracts import published, topics
-from wijkbus import asyncapi, consumer, db, readiness
+from wijkbus import asyncapi, consumer, db, ratelimit, readiness
 from wijkbus.log_retention import receipts_retention
 from wijkbus.periodic import Periodic
 from wijkbus.processor import Processor
@@ -65,6 +65,8 @@ class ServiceRuntime:
             ),
             settings.consumer_watchdog_interval_s,
         )
+        # Buckets of callers who stopped calling: one row per guessed code would otherwise stay.
+        self.rate_sweep = Periodic("rate-buckets", lambda: ratelimit.sweep(self.pool), 60.0)
         self._started = time.monotonic()
         self.document_publisher(
             topics.dead_letters(settings.service_name),
@@ -140,6 +142,7 @@ class ServiceRuntime:
             lambda: datetime.now(UTC),
         )
         self.receipts_retention.start()
+        self.rate_sweep.start()
         await self.broker.start()
         self._started = time.monotonic()
         self.watchdog.start()
@@ -147,6 +150,7 @@ class ServiceRuntime:
     async def stop(self) -> None:
         """Stop consuming first, then publishing, then the pool."""
         await self.watchdog.stop()
+        await self.rate_sweep.stop()
         await self.broker.stop()
         if self.receipts_retention:
             await self.receipts_retention.stop()

@@ -22,7 +22,7 @@ from tests.integration.test_budget_support import TOKEN, Buurt, Clock, prepare
 from tests.support import demo_registry, running_app, signal_event, unique
 from tools.devstack import DEMO_PARTNERS
 from wijkbus import db
-from wijkbus.ratelimit import SharedBuckets
+from wijkbus.ratelimit import SharedBuckets, sweep
 
 CORP = "woonstichting-noord"
 SOURCE = {p["id"]: p["source"] for p in DEMO_PARTNERS}
@@ -76,6 +76,17 @@ async def test_buckets_keep_no_caller_in_clear(fresh_database: str, tmp_path: Pa
         await SharedBuckets("client-code-failures", 1.0, 5).spend(pool, "203.0.113.77")
         names = [r["bucket"] for r in await pool.fetch("SELECT bucket FROM rate_buckets")]
         assert len(names) == 1 and "203.0.113" not in names[0]
+
+
+async def test_full_buckets_are_swept_and_the_rest_kept(
+    fresh_database: str, tmp_path: Path
+) -> None:
+    async with two_pools(fresh_database, tmp_path) as (pool, _):
+        await SharedBuckets("code-failures", 1000.0, 5).spend(pool, "done-soon")
+        await SharedBuckets("code-failures", 0.001, 5).spend(pool, "waits-long")
+        await asyncio.sleep(0.05)
+        assert await sweep(pool) == 1
+        assert await pool.fetchval("SELECT count(*) FROM rate_buckets") == 1
 
 
 @asynccontextmanager
