@@ -222,5 +222,9 @@ def _register_subcommands() -> None:
 
     app.add_typer(report.report, name="report")
 
+    from tools import kafka_acls
+
+    app.command("kafka-acls")(kafka_acls.kafka_acls)
+
 
 _register_subcommands()
