@@ -5,6 +5,7 @@ No TLS broker here: these tests check the options the clients are given, not a h
 
 from __future__ import annotations
 
+import os
 import ssl
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,6 +19,7 @@ from cryptography.x509.oid import NameOID
 from faststream.kafka.security import parse_security
 from pydantic import ValidationError
 
+from tools import cli
 from wijkbus.settings import ServiceSettings
 from wijkbus.transport_security import (
     DatabaseTls,
@@ -164,3 +166,12 @@ def test_service_settings_carry_the_sslmode_in_their_database_url(
     monkeypatch.setenv("DATABASE_URL", "postgresql://wijkbus@db/wijkbus")
     monkeypatch.setenv("DATABASE_SSLMODE", "verify-full")
     assert ServiceSettings().database_url == "postgresql://wijkbus@db/wijkbus?sslmode=verify-full"
+
+
+def test_the_cli_gives_its_commands_the_sslmode_in_database_url(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://wijkbus@db/wijkbus")
+    monkeypatch.setenv("DATABASE_SSLMODE", "require")
+    cli._database_tls_into_url()
+    assert os.environ["DATABASE_URL"] == "postgresql://wijkbus@db/wijkbus?sslmode=require"
