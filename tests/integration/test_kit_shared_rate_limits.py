@@ -14,11 +14,9 @@ import asyncpg
 import httpx
 import pytest
 
-from services.budget.app import BudgetSettings
-from services.budget.app import build as build_budget
 from services.intake.app import IntakeSettings
 from services.intake.app import build as build_intake
-from tests.integration.test_budget_support import TOKEN, Buurt, Clock, prepare
+from tests.integration.test_budget_support import Buurt, running_buurts
 from tests.support import demo_registry, running_app, signal_event, unique
 from tools.devstack import DEMO_PARTNERS
 from wijkbus import db
@@ -132,28 +130,6 @@ async def test_a_partner_has_one_rate_over_two_intake_instances(
         assert await send(a, 1) == 429
 
 
-@asynccontextmanager
-async def budgets(database_url: str, bootstrap: str) -> AsyncIterator[list[Buurt]]:
-    """Two budget instances behind a proxy on 127.0.0.1, on one prepared buurt."""
-    buurt, codes, others = await prepare(database_url, 5, "pledge")
-    clock = Clock()
-    settings = BudgetSettings(
-        database_url=database_url,
-        kafka_bootstrap_servers=bootstrap,
-        operator_token=TOKEN,
-        code_failures_burst=3,
-        code_failures_per_minute=1,
-        trusted_proxies="127.0.0.1/32",
-    )
-    async with AsyncExitStack() as stack:
-        both = []
-        for _ in range(2):
-            url = await stack.enter_async_context(running_app(build_budget(settings, clock=clock)))
-            http = await stack.enter_async_context(httpx.AsyncClient(base_url=url, timeout=30))
-            both.append(Buurt(url, http, database_url, codes, buurt, clock, others))
-        yield both
-
-
 async def support_from(b: Buurt, code: str, initiative: str, client: str) -> int:
     """A resident's support as the proxy forwards it for `client`."""
     answer = await b.http.post(
@@ -170,7 +146,14 @@ async def support_from(b: Buurt, code: str, initiative: str, client: str) -> int
 async def test_code_attempts_are_limited_per_forwarded_client_and_per_code_over_two_instances(
     fresh_database: str, kafka_bootstrap: str
 ) -> None:
-    async with budgets(fresh_database, kafka_bootstrap) as (a, b):
+    async with running_buurts(
+        fresh_database,
+        kafka_bootstrap,
+        instances=2,
+        code_failures_burst=3,
+        code_failures_per_minute=1,
+        trusted_proxies="127.0.0.1/32",  # the proxy in front: the test's client
+    ) as (a, b):
         bankje = await a.propose(100_000)
         guesser, neighbour = "203.0.113.10", "198.51.100.20"
         tries = [
