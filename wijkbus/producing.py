@@ -35,7 +35,6 @@ async def start_producer(
 ) -> AIOKafkaProducer:
     """A started producer with `acks="all"` and, unless refused, idempotence (TLS/SASL:
     `security`, else the environment's)."""
-    options = client_options(security)
 
     def build(idempotent: bool) -> AIOKafkaProducer:
         return AIOKafkaProducer(
@@ -45,7 +44,7 @@ async def start_producer(
             request_timeout_ms=request_timeout_ms,
             retry_backoff_ms=retry_backoff_ms,
             linger_ms=linger_ms,
-            **options,
+            **client_options(security),
         )
 
     producer = build(idempotence == "on")

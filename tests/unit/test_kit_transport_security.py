@@ -5,6 +5,7 @@ No TLS broker here: these tests check the options the clients are given, not a h
 
 from __future__ import annotations
 
+import ast
 import os
 import ssl
 from datetime import UTC, datetime, timedelta
@@ -175,3 +176,34 @@ def test_the_cli_gives_its_commands_the_sslmode_in_database_url(
     monkeypatch.setenv("DATABASE_SSLMODE", "require")
     cli._database_tls_into_url()
     assert os.environ["DATABASE_URL"] == "postgresql://wijkbus@db/wijkbus?sslmode=require"
+
+
+CLIENTS = {"AIOKafkaProducer", "AIOKafkaConsumer", "AIOKafkaAdminClient", "KafkaBroker"}
+
+
+def kafka_clients_made() -> list[tuple[str, ast.Call]]:
+    """Every place the services and tools make a Kafka client: (where, the call). bench/ is left
+    out: it measures against the embedded, plaintext broker it starts itself."""
+    repo = Path(__file__).resolve().parents[2]
+    calls = []
+    for folder in ("contracts", "services", "wijkbus", "tools"):
+        for path in sorted((repo / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text())):
+                func = node.func if isinstance(node, ast.Call) else None
+                name = getattr(func, "id", None) or getattr(func, "attr", None)
+                if isinstance(node, ast.Call) and name in CLIENTS:
+                    calls.append((f"{path.relative_to(repo)}:{node.lineno}", node))
+    return calls
+
+
+def test_every_kafka_client_gets_the_security_options() -> None:
+    made = kafka_clients_made()
+    assert len(made) >= 6
+    for where, call in made:
+        spread = [k.value for k in call.keywords if k.arg is None]
+        named = {k.arg for k in call.keywords}
+        passes = "security" in named or any(
+            isinstance(v, ast.Call) and getattr(v.func, "id", "") == "client_options"
+            for v in spread
+        )
+        assert passes, f"{where}: a Kafka client without **client_options(...) or security="
