@@ -19,6 +19,7 @@ from wijkbus import db, erase_cli
 from wijkbus.cli_run import run
 from wijkbus.infra import start_backend
 from wijkbus.logging import configure_logging
+from wijkbus.transport_security import DatabaseTls, with_tls
 
 app = typer.Typer(help="wijkbus: the neighbourhood event bus.", no_args_is_help=True)
 console = Console()
@@ -209,7 +210,14 @@ def _wait_for_stop(supervisor: Supervisor) -> None:
 def main() -> None:
     """Entry point of the `wijkbus` command."""
     _default_to_running_stack(sys.argv[1:2])
+    _database_tls_into_url()
     app()
+
+
+def _database_tls_into_url() -> None:
+    """DATABASE_SSLMODE and DATABASE_SSLROOTCERT reach every command that reads DATABASE_URL."""
+    if url := os.environ.get("DATABASE_URL"):
+        os.environ["DATABASE_URL"] = with_tls(url, DatabaseTls())
 
 
 def _default_to_running_stack(command: list[str]) -> None:
@@ -249,6 +257,10 @@ def _register_subcommands() -> None:
     from tools import report
 
     app.add_typer(report.report, name="report")
+
+    from tools import kafka_acls
+
+    app.command("kafka-acls")(kafka_acls.kafka_acls)
 
 
 _register_subcommands()

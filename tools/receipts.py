@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from contracts.receipts import RECEIPT_ACCEPTED, RECEIPT_DUPLICATE, FieldError
 from wijkbus.replaying import end_offsets
+from wijkbus.transport_security import client_options
 
 TOP_REASONS = 3
 
@@ -73,7 +74,10 @@ class ReceiptWatch:
         self.topic = topic
         self.tally = Tally(set(event_ids))
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+            bootstrap_servers=bootstrap,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            **client_options(),
         )
 
     async def start(self) -> None:

@@ -23,6 +23,8 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 from aiokafka.admin import AIOKafkaAdminClient
 
+from wijkbus.transport_security import client_options
+
 T = TypeVar("T")
 _DB_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -72,7 +74,9 @@ def _tcp_answers(bootstrap: str) -> bool:
 
 
 async def _kafka_answers(bootstrap: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, request_timeout_ms=3000, **client_options()
+    )
     await admin.start()
     try:
         await admin.list_topics()

@@ -20,6 +20,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from wijkbus import db
 from wijkbus.processor import Delivery
 from wijkbus.replaying import end_offsets
+from wijkbus.transport_security import KafkaSecurity, client_options
 
 LogSource: TypeAlias = asyncpg.Pool | asyncpg.Connection
 
@@ -109,9 +110,13 @@ async def log_batches(
             since = rows[-1]["id"]
 
 
-async def topic_records(bootstrap: str, topics: Sequence[str]) -> dict[str, tuple[int, int]]:
+async def topic_records(
+    bootstrap: str, topics: Sequence[str], security: KafkaSecurity | None = None
+) -> dict[str, tuple[int, int]]:
     """Per topic on the broker: (earliest offset summed over partitions, records it holds)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, **client_options(security)
+    )
     await consumer.start()
     try:
         await consumer.topics()

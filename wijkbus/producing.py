@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.protocol.transaction import InitProducerIdRequest
 
 from wijkbus.logging import get_logger
+from wijkbus.transport_security import KafkaSecurity, client_options
 
 log = get_logger(__name__)
 
@@ -30,8 +31,10 @@ async def start_producer(
     request_timeout_ms: int = 30_000,
     retry_backoff_ms: int = 200,
     linger_ms: int = 2,
+    security: KafkaSecurity | None = None,
 ) -> AIOKafkaProducer:
-    """A started producer with `acks="all"` and, unless refused, idempotence."""
+    """A started producer with `acks="all"` and, unless refused, idempotence (TLS/SASL:
+    `security`, else the environment's)."""
 
     def build(idempotent: bool) -> AIOKafkaProducer:
         return AIOKafkaProducer(
@@ -41,6 +44,7 @@ async def start_producer(
             request_timeout_ms=request_timeout_ms,
             retry_backoff_ms=retry_backoff_ms,
             linger_ms=linger_ms,
+            **client_options(security),
         )
 
     producer = build(idempotence == "on")

@@ -1,29 +1,76 @@
-"""Token buckets per caller: a steady rate with room for bursts, answered with Retry-After."""
+"""Token buckets shared by every replica: kept in PostgreSQL (kit migration 0003), keyed on
+who is calling, answered with the seconds to wait (for Retry-After).
+
+Each bucket is one row updated under its row lock by `rate_take` (GCRA, one round trip), on the
+database's clock unless a test passes its own: two replicas draw from one bucket, not one each.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import math
-import time
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+class Database(Protocol):
+    """An asyncpg pool or connection on the service's schema."""
+
+    async def fetchval(self, query: str, *args: Any) -> Any: ...
+
+
+_TAKE = "SELECT rate_take($1, $2, $3, $4, $5)"
+_MAKE_KEY = "INSERT INTO rate_bucket_secret (secret) VALUES ($1) ON CONFLICT DO NOTHING"
 
 
 @dataclass
-class TokenBuckets:
-    """One bucket per key; `take` says how long to wait when the bucket runs dry."""
+class SharedBuckets:
+    """One kind of limit (`kind`, e.g. "partner-events"): `rate_per_s` with room for `burst`."""
 
+    kind: str
     rate_per_s: float
     burst: float
-    clock: Callable[[], float] = time.monotonic
-    _state: dict[str, tuple[float, float]] = field(default_factory=dict)
+    clock: Callable[[], float] | None = None  # None: the database's clock
+    _secret: bytes | None = field(default=None, repr=False)
 
-    def take(self, key: str, cost: float = 1.0) -> float:
-        """Spend `cost` tokens; 0 when allowed, else the seconds until it would be."""
-        now = self.clock()
-        tokens, last = self._state.get(key, (self.burst, now))
-        tokens = min(self.burst, tokens + (now - last) * self.rate_per_s)
-        if cost > tokens:
-            self._state[key] = (tokens, now)
-            return (cost - tokens) / self.rate_per_s if cost <= self.burst else math.inf
-        self._state[key] = (tokens - cost, now)
-        return 0.0
+    async def take(self, db: Database, key: str, cost: float = 1.0) -> float:
+        """Spend `cost` tokens of `key`'s bucket; 0 when allowed, else the seconds to wait."""
+        if cost > self.burst:
+            return math.inf
+        return await self._call(db, key, cost, force=False)
+
+    async def spend(self, db: Database, key: str, cost: float = 1.0) -> float:
+        """Record `cost` tokens that were spent anyway (e.g. a failed attempt); the seconds the
+        key must now wait (0: it may go on)."""
+        return await self._call(db, key, cost, force=True)
+
+    async def wait(self, db: Database, key: str) -> float:
+        """The seconds `key` must wait before it may go on (0: now), spending nothing."""
+        return await self._call(db, key, 0.0, force=False)
+
+    async def _call(self, db: Database, key: str, cost: float, *, force: bool) -> float:
+        bucket = await self._bucket(db, key)
+        now = self.clock() if self.clock else None
+        inc, tau = cost / self.rate_per_s, self.burst / self.rate_per_s
+        return float(await db.fetchval(_TAKE, bucket, inc, tau, force, now))
+
+    async def _bucket(self, db: Database, key: str) -> str:
+        if self._secret is None:
+            # One secret for every replica: the first to ask makes it.
+            await db.fetchval(_MAKE_KEY, secrets.token_bytes(32))
+            self._secret = bytes(await db.fetchval("SELECT secret FROM rate_bucket_secret"))
+        message = f"{self.kind}\x00{key}".encode()
+        return f"{self.kind}:{hmac.new(self._secret, message, hashlib.sha256).hexdigest()}"
+
+
+async def sweep(db: Database) -> int:
+    """Forget buckets that are full again (a missing bucket is a full one); how many went."""
+    status = await db.fetchval(
+        "WITH gone AS (DELETE FROM rate_buckets"
+        " WHERE tat < extract(epoch FROM clock_timestamp()) RETURNING 1)"
+        " SELECT count(*) FROM gone"
+    )
+    return int(status)

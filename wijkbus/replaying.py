@@ -24,6 +24,7 @@ from aiokafka.structs import ConsumerRecord
 
 from wijkbus import db
 from wijkbus.processor import Delivery, Item, Processor, process, reason, shares
+from wijkbus.transport_security import client_options
 
 Progress = Callable[[int, int], None]
 
@@ -108,6 +109,7 @@ async def batches(
         bootstrap_servers=bootstrap,
         enable_auto_commit=False,
         max_partition_fetch_bytes=4 * 1024 * 1024,
+        **client_options(),
     )
     await consumer.start()
     try:

@@ -26,6 +26,7 @@ from wijkbus.outbox_log import (
 )
 from wijkbus.producing import start_producer
 from wijkbus.relay import send_rows
+from wijkbus.transport_security import KafkaSecurity
 
 log = get_logger(__name__)
 
@@ -64,7 +65,12 @@ async def republish(
 
 
 async def republish_lost(
-    source: LogSource, producer: AIOKafkaProducer, bootstrap: str, schema: str
+    source: LogSource,
+    producer: AIOKafkaProducer,
+    bootstrap: str,
+    schema: str,
+    *,
+    security: KafkaSecurity | None = None,
 ) -> dict[str, int]:
     """Republish the log's rows of every topic the broker holds nothing of; return, per topic
     republished, how many rows went out. One instance per schema at a time (advisory lock)."""
@@ -73,7 +79,7 @@ async def republish_lost(
         await conn.execute("SELECT pg_advisory_lock(hashtext($1))", lock)
         try:
             logged = await logged_topics(conn, schema)
-            on_broker = await topic_records(bootstrap, logged) if logged else {}
+            on_broker = await topic_records(bootstrap, logged, security) if logged else {}
             # Empty from offset 0: a new broker, not retention (that leaves offsets behind).
             lost = {
                 t: await log_count(conn, schema, t)

@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
 
 from contracts import published, topics
-from wijkbus import asyncapi, consumer, db, metrics, readiness, sampling
+from wijkbus import asyncapi, consumer, db, metrics, ratelimit, readiness, sampling
 from wijkbus.log_retention import receipts_retention
 from wijkbus.periodic import Periodic
 from wijkbus.processor import Processor
@@ -22,6 +22,7 @@ from wijkbus.producing import start_producer
 from wijkbus.relay import OutboxRelay
 from wijkbus.republish import republish_lost
 from wijkbus.settings import ServiceSettings
+from wijkbus.transport_security import broker_security
 
 
 class ServiceRuntime:
@@ -42,6 +43,7 @@ class ServiceRuntime:
             settings.kafka_bootstrap_servers,
             logger=None,
             metadata_max_age_ms=settings.metadata_max_age_ms,
+            security=broker_security(settings.kafka_security),
         )
         self.consumers = consumer.ConsumerKit(
             service=settings.service_name,
@@ -63,6 +65,8 @@ class ServiceRuntime:
             ),
             settings.consumer_watchdog_interval_s,
         )
+        # Buckets of callers who stopped calling: one row per guessed code would otherwise stay.
+        self.rate_sweep = Periodic("rate-buckets", lambda: ratelimit.sweep(self.pool), 60.0)
         self._started = time.monotonic()
         self.samplers: list[sampling.Sampler] = [
             sampling.outbox_lag(lambda: self.pool, settings.service_name),
@@ -122,9 +126,16 @@ class ServiceRuntime:
             s.kafka_bootstrap_servers,
             idempotence=s.kafka_idempotence,
             request_timeout_ms=s.kafka_request_timeout_ms,
+            security=s.kafka_security,
         )
         if s.republish_lost_topics:
-            await republish_lost(self._pool, self.producer, s.kafka_bootstrap_servers, s.db_schema)
+            await republish_lost(
+                self._pool,
+                self.producer,
+                s.kafka_bootstrap_servers,
+                s.db_schema,
+                security=s.kafka_security,
+            )
         self.relay = OutboxRelay(
             self._pool,
             self.producer,
@@ -141,6 +152,7 @@ class ServiceRuntime:
             lambda: datetime.now(UTC),
         )
         self.receipts_retention.start()
+        self.rate_sweep.start()
         await self.broker.start()
         self._started = time.monotonic()
         self.watchdog.start()
@@ -148,6 +160,7 @@ class ServiceRuntime:
     async def stop(self) -> None:
         """Stop consuming first, then publishing, then the pool."""
         await self.watchdog.stop()
+        await self.rate_sweep.stop()
         await self.broker.stop()
         if self.receipts_retention:
             await self.receipts_retention.stop()

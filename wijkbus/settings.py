@@ -5,8 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from wijkbus.networks import Network, parse_cidrs
+from wijkbus.transport_security import DatabaseTls, KafkaSecurity, with_tls
 
 
 def _env(name: str) -> AliasChoices:
@@ -34,8 +37,15 @@ class ServiceSettings(BaseSettings):
     database_url: str = Field(
         "postgresql://postgres@127.0.0.1:5432/postgres", validation_alias=_env("DATABASE_URL")
     )
+    # TLS/SASL towards Kafka (KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*, KAFKA_SSL_*) and TLS towards
+    # PostgreSQL (DATABASE_SSLMODE, DATABASE_SSLROOTCERT, merged into database_url): fixed names.
+    kafka_security: KafkaSecurity = Field(default_factory=KafkaSecurity)
+    database_tls: DatabaseTls = Field(default_factory=DatabaseTls)
     partners_file: Path | None = Field(None, validation_alias=_env("WIJKBUS_PARTNERS"))
     operator_token: str = Field("", validation_alias=_env("WIJKBUS_OPERATOR_TOKEN"))
+    # Proxies (comma-separated CIDRs, e.g. the ingress controller's pod network) whose
+    # X-Forwarded-For is believed; from anyone else the connection's peer is the client.
+    trusted_proxies: str = Field("", validation_alias=_env("WIJKBUS_TRUSTED_PROXIES"))
     log_format: str = Field("auto", validation_alias=_env("WIJKBUS_LOG_FORMAT"))
     # INFO: one line per judged event, assignment, escalation, failed delivery; WARNING: problems.
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
@@ -71,6 +81,21 @@ class ServiceSettings(BaseSettings):
     consumer_stall_s: float = Field(60.0, gt=0)
     relay_stall_s: float = Field(60.0, gt=0)
     consumer_watchdog_interval_s: float = Field(5.0, gt=0)
+
+    @model_validator(mode="after")
+    def _database_url_with_tls(self) -> ServiceSettings:
+        self.database_url = with_tls(self.database_url, self.database_tls)
+        return self
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, text: str) -> str:
+        parse_cidrs(text)
+        return text
+
+    def trusted_networks(self) -> tuple[Network, ...]:
+        """The networks of WIJKBUS_TRUSTED_PROXIES."""
+        return parse_cidrs(self.trusted_proxies)
 
     @property
     def db_schema(self) -> str:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from fastapi import FastAPI
-from pydantic import SecretStr
+from pydantic import SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from contracts import topics
@@ -42,6 +42,13 @@ class BudgetSettings(ServiceSettings):
     code_failures_per_minute: float = 10
     # How often initiatives past their deadline are settled (funded or not funded).
     settle_interval_s: float = 60.0
+
+    @field_validator("pseudonym_key", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # Compose and Kubernetes pass a key they were not given as "": keep the database's key
+        # (an empty HMAC key would silently give every household a guessable pseudonym).
+        return None if value == "" else value
 
 
 def build(
@@ -80,7 +87,7 @@ def build(
         on_stop=stop,
     )
     app.state.budget = budget
-    app.state.code_guard = CodeGuard(
+    app.state.code_guard = CodeGuard.of(
         settings.code_failures_per_minute, settings.code_failures_burst
     )
     app.state.templates.env.filters["euro"] = euro

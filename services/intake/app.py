@@ -21,7 +21,7 @@ from wijkbus.http import create_app
 from wijkbus.logging import get_logger
 from wijkbus.partners import PartnerRegistry, RegistryWatcher, load_partners
 from wijkbus.periodic import Periodic
-from wijkbus.ratelimit import TokenBuckets
+from wijkbus.ratelimit import SharedBuckets
 from wijkbus.runtime import ServiceRuntime
 from wijkbus.settings import ServiceSettings
 from wijkbus.vault import Vault
@@ -114,7 +114,9 @@ def build(
     app.state.partners = partners  # who is a partner: a partner key on an operator API is 403
     app.state.background = background
     app.state.intake = intake
-    app.include_router(api.router(TokenBuckets(settings.rate_per_s, settings.rate_burst)))
+    app.include_router(
+        api.router(SharedBuckets("partner-events", settings.rate_per_s, settings.rate_burst))
+    )
     app.include_router(person.router)
     app.include_router(dashboard.router)
     return app

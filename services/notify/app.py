@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from contracts import topics
@@ -26,16 +26,27 @@ from services.notify.notificaties.abonnementen import Abonnementen
 from services.notify.processors import processors
 from services.notify.retention import Retention
 from services.notify.subscriptions import Subscriptions
-from services.notify.targets import AddressPolicy, parse_cidrs
+from services.notify.targets import AddressPolicy
 from services.notify.web import api, dashboard, deliveries, live
 from services.notify.webhook import WebhookSender
 from services.notify.worker import DeliveryWorker
 from wijkbus.http import create_app
+from wijkbus.networks import parse_cidrs
 from wijkbus.partners import PartnerRegistry, load_partners
 from wijkbus.runtime import ServiceRuntime
 from wijkbus.settings import ServiceSettings
 
 HERE = Path(__file__).parent
+
+
+OPTIONAL = (
+    "smtp_username",
+    "smtp_password",
+    "budget_url",
+    "budget_token",
+    "intake_url",
+    "routing_url",
+)
 
 
 class NotifySettings(ServiceSettings):
@@ -86,6 +97,12 @@ class NotifySettings(ServiceSettings):
         topics.WIJKHUBS_EVENTS,
         topics.BUDGET_EVENTS,
     )
+
+    @field_validator(*OPTIONAL, mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # Compose and Kubernetes pass an optional secret or address they were not given as "".
+        return None if value == "" else value
 
     def resource_urls(self) -> kanalen.Urls:
         """Where a `notificatie`'s hoofdObject and resourceUrl point (unset: `.invalid`)."""

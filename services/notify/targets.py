@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
+from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
 
 import httpx
 
+from wijkbus.networks import Network
+
 Address = IPv4Address | IPv6Address
-Network = IPv4Network | IPv6Network
 Lookup = Callable[[str, int], Awaitable[list[str]]]
 
 # The first that applies names the refusal; the order puts the most telling name first.
@@ -32,20 +33,6 @@ _KINDS: tuple[tuple[str, str], ...] = (
     ("is_private", "a private"),
 )
 _NAT64 = ip_network("64:ff9b::/96")
-
-
-def parse_cidrs(text: str | Iterable[str]) -> tuple[Network, ...]:
-    """Networks from 'a/b, c/d' (or a list); ValueError names a malformed one."""
-    items = text.split(",") if isinstance(text, str) else list(text)
-    networks = []
-    for item in (i.strip() for i in items):
-        if not item:
-            continue
-        try:
-            networks.append(ip_network(item, strict=False))
-        except ValueError:
-            raise ValueError(f"not a CIDR network: {item!r}") from None
-    return tuple(networks)
 
 
 @dataclass(frozen=True)

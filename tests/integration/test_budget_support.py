@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -109,14 +109,16 @@ async def prepare(
 
 
 @asynccontextmanager
-async def running_buurt(
+async def running_buurts(
     database_url: str,
     kafka_bootstrap: str,
     households: int = 5,
     rule: str = "pledge",
+    *,
+    instances: int = 1,
     **overrides: Any,
-) -> AsyncIterator[Buurt]:
-    """The budget service on a fresh database with a prepared buurt."""
+) -> AsyncIterator[list[Buurt]]:
+    """`instances` budget services (replicas) on a fresh database with a prepared buurt."""
     buurt, codes, others = await prepare(database_url, households, rule)
     clock = Clock()
     settings = BudgetSettings(
@@ -127,11 +129,26 @@ async def running_buurt(
         pool_max_size=20,
         **overrides,
     )
-    async with (
-        running_app(build(settings, clock=clock)) as url,
-        httpx.AsyncClient(base_url=url, timeout=30) as http,
-    ):
-        yield Buurt(url, http, database_url, codes, buurt, clock, others)
+    async with AsyncExitStack() as stack:
+        replicas = []
+        for _ in range(instances):
+            url = await stack.enter_async_context(running_app(build(settings, clock=clock)))
+            http = await stack.enter_async_context(httpx.AsyncClient(base_url=url, timeout=30))
+            replicas.append(Buurt(url, http, database_url, codes, buurt, clock, others))
+        yield replicas
+
+
+@asynccontextmanager
+async def running_buurt(
+    database_url: str,
+    kafka_bootstrap: str,
+    households: int = 5,
+    rule: str = "pledge",
+    **overrides: Any,
+) -> AsyncIterator[Buurt]:
+    """The budget service on a fresh database with a prepared buurt."""
+    async with running_buurts(database_url, kafka_bootstrap, households, rule, **overrides) as (b,):
+        yield b
 
 
 async def test_pledges_fund_an_initiative_once_they_cover_its_cost(

@@ -13,10 +13,11 @@ from fastapi import FastAPI, Request, Response
 
 from services.notify.app import build
 from services.notify.crypto import new_signing_secret
-from services.notify.targets import AddressPolicy, parse_cidrs
+from services.notify.targets import AddressPolicy
 from services.notify.webhook import WebhookSender
 from tests.integration.test_notify_flow import Notify, settings_for
 from tests.support import demo_registry, running_app
+from wijkbus.networks import parse_cidrs
 
 CORP = "woonstichting-noord"
 CANARY = "intern-geheim-7f3a9c"  # what an internal service would answer

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import importlib
 import json
+import os
 import re
 import shlex
 from functools import cache
@@ -18,7 +19,8 @@ from typing import Any
 
 import pytest
 import yaml
-from pydantic import AliasChoices
+from pydantic import AliasChoices, ValidationError
+from pydantic_settings import BaseSettings
 
 from tests import monitoring
 from wijkbus.partners import PartnerRegistryError, load_partners
@@ -42,13 +44,28 @@ def compose() -> dict[str, Any]:
     return yaml.safe_load((REPO / "docker-compose.yml").read_text())
 
 
-def app_services() -> dict[str, dict[str, Any]]:
-    """The compose services built from deploy/Dockerfile."""
+def image_services() -> dict[str, dict[str, Any]]:
+    """The compose services built from deploy/Dockerfile (the four and the migrations)."""
     return {
         name: svc
         for name, svc in compose()["services"].items()
         if isinstance(svc.get("build"), dict) and svc["build"].get("dockerfile") == DOCKERFILE
     }
+
+
+def app_services() -> dict[str, dict[str, Any]]:
+    """The compose services that run a wijkbus service (`python -m services.<name>`)."""
+    return {
+        name: svc
+        for name, svc in image_services().items()
+        if command_of(svc)[:3] == ["python", "-m", f"services.{name}"] or name in SETTINGS
+    }
+
+
+def command_of(svc: dict[str, Any]) -> list[str]:
+    """A compose service's or container's command as a list."""
+    command = svc.get("command") or []
+    return shlex.split(command) if isinstance(command, str) else list(command)
 
 
 def settings_cls(service: str) -> type[ServiceSettings]:
@@ -69,12 +86,22 @@ def default_port(service: str) -> int:
     return int(settings_cls(service).model_fields["port"].default)
 
 
+def env_file(path: Path) -> Env:
+    """KEY=VALUE lines of an env file (compose env_file, kustomize configMapGenerator envs)."""
+    lines = [ln.strip() for ln in path.read_text().splitlines()]
+    return dict(ln.split("=", 1) for ln in lines if ln and not ln.startswith("#"))  # type: ignore[misc]
+
+
 def compose_env(svc: dict[str, Any]) -> Env:
-    """A compose service's environment as a dict (map or list syntax)."""
+    """A compose service's environment as a dict (map or list syntax) over its env_file(s)."""
+    files = svc.get("env_file") or []
+    merged: Env = {}
+    for f in [files] if isinstance(files, str) else files:
+        merged.update(env_file(REPO / (f if isinstance(f, str) else f["path"])))
     env = svc.get("environment") or {}
     if isinstance(env, list):
         env = dict(item.split("=", 1) if "=" in item else (item, "") for item in env)
-    return {k: "" if v is None else str(v) for k, v in env.items()}
+    return merged | {k: "" if v is None else str(v) for k, v in env.items()}
 
 
 def compose_ports(svc: dict[str, Any]) -> list[tuple[int, int]]:
@@ -109,7 +136,24 @@ def needs_signing_secrets(service: str) -> bool:
     )
 
 
-def field_env_names(cls: type[ServiceSettings], field: str) -> set[str]:
+def nested_settings(cls: type[BaseSettings], field: str) -> type[BaseSettings] | None:
+    """The settings class a field holds (e.g. kafka_security), read from its own env names."""
+    kind = cls.model_fields[field].annotation
+    return kind if isinstance(kind, type) and issubclass(kind, BaseSettings) else None
+
+
+def setting_names(cls: type[BaseSettings]) -> dict[str, set[str]]:
+    """Every setting of a class, nested settings spelled out: {dotted field: its env names}."""
+    names: dict[str, set[str]] = {}
+    for field in cls.model_fields:
+        if inner := nested_settings(cls, field):
+            names |= {f"{field}.{k}": v for k, v in setting_names(inner).items()}
+        else:
+            names[field] = field_env_names(cls, field)
+    return names
+
+
+def field_env_names(cls: type[BaseSettings], field: str) -> set[str]:
     """The env var names pydantic-settings reads a field from."""
     info = cls.model_fields[field]
     alias = info.validation_alias
@@ -123,7 +167,7 @@ def field_env_names(cls: type[ServiceSettings], field: str) -> set[str]:
 def why_unread(service: str, name: str) -> str | None:
     """None if the service reads env var `name`, else why it does not."""
     cls = settings_cls(service)
-    if any(name in field_env_names(cls, f) for f in cls.model_fields):
+    if any(name in names for names in setting_names(cls).values()):
         return None
     prefix = cls.model_config.get("env_prefix", "")
     if prefix and name.startswith(prefix):
@@ -199,30 +243,56 @@ def imported_local_packages() -> set[str]:
     return seen
 
 
+K8S = REPO / "deploy" / "k8s"
+
+
+def kustomization() -> dict[str, Any]:
+    """deploy/k8s/kustomization.yaml."""
+    return dict(yaml.safe_load((K8S / "kustomization.yaml").read_text()))
+
+
 @cache
 def k8s() -> dict[tuple[str, str], dict[str, Any]]:
-    """Every manifest under deploy/k8s, by (kind, name)."""
+    """Every manifest under deploy/k8s and every ConfigMap kustomize generates, by (kind, name)."""
     docs = {}
-    for path in sorted((REPO / "deploy" / "k8s").glob("*.yaml")):
+    for path in sorted(K8S.glob("*.yaml")):
         for doc in yaml.safe_load_all(path.read_text()):
             if doc and doc.get("kind") != "Kustomization":
                 docs[(doc["kind"], doc["metadata"]["name"])] = doc
+    for gen in kustomization().get("configMapGenerator", []):
+        data: Env = {}
+        for f in gen.get("envs", []):
+            data |= env_file(K8S / f)
+        docs[("ConfigMap", gen["name"])] = {"kind": "ConfigMap", "data": data}
     return docs
 
 
+def secret_ref(name: str, key: str) -> str:
+    """How k8s_env shows a value taken from a Secret."""
+    return f"<secret {name}/{key}>"
+
+
 def k8s_env(service: str, container: dict[str, Any]) -> Env:
-    """The env a k8s container gets: envFrom ConfigMaps/Secrets, then literal env."""
+    """The env a k8s container gets: envFrom ConfigMaps, then env (values, or references to a
+    Secret's or ConfigMap's key). A whole Secret in envFrom would hide which names it sets."""
     env: Env = {}
     for source in container.get("envFrom", []):
-        kind, ref = (
-            ("ConfigMap", "configMapRef") if "configMapRef" in source else ("Secret", "secretRef")
+        assert "configMapRef" in source, (
+            f"k8s {service}: envFrom {source}: name Secret keys one by one"
         )
-        doc = k8s().get((kind, source[ref]["name"]))
-        assert doc, f"k8s {service}: envFrom names {kind} {source[ref]['name']!r}, defined nowhere"
-        env.update(
-            {k: str(v) for k, v in {**doc.get("data", {}), **doc.get("stringData", {})}.items()}
-        )
-    env.update({e["name"]: str(e.get("value", "")) for e in container.get("env", [])})
+        doc = k8s().get(("ConfigMap", source["configMapRef"]["name"]))
+        assert doc, f"k8s {service}: envFrom names ConfigMap {source['configMapRef']['name']!r}"
+        env.update({k: str(v) for k, v in doc.get("data", {}).items()})
+    for e in container.get("env", []):
+        ref = e.get("valueFrom", {})
+        if "secretKeyRef" in ref:
+            env[e["name"]] = secret_ref(ref["secretKeyRef"]["name"], ref["secretKeyRef"]["key"])
+        elif "configMapKeyRef" in ref:
+            cm = k8s().get(("ConfigMap", ref["configMapKeyRef"]["name"]), {})
+            assert ref["configMapKeyRef"]["key"] in cm.get("data", {}), f"k8s {service}: {e}"
+            env[e["name"]] = str(cm["data"][ref["configMapKeyRef"]["key"]])
+        else:
+            env[e["name"]] = str(e.get("value", ""))
     return env
 
 
@@ -233,8 +303,7 @@ def test_compose_runs_exactly_the_four_services_from_their_modules() -> None:
         f"compose app services {sorted(services)} != {sorted(SETTINGS)}"
     )
     for name, svc in services.items():
-        command = svc.get("command")
-        command = shlex.split(command) if isinstance(command, str) else command
+        command = command_of(svc)
         assert command == ["python", "-m", f"services.{name}"], f"compose {name}: command {command}"
         assert (REPO / "services" / name / "__main__.py").exists(), (
             f"compose {name}: no services/{name}/__main__.py"
@@ -315,10 +384,11 @@ def test_dockerfile_builds_one_image_for_every_service() -> None:
 
 def test_k8s_kustomization_lists_every_manifest() -> None:
     """kustomization.yaml names every manifest in deploy/k8s, and nothing else."""
-    k8s_dir = REPO / "deploy" / "k8s"
-    listed = set(yaml.safe_load((k8s_dir / "kustomization.yaml").read_text())["resources"])
-    present = {p.name for p in k8s_dir.glob("*.yaml")} - {"kustomization.yaml"}
+    listed = set(kustomization()["resources"])
+    present = {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml"}
     assert listed == present, f"kustomization resources {sorted(listed)} != files {sorted(present)}"
+    generated = {f for gen in kustomization()["configMapGenerator"] for f in gen["envs"]}
+    assert generated == {f"settings/{p.name}" for p in (K8S / "settings").glob("*.env")}
 
 
 @pytest.mark.parametrize("service", sorted(SETTINGS))
@@ -416,3 +486,169 @@ def test_prometheus_loads_alert_rules_for_what_must_never_go_unnoticed() -> None
         "wijkbus_outbox_lag_seconds",
     ):
         assert needed in used, f"no alert rule reads {needed}"
+
+
+# Settings no deployment sets, and why: the test holds every other one to compose and k8s.
+NOT_DEPLOYED = {
+    "service_name": "names the service's schema and consumer groups: never changed",
+    "group_prefix": "tests give their consumer groups a prefix of their own",
+    "event_topics": "notify's inputs are the contract's internal topics, not a deployment choice",
+}
+SECRET_NAMES = {
+    "DATABASE_URL",
+    "WIJKBUS_OPERATOR_TOKEN",
+    "KAFKA_SASL_USERNAME",
+    "KAFKA_SASL_PASSWORD",
+}
+
+
+def secret_env_names(service: str) -> set[str]:
+    """The env names whose values are secrets: SecretStr fields, credentials, partner keys."""
+    cls = settings_cls(service)
+    secret = {
+        n
+        for f, info in cls.model_fields.items()
+        if "SecretStr" in str(info.annotation)
+        for n in field_env_names(cls, f)
+    }
+    partner = {n for n in compose_env(app_services()[service]) if n.startswith("PARTNER_")}
+    return secret | partner | SECRET_NAMES
+
+
+def deployed_env(where: str, service: str) -> Env:
+    """The service's env in compose or k8s."""
+    if where == "compose":
+        return compose_env(app_services()[service])
+    (container,) = k8s()[("Deployment", service)]["spec"]["template"]["spec"]["containers"]
+    return k8s_env(service, container)
+
+
+@pytest.mark.parametrize("where", ["compose", "k8s"])
+@pytest.mark.parametrize("service", sorted(SETTINGS))
+def test_every_setting_the_service_reads_is_set(where: str, service: str) -> None:
+    """Each field of the settings class (nested TLS/SASL settings too) has a value there."""
+    env = deployed_env(where, service)
+    missing = [
+        f"{field} ({'/'.join(sorted(names))})"
+        for field, names in setting_names(settings_cls(service)).items()
+        if field not in NOT_DEPLOYED and not names & env.keys()
+    ]
+    assert not missing, f"{where} {service} does not set: " + ", ".join(missing)
+
+
+def example_value(value: str, name: str) -> str:
+    """What the service sees for a compose/k8s value: an interpolation's default, or a stand-in
+    for a secret it is not given here."""
+    if value.startswith("<secret "):
+        return "x" * 32
+    match = re.fullmatch(r"\$\{(\w+)(?::?([-?])(.*))?\}", value)
+    if not match:
+        return value
+    return match[3] if match[2] == "-" else "x" * 32
+
+
+@pytest.mark.parametrize("where", ["compose", "k8s"])
+@pytest.mark.parametrize("service", sorted(SETTINGS))
+def test_the_deployed_values_are_valid_settings(
+    where: str, service: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The settings class accepts every value compose and k8s give it (JSON, booleans, modes)."""
+    for name in list(os.environ):
+        if name.startswith(("KAFKA_", "DATABASE_", "WIJKBUS_", f"{service.upper()}_")):
+            monkeypatch.delenv(name)
+    for name, value in deployed_env(where, service).items():
+        monkeypatch.setenv(name, example_value(value, name))
+    try:
+        settings_cls(service)()
+    except ValidationError as exc:
+        pytest.fail(f"{where} {service}: {exc}")
+
+
+@pytest.mark.parametrize("service", sorted(SETTINGS))
+def test_secrets_are_referenced_never_inlined(service: str) -> None:
+    """k8s takes every secret from a Secret by key and defines no Secret; compose interpolates."""
+    assert not [k for k in k8s() if k[0] == "Secret"], "deploy/k8s must not hold Secrets"
+    k8s_values, compose_values = deployed_env("k8s", service), deployed_env("compose", service)
+    for name in secret_env_names(service) & k8s_values.keys():
+        assert k8s_values[name].startswith("<secret "), f"k8s {service}: {name} is inlined"
+        assert "${" in compose_values[name], f"compose {service}: {name} is inlined"
+
+
+def test_migrations_run_once_before_the_services() -> None:
+    """A one-shot compose service and a k8s Job run `migrate`, which the CLI has, with only
+    the database settings; every compose service waits for it to succeed."""
+    from tools.cli import app as cli
+
+    assert "migrate" in {c.name or c.callback.__name__ for c in cli.registered_commands}  # type: ignore[union-attr]
+    migrate = image_services()["migrate"]
+    assert command_of(migrate) == ["python", "-m", "tools", "migrate"]
+    assert migrate.get("restart") == "no"
+    for name, svc in app_services().items():
+        cond = svc["depends_on"].get("migrate", {}).get("condition")
+        assert cond == "service_completed_successfully", f"compose {name}: not after migrate"
+    job = k8s()[("Job", "wijkbus-migrate")]["spec"]["template"]["spec"]
+    (container,) = job["containers"]
+    assert container["command"] == command_of(migrate) and job["restartPolicy"] == "Never"
+    names = {"DATABASE_URL", "DATABASE_SSLMODE", "DATABASE_SSLROOTCERT"}
+    assert set(k8s_env("migrate", container)) == set(compose_env(migrate)) == names
+    assert k8s_env("migrate", container)["DATABASE_URL"].startswith("<secret ")
+
+
+def pods_of(selector: dict[str, Any]) -> set[str]:
+    """The Deployments (and the Job) whose pods a label selector picks."""
+    picked = set()
+    for (kind, name), doc in k8s().items():
+        if kind not in ("Deployment", "Job"):
+            continue
+        labels = doc["spec"]["template"]["metadata"]["labels"]
+        if all(labels.get(k) == v for k, v in selector.get("matchLabels", {}).items()) and all(
+            labels.get(e["key"]) in e["values"] for e in selector.get("matchExpressions", [])
+        ):
+            picked.add(name)
+    return picked
+
+
+@pytest.mark.parametrize("service", sorted(SETTINGS))
+def test_k8s_keeps_a_replica_through_disruptions(service: str) -> None:
+    """Two replicas and a PodDisruptionBudget that takes at most one of them at a time."""
+    deployment = k8s()[("Deployment", service)]
+    pdbs = [d for (k, _), d in k8s().items() if k == "PodDisruptionBudget"]
+    (pdb,) = [d for d in pdbs if service in pods_of(d["spec"]["selector"])]
+    assert deployment["spec"]["replicas"] >= 2 and pdb["spec"].get("maxUnavailable") == 1
+
+
+def test_k8s_network_policies_deny_by_default_and_admit_each_service() -> None:
+    """A default deny over every wijkbus pod; each service's http port is let in from somewhere."""
+    policies = [d for (k, _), d in k8s().items() if k == "NetworkPolicy"]
+    deny = [
+        p
+        for p in policies
+        if set(p["spec"]["policyTypes"]) == {"Ingress", "Egress"}
+        and not p["spec"].get("ingress")
+        and not p["spec"].get("egress")
+    ]
+    assert deny and pods_of(deny[0]["spec"]["podSelector"]) == set(SETTINGS) | {"wijkbus-migrate"}
+    for service in SETTINGS:
+        admitted = [
+            rule
+            for p in policies
+            if service in pods_of(p["spec"]["podSelector"])
+            for rule in p["spec"].get("ingress", [])
+            if {"port": "http"} in rule.get("ports", [])
+        ]
+        assert admitted, f"k8s: nothing may reach {service}'s http port"
+
+
+def test_k8s_ingress_serves_every_host_over_tls_to_real_services() -> None:
+    """Every Ingress host is in its TLS section; every backend is a Service's named port."""
+    (ingress,) = [d for (k, _), d in k8s().items() if k == "Ingress"]
+    tls_hosts = {h for t in ingress["spec"]["tls"] for h in t["hosts"] if t.get("secretName")}
+    backends = set()
+    for rule in ingress["spec"]["rules"]:
+        assert rule["host"] in tls_hosts, f"ingress: {rule['host']} without TLS"
+        for path in rule["http"]["paths"]:
+            service = path["backend"]["service"]
+            ports = {p["name"] for p in k8s()[("Service", service["name"])]["spec"]["ports"]}
+            assert service["port"]["name"] in ports
+            backends.add(service["name"])
+    assert backends == set(SETTINGS)

@@ -6,7 +6,8 @@ from ipaddress import ip_address
 
 import pytest
 
-from services.notify.targets import AddressPolicy, TargetRefused, check_target, parse_cidrs
+from services.notify.targets import AddressPolicy, TargetRefused, check_target
+from wijkbus.networks import parse_cidrs
 
 PUBLIC = AddressPolicy()
 

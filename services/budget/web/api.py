@@ -118,10 +118,10 @@ class RoundRequest(_Body):
 
 
 async def with_code(
-    request: Request, call: Callable[[Budget, Any], Awaitable[T]]
+    request: Request, code: str, call: Callable[[Budget, Any], Awaitable[T]]
 ) -> T | JSONResponse:
-    """A resident's call; a refusal becomes problem+json (429 with Retry-After)."""
-    result = await attempt(request, call)
+    """A resident's call with `code`; a refusal becomes problem+json (429 with Retry-After)."""
+    result = await attempt(request, code, call)
     if isinstance(result, Refusal):
         headers = {"Retry-After": str(result.retry_after)} if result.retry_after else None
         return problem(result.status, TITLES[result.status], detail=result.message, headers=headers)
@@ -137,7 +137,9 @@ _RESIDENT_ERRORS: dict[int | str, dict[str, Any]] = {
 @public.post("/supports", status_code=201, responses=_RESIDENT_ERRORS)
 async def support(body: SupportRequest, request: Request) -> Any:
     """Support an initiative of your buurt (pledge rule: your allowance, once a year)."""
-    result = await with_code(request, lambda b, c: b.support(c, body.code, body.initiative_id))
+    result = await with_code(
+        request, body.code, lambda b, c: b.support(c, body.code, body.initiative_id)
+    )
     if isinstance(result, JSONResponse):
         return result
     d = result.decision
@@ -149,7 +151,7 @@ async def support(body: SupportRequest, request: Request) -> Any:
 async def withdraw_support(body: SupportRequest, request: Request) -> Any:
     """Take your support back, before the initiative's deadline."""
     result = await with_code(
-        request, lambda b, c: b.withdraw_support(c, body.code, body.initiative_id)
+        request, body.code, lambda b, c: b.withdraw_support(c, body.code, body.initiative_id)
     )
     return result if isinstance(result, JSONResponse) else {"status": "ingetrokken"}
 
@@ -158,7 +160,9 @@ async def withdraw_support(body: SupportRequest, request: Request) -> Any:
 async def ballot(body: BallotRequest, request: Request) -> Any:
     """Cast your household's approval ballot in an open round of your buurt, once."""
     result = await with_code(
-        request, lambda b, c: ballots.cast(b, c, body.code, body.round_id, body.project_ids)
+        request,
+        body.code,
+        lambda b, c: ballots.cast(b, c, body.code, body.round_id, body.project_ids),
     )
     return result if isinstance(result, JSONResponse) else {"status": "gestemd"}
 
@@ -169,6 +173,7 @@ async def propose(body: ProposalRequest, request: Request) -> Any:
     contact = Contact(body.contact.name, body.contact.email, body.contact.phone)
     result = await with_code(
         request,
+        body.code,
         lambda b, c: b.propose(
             c, body.code, body.title, body.description, body.cost_cents, contact
         ),

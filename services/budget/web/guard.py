@@ -1,49 +1,59 @@
-"""Failed code attempts are rate-limited per client: a burst of mistakes, then a slow trickle."""
+"""Failed code attempts are rate-limited per code and per client: a burst of mistakes, then a
+slow trickle. The buckets live in PostgreSQL, so every replica counts against the same limit."""
 
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from fastapi import Request
 
+from services.budget.codes import normalise
 from services.budget.handlers import Budget, SupportRefusedError
-from wijkbus.ratelimit import TokenBuckets
+from wijkbus.networks import client_address
+from wijkbus.ratelimit import Database, SharedBuckets
 
 T = TypeVar("T")
 
 
 @dataclass
 class CodeGuard:
-    """Counts wrong and used codes per client; a client that ran dry waits (429, Retry-After).
+    """Counts wrong and used codes per code and per client; either run dry, the client waits
+    (429, Retry-After).
 
     Only failures cost a token, and a client is checked before it tries: so 200 simultaneous
     attempts with one code all get their real answer (one success, 199 "used"), and the
-    attempts after them are refused until the bucket refills.
+    attempts after them are refused until the buckets refill.
     """
 
-    per_minute: float
-    burst: float
-    clock: Callable[[], float] = time.monotonic
-    _blocked_until: dict[str, float] = field(default_factory=dict)
+    per_code: SharedBuckets
+    per_client: SharedBuckets
 
-    def __post_init__(self) -> None:
-        self._buckets = TokenBuckets(self.per_minute / 60, self.burst, clock=self.clock)
+    @classmethod
+    def of(
+        cls, per_minute: float, burst: float, clock: Callable[[], float] | None = None
+    ) -> CodeGuard:
+        """A guard allowing `burst` failures, then `per_minute`, for each code and each client."""
+        rate = per_minute / 60
+        return cls(
+            SharedBuckets("code-failures", rate, burst, clock),
+            SharedBuckets("client-code-failures", rate, burst, clock),
+        )
 
-    def wait(self, client: str) -> int:
-        """Seconds the client must wait before it may try a code again (0: go ahead)."""
-        until = self._blocked_until.get(client, 0.0)
-        remaining = until - self.clock()
-        return math.ceil(remaining) if remaining > 0 else 0
+    async def wait(self, db: Database, code: str, client: str) -> int:
+        """Seconds before this code may be tried from this client again (0: go ahead)."""
+        waits = [
+            await self.per_code.wait(db, normalise(code)),
+            await self.per_client.wait(db, client),
+        ]
+        return math.ceil(max(waits))
 
-    def failed(self, client: str) -> None:
-        """Record a wrong or used code; block the client once its bucket is empty."""
-        wait = self._buckets.take(client)
-        if wait:
-            self._blocked_until[client] = self.clock() + wait
+    async def failed(self, db: Database, code: str, client: str) -> None:
+        """Record a wrong or used code against the code and the client."""
+        await self.per_code.spend(db, normalise(code))
+        await self.per_client.spend(db, client)
 
 
 STATUS = {
@@ -69,24 +79,29 @@ class Refusal:
 
 
 def client_of(request: Request) -> str:
-    """Who is trying codes, for the rate limit: the client's address."""
-    return request.client.host if request.client else "unknown"
+    """Who is trying codes: the peer, or the forwarded client behind a trusted proxy."""
+    peer = request.client.host if request.client else None
+    trusted = request.app.state.settings.trusted_networks()
+    return client_address(peer, request.headers.get("x-forwarded-for"), trusted)
 
 
-async def attempt(request: Request, call: Callable[[Budget, Any], Awaitable[T]]) -> T | Refusal:
-    """Run a resident's call on a pooled connection, behind the guard against guessing codes."""
+async def attempt(
+    request: Request, code: str, call: Callable[[Budget, Any], Awaitable[T]]
+) -> T | Refusal:
+    """Run a resident's call with `code` on a pooled connection, behind the guard against
+    guessing codes."""
     guard: CodeGuard = request.app.state.code_guard
-    client = client_of(request)
-    if wait := guard.wait(client):
+    client, pool = client_of(request), request.app.state.runtime.pool
+    if wait := await guard.wait(pool, code, client):
         return Refusal(
             429,
             f"Te veel onjuiste of gebruikte codes. Probeer het over {wait} seconden weer.",
             wait,
         )
     try:
-        async with request.app.state.runtime.pool.acquire() as conn:
+        async with pool.acquire() as conn:
             return await call(request.app.state.budget, conn)
     except SupportRefusedError as exc:
         if exc.kind in GUESSES:
-            guard.failed(client)
+            await guard.failed(pool, code, client)
         return Refusal(STATUS[exc.kind], exc.message)

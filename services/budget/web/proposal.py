@@ -21,7 +21,7 @@ async def proposal_form_page(
     request: Request, code: str = Form(..., max_length=64)
 ) -> HTMLResponse:
     """The empty proposal form, for the household whose code this is."""
-    holder = await attempt(request, lambda b, c: b.holder(c, code))
+    holder = await attempt(request, code, lambda b, c: b.holder(c, code))
     if isinstance(holder, Refusal):
         return refused(request, holder)
     return page(request, "buurt_voorstel.html", code=code, values={}, problems={},
@@ -35,7 +35,7 @@ async def propose(request: Request) -> HTMLResponse:
     code = str(form.get("code") or "")[:64]
     proposal = proposal_form.read(form)
     if proposal.problems:
-        holder = await attempt(request, lambda b, c: b.holder(c, code))
+        holder = await attempt(request, code, lambda b, c: b.holder(c, code))
         if isinstance(holder, Refusal):
             return refused(request, holder)
         return page(request, "buurt_voorstel.html", 400, code=code, values=proposal.values,
@@ -43,6 +43,7 @@ async def propose(request: Request) -> HTMLResponse:
     v = proposal.values
     result = await attempt(
         request,
+        code,
         lambda b, c: b.propose(
             c, code, v["titel"], v["beschrijving"], proposal.cost_cents, proposal.contact
         ),

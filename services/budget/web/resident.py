@@ -57,7 +57,7 @@ async def code_form(request: Request, code: str | None = Query(None)) -> HTMLRes
 @router.post("", response_class=HTMLResponse)
 async def initiatives(request: Request, code: str = Form(..., max_length=64)) -> HTMLResponse:
     """The buurt's initiatives with their progress, for the household whose code this is."""
-    view = await attempt(request, lambda b, c: resident_view(b, c, code))
+    view = await attempt(request, code, lambda b, c: resident_view(b, c, code))
     if isinstance(view, Refusal):
         return refused(request, view)
     return page(request, "buurt.html", view=view, code=code)
@@ -70,7 +70,7 @@ async def support(
     initiative_id: str = Form(..., max_length=64),
 ) -> HTMLResponse:
     """Support one initiative; confirm it, or say clearly why not."""
-    result = await attempt(request, lambda b, c: b.support(c, code, initiative_id))
+    result = await attempt(request, code, lambda b, c: b.support(c, code, initiative_id))
     if isinstance(result, Refusal):
         return refused(request, result, code)
     message = f"Bedankt! Uw steun voor “{result.title}” is geregistreerd."
@@ -86,7 +86,7 @@ async def withdraw(
     initiative_id: str = Form(..., max_length=64),
 ) -> HTMLResponse:
     """Take the household's support back (before the deadline)."""
-    result = await attempt(request, lambda b, c: b.withdraw_support(c, code, initiative_id))
+    result = await attempt(request, code, lambda b, c: b.withdraw_support(c, code, initiative_id))
     if isinstance(result, Refusal):
         return refused(request, result, code)
     message = "Uw steun is ingetrokken. U kunt uw budget nu aan een ander initiatief geven."
@@ -99,7 +99,7 @@ async def vote(request: Request) -> HTMLResponse:
     form = await request.form()
     code, round_id = str(form.get("code", ""))[:64], str(form.get("round_id", ""))[:200]
     chosen = [str(p)[:200] for p in form.getlist("project")][:200]
-    result = await attempt(request, lambda b, c: ballots.cast(b, c, code, round_id, chosen))
+    result = await attempt(request, code, lambda b, c: ballots.cast(b, c, code, round_id, chosen))
     if isinstance(result, Refusal):
         return refused(request, result, code)
     message = "Bedankt! Uw stem is geregistreerd. De uitslag volgt na het sluiten van de ronde."

@@ -20,7 +20,7 @@ from services.intake.web.signal_view import SignalView
 from wijkbus import auth
 from wijkbus.http import problem
 from wijkbus.partners import Partner
-from wijkbus.ratelimit import TokenBuckets
+from wijkbus.ratelimit import SharedBuckets
 
 MAX_BATCH = 500
 STATUS_CODE = {
@@ -60,8 +60,8 @@ def partner_from_key(request: Request) -> Partner:
     return partner
 
 
-def router(buckets: TokenBuckets) -> APIRouter:
-    """The partner API routes."""
+def router(buckets: SharedBuckets) -> APIRouter:
+    """The partner API routes; `buckets` limit each partner's events, over all replicas."""
     api = APIRouter(prefix="/api/v1")
 
     @api.post(
@@ -101,7 +101,7 @@ def router(buckets: TokenBuckets) -> APIRouter:
             )
         intake: Intake = request.app.state.intake
         if media != BATCH_CONTENT_TYPE:
-            if wait := buckets.take(partner.id):
+            if wait := await buckets.take(request.app.state.runtime.pool, partner.id):
                 reporting.refused_request(partner.id, "rate-limited")
                 return _too_many(wait)
             async with request.app.state.runtime.pool.acquire() as conn, conn.transaction():
@@ -111,7 +111,8 @@ def router(buckets: TokenBuckets) -> APIRouter:
         events = _batch_items(body)
         if isinstance(events, JSONResponse):
             return events
-        if wait := buckets.take(partner.id, len(events)):
+        pool = request.app.state.runtime.pool
+        if wait := await buckets.take(pool, partner.id, len(events)):
             reporting.refused_request(partner.id, "rate-limited", len(events))
             return _too_many(wait)
         batch = [
@@ -120,7 +121,7 @@ def router(buckets: TokenBuckets) -> APIRouter:
             else Submission(partner, b"", "http", refused=raw)
             for raw in events
         ]
-        verdicts = await _submit_batch(request.app.state.runtime.pool, intake, batch)
+        verdicts = await _submit_batch(pool, intake, batch)
         return JSONResponse([_batch_answer(v) for v in verdicts], status_code=202)
 
     @api.get("/signals/{signal_id}", response_model=SignalView, responses={401: {}, 404: {}})
