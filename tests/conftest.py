@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from wijkbus.infra import (
     EmbeddedBroker,
     planned_backend,
     start_backend,
+    wait_for_database,
 )
 
 TESTS_DIR = Path(__file__).parent
@@ -47,11 +49,28 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(scope="session")
 def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
     """The broker and database for the whole session; a missing component fails, never skips."""
-    running = start_backend(datadir=tmp_path_factory.mktemp("backend"), keep_data=False)
+    datadir = tmp_path_factory.mktemp("backend")
+    running = start_backend(datadir=datadir, keep_data=False)
     try:
         yield running
     finally:
+        _say_why_postgres_is_gone(running, datadir / "pg" / "log")
         running.stop()
+
+
+def _say_why_postgres_is_gone(running: Backend, log: Path) -> None:
+    """When the embedded server no longer answers at the end, print the end of its log before
+    its data directory (and the log) is deleted: every later test failed on it."""
+    if not log.exists():
+        return
+    try:
+        wait_for_database(running.database_url, timeout=3)
+    except BackendError:
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:])
+        # A warning: pytest prints it in its summary, after every test's output.
+        warnings.warn(
+            f"embedded PostgreSQL stopped answering; the end of its log:\n{tail}", stacklevel=2
+        )
 
 
 @pytest.fixture
