@@ -35,7 +35,12 @@ class ServiceSettings(BaseSettings):
         "postgresql://postgres@127.0.0.1:5432/postgres", validation_alias=_env("DATABASE_URL")
     )
     partners_file: Path | None = Field(None, validation_alias=_env("WIJKBUS_PARTNERS"))
+    # API clients and scripts: a bearer of this token acts as a beheerder (wijkbus.auth).
     operator_token: str = Field("", validation_alias=_env("WIJKBUS_OPERATOR_TOKEN"))
+    # The named operators with their roles and password hashes (wijkbus.operators).
+    operators_file: Path | None = Field(None, validation_alias=_env("WIJKBUS_OPERATORS"))
+    # A dashboard login ends after this many seconds, or at logout.
+    session_ttl_s: float = Field(8 * 3600.0, gt=0, validation_alias=_env("WIJKBUS_SESSION_TTL_S"))
     log_format: str = Field("auto", validation_alias=_env("WIJKBUS_LOG_FORMAT"))
     # The producers' idempotence (wijkbus.producing): "auto" asks the broker (Kafka: on; Tansu,
     # the embedded broker, refuses it: off); "on" fails where it is refused.

@@ -1,0 +1,89 @@
+"""The operators' login and logout, shared by every service's dashboard, and their audit.
+
+An operator logs in with name and password (wijkbus.operators); a service without an operator
+registry takes the operator token instead. The session lives server-side (wijkbus.sessions).
+Every write an operator makes, and every login and logout, lands in `operator_actions`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import FastAPI, Form, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from wijkbus import auth, operator_audit, sessions
+from wijkbus.runtime import ServiceRuntime
+
+WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+WRONG = "Onjuiste naam of wachtwoord."
+
+
+def install(app: FastAPI, runtime: ServiceRuntime, title: str) -> None:
+    """GET/POST /login, POST /logout and the audit of operators' writes, on `app`."""
+    settings = runtime.settings
+    cookie = auth.cookie_name(settings.service_name)
+
+    def form(request: Request, next: str, error: str | None, status: int = 200) -> Response:
+        context = {"next": safe_next(next), "title": title, "error": error,
+                   "with_accounts": bool(app.state.operators.operators)}  # fmt: skip
+        return app.state.templates.TemplateResponse(request, "login.html", context, status)
+
+    @app.get("/login", include_in_schema=False, response_class=HTMLResponse)
+    async def login_form(request: Request, next: str = "/dashboard") -> Response:
+        return form(request, next, None)
+
+    @app.post("/login", include_in_schema=False, response_model=None)
+    async def login(request: Request, name: str = Form(""), password: str = Form(""),
+                    token: str = Form(""), next: str = Form("/dashboard")) -> Response:  # fmt: skip
+        found = _account(app, name, password, token, settings.operator_token)
+        if found is None:
+            return form(request, next, WRONG, 401)
+        at, via = auth.now(), "token" if token else "password"
+        value = await sessions.start(runtime.pool, found.name, found.role, via, at,
+                                     settings.session_ttl_s)  # fmt: skip
+        await operator_audit.record(
+            runtime.pool, at, found.name, found.role, "login", "/login", 303
+        )
+        response = RedirectResponse(safe_next(next), status_code=303)
+        response.set_cookie(cookie, value, max_age=int(settings.session_ttl_s), httponly=True,
+                            samesite="strict")  # fmt: skip
+        return response
+
+    @app.post("/logout", include_in_schema=False)
+    async def logout(request: Request) -> RedirectResponse:
+        found = await auth.actor(request)
+        if found is not None and found.session is not None:
+            await sessions.end(runtime.pool, found.session, auth.now())
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(cookie)
+        return response
+
+    app.middleware("http")(_audited(runtime))
+
+
+def _account(app: FastAPI, name: str, password: str, token: str, operator_token: str) -> Any:
+    """The operator these credentials are of: a registered account, or the token's beheerder."""
+    if token:
+        valid = auth.is_operator_token(token, operator_token)
+        return auth.Actor(auth.TOKEN_OPERATOR, "beheerder") if valid else None
+    return app.state.operators.login(name.strip(), password) if name and password else None
+
+
+def _audited(runtime: ServiceRuntime) -> Callable[..., Awaitable[Response]]:
+    async def audit(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Any:
+        response = await call_next(request)
+        found = getattr(request.state, "actor", None)
+        if request.method in WRITES and isinstance(found, auth.Actor):
+            action = "logout" if request.url.path == "/logout" else request.method
+            await operator_audit.record(runtime.pool, auth.now(), found.name, found.role,
+                                        action, request.url.path, response.status_code)  # fmt: skip
+        return response
+
+    return audit
+
+
+def safe_next(path: str) -> str:
+    """Only same-site paths: never redirect an operator to another host after login."""
+    return path if path.startswith("/") and not path.startswith("//") else "/dashboard"
