@@ -7,11 +7,11 @@ Every write an operator makes, and every login and logout, lands in `operator_ac
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from wijkbus import auth, operator_audit, sessions
 from wijkbus.runtime import ServiceRuntime
@@ -60,7 +60,7 @@ def install(app: FastAPI, runtime: ServiceRuntime, title: str) -> None:
         response.delete_cookie(cookie)
         return response
 
-    app.middleware("http")(_audited(runtime))
+    app.add_middleware(Audited, runtime=runtime)
 
 
 def _account(app: FastAPI, name: str, password: str, token: str, operator_token: str) -> Any:
@@ -71,17 +71,37 @@ def _account(app: FastAPI, name: str, password: str, token: str, operator_token:
     return app.state.operators.login(name.strip(), password) if name and password else None
 
 
-def _audited(runtime: ServiceRuntime) -> Callable[..., Awaitable[Response]]:
-    async def audit(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Any:
-        response = await call_next(request)
-        found = getattr(request.state, "actor", None)
-        if request.method in WRITES and isinstance(found, auth.Actor):
-            action = "logout" if request.url.path == "/logout" else request.method
-            await operator_audit.record(runtime.pool, auth.now(), found.name, found.role,
-                                        action, request.url.path, response.status_code)  # fmt: skip
-        return response
+class Audited:
+    """ASGI middleware: after an operator's write, one `operator_actions` row with its status.
 
-    return audit
+    Who acted is what the route's auth dependency found (`auth.actor`, kept in the request's
+    state); a request no operator made leaves no row.
+    """
+
+    def __init__(self, app: ASGIApp, runtime: ServiceRuntime) -> None:
+        self.app, self.runtime = app, runtime
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on; record it if an operator wrote."""
+        if scope["type"] != "http" or scope["method"] not in WRITES:
+            await self.app(scope, receive, send)
+            return
+        status = 500
+
+        async def sent(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        await self.app(scope, receive, sent)
+        found = scope.get("state", {}).get("actor")
+        if isinstance(found, auth.Actor):
+            path = scope["path"]
+            action = "logout" if path == "/logout" else scope["method"]
+            await operator_audit.record(
+                self.runtime.pool, auth.now(), found.name, found.role, action, path, status
+            )
 
 
 def safe_next(path: str) -> str:
