@@ -13,8 +13,9 @@ import secrets
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
+
+from wijkbus.registry_files import read_entries
 
 Role = Literal["beheerder", "gebiedsmanager", "budgetbeheer", "kijker"]
 ROLES: tuple[Role, ...] = ("beheerder", "gebiedsmanager", "budgetbeheer", "kijker")
@@ -88,21 +89,9 @@ def load_operators(path: Path | None) -> OperatorRegistry:
     """Read and check the registry file (none: no accounts); any problem stops the service."""
     if path is None:
         return OperatorRegistry([])
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise OperatorRegistryError(f"cannot read operator registry {path}: {exc}") from exc
-    if not isinstance(raw, list):
-        raise OperatorRegistryError(f"{path}: expected a list of operators")
-    operators: list[Operator] = []
-    problems: list[str] = []
-    for index, entry in enumerate(raw):
-        try:
-            operators.append(Operator.model_validate(entry))
-        except ValidationError as exc:
-            for e in exc.errors():
-                where = ".".join(str(p) for p in e["loc"])
-                problems.append(f"entry {index}: {where}: {e['msg']}")
+    operators, problems = read_entries(
+        path, Operator, "operator", OperatorRegistryError, lambda _: ""
+    )
     names = [o.name for o in operators]
     problems += [f"operator {n}: duplicate name" for n in sorted(set(names)) if names.count(n) > 1]
     if problems:
