@@ -232,5 +232,9 @@ def _register_subcommands() -> None:
 
     app.add_typer(report.report, name="report")
 
+    from tools import operator_cli
+
+    app.add_typer(operator_cli.app, name="operator")
+
 
 _register_subcommands()
