@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -146,11 +147,13 @@ def has_role(found: Actor | None, *roles: str) -> bool:
 def form_token(request: Request, form: str) -> str:
     """A dashboard's anti-CSRF token for `form`: derived from the operator's session cookie.
 
-    A bearer call needs none (`require_form_token`); its pages get a token of no use elsewhere.
+    Without a session (a bearer call needs no token, see `require_form_token`) a random one,
+    which no form can know.
     """
-    found: Actor | None = getattr(request.state, "actor", None)
-    key = found.session if found is not None and found.session else "bearer"
-    return hmac.new(key.encode(), form.encode(), hashlib.sha256).hexdigest()
+    found = getattr(request.state, "actor", None)
+    session = found.session if isinstance(found, Actor) else None
+    key = session.encode() if session else secrets.token_bytes(32)
+    return hmac.new(key, form.encode(), hashlib.sha256).hexdigest()
 
 
 def require_form_token(request: Request, presented: str, form: str) -> None:

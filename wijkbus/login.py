@@ -47,8 +47,9 @@ def install(app: FastAPI, runtime: ServiceRuntime, title: str) -> None:
             runtime.pool, at, found.name, found.role, "login", "/login", 303
         )
         response = RedirectResponse(safe_next(next), status_code=303)
+        # Secure wherever the operator came over https (behind a proxy: its forwarded scheme).
         response.set_cookie(cookie, value, max_age=int(settings.session_ttl_s), httponly=True,
-                            samesite="strict")  # fmt: skip
+                            samesite="strict", secure=request.url.scheme == "https")  # fmt: skip
         return response
 
     @app.post("/logout", include_in_schema=False)

@@ -14,6 +14,10 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
+# An expired or ended session's row stays this long (who was logged in when), then goes; what
+# the operator did stays in operator_actions.
+KEEP_EXPIRED = timedelta(days=30)
+
 
 @dataclass(frozen=True)
 class Session:
@@ -32,8 +36,9 @@ def _digest(token: str) -> str:
 async def start(
     pool: asyncpg.Pool, operator: str, role: str, via: str, now: datetime, ttl_s: float
 ) -> str:
-    """Start a session and return its cookie value."""
+    """Start a session and return its cookie value (and forget sessions long expired)."""
     token = secrets.token_urlsafe(32)
+    await pool.execute("DELETE FROM operator_sessions WHERE expires_at < $1", now - KEEP_EXPIRED)
     await pool.execute(
         "INSERT INTO operator_sessions (token_sha256, operator, role, via, started_at,"
         " expires_at) VALUES ($1, $2, $3, $4, $5, $6)",

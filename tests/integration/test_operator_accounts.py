@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 import yaml
@@ -160,4 +161,26 @@ async def test_the_operator_token_acts_as_a_beheerder_named_by_its_header(b: Buu
     assert [tuple(r) for r in actions] == [
         ("script-jaarafsluiting", "beheerder", "POST"),
         ("operator", "beheerder", "login"),
+    ]
+
+
+async def test_a_login_forgets_sessions_expired_a_month_ago_but_not_what_was_done(
+    b: Buurt,
+) -> None:
+    conn = await asyncpg.connect(b.database_url, server_settings={"search_path": "budget"})
+    try:
+        await conn.execute(
+            "INSERT INTO operator_sessions VALUES ('oud', 'anne', 'beheerder', 'password',"
+            " now() - interval '41 days', now() - interval '31 days', NULL),"
+            " ('recent', 'anne', 'beheerder', 'password',"
+            " now() - interval '3 days', now() - interval '2 days', NULL)"
+        )
+    finally:
+        await conn.close()
+    async with logged_in(b, "kees"):
+        pass
+    kept = await b.fetch("SELECT token_sha256, operator FROM operator_sessions ORDER BY started_at")
+    assert [r["token_sha256"] for r in kept][:1] == ["recent"] and len(kept) == 2
+    assert [r["operator"] for r in await b.fetch("SELECT operator FROM operator_actions")] == [
+        "kees"
     ]
