@@ -20,7 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from wijkbus import api_docs, auth, login, media
+from wijkbus import api_docs, auth, login, media, oidc_login
 from wijkbus.operators import load_operators
 from wijkbus.runtime import ServiceRuntime
 
@@ -132,6 +132,7 @@ def create_app(
     _install_errors(app)
     _install_kit_routes(app, runtime, title, description)
     login.install(app, runtime, title)
+    oidc_login.install(app, runtime)
     app.add_middleware(BodyTimeout, timeout_s=runtime.settings.body_timeout_s)
     _install_openapi(app)
     api_docs.install(app, "/api/v1/openapi.json")

@@ -27,7 +27,8 @@ def install(app: FastAPI, runtime: ServiceRuntime, title: str) -> None:
 
     def form(request: Request, next: str, error: str | None, status: int = 200) -> Response:
         context = {"next": safe_next(next), "title": title, "error": error,
-                   "with_accounts": bool(app.state.operators.operators)}  # fmt: skip
+                   "with_accounts": bool(app.state.operators.operators),
+                   "with_oidc": bool(settings.oidc_issuer)}  # fmt: skip
         return app.state.templates.TemplateResponse(request, "login.html", context, status)
 
     @app.get("/login", include_in_schema=False, response_class=HTMLResponse)
@@ -40,16 +41,9 @@ def install(app: FastAPI, runtime: ServiceRuntime, title: str) -> None:
         found = _account(app, name, password, token, settings.operator_token)
         if found is None:
             return form(request, next, WRONG, 401)
-        at, via = auth.now(), "token" if token else "password"
-        value = await sessions.start(runtime.pool, found.name, found.role, via, at,
-                                     settings.session_ttl_s)  # fmt: skip
-        await operator_audit.record(
-            runtime.pool, at, found.name, found.role, "login", "/login", 303
-        )
         response = RedirectResponse(safe_next(next), status_code=303)
-        # Secure wherever the operator came over https (behind a proxy: its forwarded scheme).
-        response.set_cookie(cookie, value, max_age=int(settings.session_ttl_s), httponly=True,
-                            samesite="strict", secure=request.url.scheme == "https")  # fmt: skip
+        via = "token" if token else "password"
+        await open_session(request, runtime, found.name, found.role, via, response)
         return response
 
     @app.post("/logout", include_in_schema=False)
@@ -61,7 +55,21 @@ def install(app: FastAPI, runtime: ServiceRuntime, title: str) -> None:
         response.delete_cookie(cookie)
         return response
 
+    app.state.login_form = form
     app.add_middleware(Audited, runtime=runtime)
+
+
+async def open_session(
+    request: Request, runtime: ServiceRuntime, name: str, role: str, via: str, response: Response
+) -> None:
+    """Start the operator's session, record the login, and set its cookie on `response`."""
+    settings, at = runtime.settings, auth.now()
+    value = await sessions.start(runtime.pool, name, role, via, at, settings.session_ttl_s)
+    await operator_audit.record(runtime.pool, at, name, role, "login", request.url.path, 303)
+    # Secure wherever the operator came over https (behind a proxy: its forwarded scheme).
+    response.set_cookie(auth.cookie_name(settings.service_name), value, httponly=True,
+                        max_age=int(settings.session_ttl_s), samesite="strict",
+                        secure=request.url.scheme == "https")  # fmt: skip
 
 
 def _account(app: FastAPI, name: str, password: str, token: str, operator_token: str) -> Any:

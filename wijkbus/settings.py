@@ -39,6 +39,11 @@ class ServiceSettings(BaseSettings):
     operator_token: str = Field("", validation_alias=_env("WIJKBUS_OPERATOR_TOKEN"))
     # The named operators with their roles and password hashes (wijkbus.operators).
     operators_file: Path | None = Field(None, validation_alias=_env("WIJKBUS_OPERATORS"))
+    # Operators may log in through this OpenID Connect provider (wijkbus.oidc); empty: not.
+    oidc_issuer: str = Field("", validation_alias=_env("WIJKBUS_OIDC_ISSUER"))
+    oidc_client_id: str = Field("", validation_alias=_env("WIJKBUS_OIDC_CLIENT_ID"))
+    oidc_client_secret: str = Field("", validation_alias=_env("WIJKBUS_OIDC_CLIENT_SECRET"))
+    oidc_role_claim: str = Field("wijkbus_role", validation_alias=_env("WIJKBUS_OIDC_ROLE_CLAIM"))
     # A dashboard login ends after this many seconds, or at logout.
     session_ttl_s: float = Field(8 * 3600.0, gt=0, validation_alias=_env("WIJKBUS_SESSION_TTL_S"))
     log_format: str = Field("auto", validation_alias=_env("WIJKBUS_LOG_FORMAT"))

@@ -4,7 +4,7 @@ CREATE TABLE IF NOT EXISTS operator_sessions (
     token_sha256 text        PRIMARY KEY,
     operator     text        NOT NULL,
     role         text        NOT NULL,
-    via          text        NOT NULL CHECK (via IN ('password', 'token')),
+    via          text        NOT NULL CHECK (via IN ('password', 'token', 'oidc')),
     started_at   timestamptz NOT NULL,
     expires_at   timestamptz NOT NULL,
     ended_at     timestamptz
