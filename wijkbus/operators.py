@@ -15,7 +15,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from wijkbus.logging import get_logger
 from wijkbus.registry_files import read_entries
+
+log = get_logger(__name__)
 
 Role = Literal["beheerder", "gebiedsmanager", "budgetbeheer", "kijker"]
 ROLES: tuple[Role, ...] = ("beheerder", "gebiedsmanager", "budgetbeheer", "kijker")
@@ -69,17 +72,31 @@ _DECOY = hash_password(secrets.token_urlsafe(16))
 
 
 class OperatorRegistry:
-    """The registered operators, looked up by name."""
+    """The registered operators, looked up by name; read again when its file changes, so a
+    removed account or a changed role counts from the next request on (sessions included)."""
 
-    def __init__(self, operators: list[Operator]) -> None:
+    def __init__(self, operators: list[Operator], path: Path | None = None) -> None:
         self.operators = {o.name: o for o in operators}
+        self._path = path
+        self._mtime = _mtime(path)
+
+    def _fresh(self) -> None:
+        if self._path is None or (mtime := _mtime(self._path)) == self._mtime:
+            return
+        self._mtime = mtime
+        try:
+            self.operators = load_operators(self._path).operators
+        except OperatorRegistryError as exc:
+            log.error("operator registry reload refused; the old registry stays", reason=str(exc))
 
     def get(self, name: str) -> Operator | None:
         """The operator with this name, if registered."""
+        self._fresh()
         return self.operators.get(name)
 
     def login(self, name: str, password: str) -> Operator | None:
         """The operator whose name and password these are, else None."""
+        self._fresh()
         operator = self.operators.get(name)
         matches = password_matches(password, operator.password_scrypt if operator else _DECOY)
         return operator if operator is not None and matches else None
@@ -96,4 +113,11 @@ def load_operators(path: Path | None) -> OperatorRegistry:
     problems += [f"operator {n}: duplicate name" for n in sorted(set(names)) if names.count(n) > 1]
     if problems:
         raise OperatorRegistryError(f"{path}: " + "; ".join(problems))
-    return OperatorRegistry(operators)
+    return OperatorRegistry(operators, path)
+
+
+def _mtime(path: Path | None) -> float | None:
+    try:
+        return path.stat().st_mtime if path is not None else None
+    except OSError:
+        return None

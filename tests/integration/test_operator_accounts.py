@@ -7,7 +7,9 @@ only reads; logout and expiry end a session, wherever its cookie was copied to.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -184,3 +186,21 @@ async def test_a_login_forgets_sessions_expired_a_month_ago_but_not_what_was_don
     assert [r["operator"] for r in await b.fetch("SELECT operator FROM operator_actions")] == [
         "kees"
     ]
+
+
+async def test_a_changed_registry_ends_a_removed_account_s_session_and_changes_a_role(
+    b: Buurt, tmp_path: Path
+) -> None:
+    bankje = await initiative(b)
+    admit = f"/dashboard/initiatieven/{bankje}/toelaten"
+    async with logged_in(b, "kees") as (kijker, _), logged_in(b, "bea") as (bea, csrf):
+        path = tmp_path / "operators.yaml"
+        entries = [e for e in yaml.safe_load(path.read_text()) if e["name"] != "kees"]
+        for entry in entries:
+            entry["role"] = "kijker" if entry["name"] == "bea" else entry["role"]
+        path.write_text(yaml.safe_dump(entries))
+        os.utime(path, (time.time() + 10, time.time() + 10))
+        gone = await kijker.get("/dashboard")
+        assert gone.status_code == 303 and gone.headers["location"].startswith("/login")
+        demoted = await bea.post(admit, data={"csrf_token": csrf, "deadline": "2026-12-24"})
+        assert demoted.status_code == 403

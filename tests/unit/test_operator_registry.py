@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -60,3 +62,21 @@ def test_a_broken_registry_stops_the_service_naming_each_problem(tmp_path: Path)
     assert "plain" not in message
     with pytest.raises(OperatorRegistryError, match="cannot read operator registry"):
         load_operators(tmp_path / "missing.yaml")
+
+
+def test_a_changed_registry_file_counts_from_the_next_lookup_and_a_broken_one_is_refused(
+    tmp_path: Path,
+) -> None:
+    anne = {"name": "anne", "role": "beheerder", "password_scrypt": hash_password("a-pass")}
+    path = registry_file(tmp_path, [anne])
+    registry = load_operators(path)
+    path.write_text(yaml.safe_dump([{**anne, "role": "kijker"}]))
+    os.utime(path, (time.time() + 10, time.time() + 10))
+    found = registry.get("anne")
+    assert found is not None and found.role == "kijker"
+    path.write_text("- name: [kapot")
+    os.utime(path, (time.time() + 20, time.time() + 20))
+    assert registry.login("anne", "a-pass") is not None  # the old registry stays
+    path.write_text(yaml.safe_dump([]))
+    os.utime(path, (time.time() + 30, time.time() + 30))
+    assert registry.get("anne") is None
