@@ -13,7 +13,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from tools import devstack
+from tools import demo_operators, devstack
 from tools.supervisor import Supervisor
 from wijkbus import db, erase_cli
 from wijkbus.cli_run import run
@@ -80,11 +80,15 @@ def dev(workdir: Path = typer.Option(Path(".wijkbus"), help="where data and logs
     try:
         creds = devstack.DemoCredentials.load_or_create(workdir / "secrets.json")
         partners = devstack.write_partner_registry(workdir / "partners.yaml", creds)
+        operators = demo_operators.write_operator_registry(
+            workdir / "operators.yaml", creds.operator_passwords
+        )
         for name, applied in run(_migrate_all(backend.database_url)).items():
             console.print(f"  migrations {name}: {', '.join(applied) or 'up to date'}")
         stack = devstack.ServiceProcesses(
-            workdir, backend.bootstrap, backend.database_url, creds, partners
-        )
+            workdir, backend.bootstrap, backend.database_url, creds, partners,
+            operators_file=operators,
+        )  # fmt: skip
         stack.start_all()
         stack.wait_ready()
         (workdir / "stack.json").write_text(json.dumps(stack.describe(), indent=2))
@@ -172,9 +176,15 @@ def _print_stack(stack: devstack.ServiceProcesses, backend: str, workdir: Path) 
     console.print(f"backend:         {backend}", soft_wrap=True)
     console.print(f"broker:          {stack.bootstrap}")
     console.print(f"database:        {stack.database_url}", soft_wrap=True)
+    for login in demo_operators.logins(stack.creds.operator_passwords):
+        console.print(
+            f"operator login:  {login['role']:<15} naam [bold]{login['name']}[/]"
+            f"  wachtwoord [bold]{login['password']}[/]",
+            soft_wrap=True,
+        )
     console.print(
-        f"operator login:  token [bold]{stack.creds.operator_token}[/] "
-        "(paste it into a dashboard's login form)",
+        f"operator token:  [bold]{stack.creds.operator_token}[/] (API clients: Bearer, as a"
+        " beheerder)",
         soft_wrap=True,
     )
     console.print(
@@ -261,6 +271,10 @@ def _register_subcommands() -> None:
     from tools import kafka_acls
 
     app.command("kafka-acls")(kafka_acls.kafka_acls)
+
+    from tools import operator_cli
+
+    app.add_typer(operator_cli.app, name="operator")
 
 
 _register_subcommands()

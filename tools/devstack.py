@@ -19,6 +19,7 @@ import yaml
 from aiosmtpd.controller import Controller
 
 from services.intake.ledger_acts import new_ledger_key
+from tools import demo_operators
 from wijkbus.infra import free_port
 from wijkbus.partners import api_key_hash
 from wijkbus.vault import new_master_key
@@ -82,6 +83,7 @@ class DemoCredentials:
     budget_vault_key: str = field(default_factory=new_master_key)
     routing_vault_key: str = field(default_factory=new_master_key)
     ledger_key: str = field(default_factory=new_ledger_key)
+    operator_passwords: dict[str, str] = field(default_factory=demo_operators.new_passwords)
 
     @classmethod
     def load_or_create(cls, path: Path) -> DemoCredentials:
@@ -157,6 +159,7 @@ class ServiceProcesses:
     creds: DemoCredentials
     partners_file: Path
     rules_file: Path = DEMO_RULES
+    operators_file: Path | None = None  # the operator accounts (none: the token logs in)
     ports: dict[str, int] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     overrides: dict[str, str] = field(default_factory=dict)  # extra env for every service
@@ -188,6 +191,8 @@ class ServiceProcesses:
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        if self.operators_file is not None:
+            env["WIJKBUS_OPERATORS"] = str(self.operators_file)
         if name == "intake":  # the only service that verifies partner signatures
             for pid, secret in self.creds.signing_secrets.items():
                 env[secret_env_name(pid)] = secret
@@ -297,6 +302,7 @@ class ServiceProcesses:
             "operator_token": self.creds.operator_token,
             # the key budget seals addresses with: `wijkbus budget` opens them with it
             "budget_vault_key": self.creds.budget_vault_key,
+            "operators": demo_operators.logins(self.creds.operator_passwords),
             "demo_partners": [
                 {
                     "id": p["id"],

@@ -1,4 +1,4 @@
-"""The HTTP side every service shares: problem+json, headers, health, metrics, login."""
+"""The HTTP side every service shares: problem+json, headers, health, metrics (login: login.py)."""
 
 from __future__ import annotations
 
@@ -11,18 +11,19 @@ from urllib.parse import quote
 
 import asyncpg
 import jinja2
-from fastapi import FastAPI, Form, Request, Response
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from wijkbus import api_docs, auth, media
+from wijkbus import api_docs, auth, login, media, oidc_login
 from wijkbus.http_metrics import RequestMetrics
 from wijkbus.logging import get_logger
+from wijkbus.operators import load_operators
 from wijkbus.runtime import ServiceRuntime
 
 API_VERSION = "1.0.0"
@@ -40,21 +41,27 @@ SECURITY_HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
     "API-Version": API_VERSION,
 }
+
+
 # Every /api/v1 operation that can answer 401 takes a Bearer key (a partner's API key or the
 # operator token) or the operator's dashboard login cookie.
-SECURITY_SCHEMES = {
-    "bearer": {
-        "type": "http",
-        "scheme": "bearer",
-        "description": "A partner's API key, or the operator token (WIJKBUS_OPERATOR_TOKEN).",
-    },
-    "operatorCookie": {
-        "type": "apiKey",
-        "in": "cookie",
-        "name": auth.COOKIE,
-        "description": "The operator's dashboard session, set by POST /login.",
-    },
-}
+def security_schemes(service: str) -> dict[str, dict[str, str]]:
+    """The OpenAPI security schemes of a service (its login cookie is named after it)."""
+    return {
+        "bearer": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A partner's API key, or the operator token (WIJKBUS_OPERATOR_TOKEN).",
+        },
+        "operatorCookie": {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": auth.cookie_name(service),
+            "description": "The operator's dashboard session, set by POST /login.",
+        },
+    }
+
+
 SECURITY: list[dict[str, list[str]]] = [{"bearer": []}, {"operatorCookie": []}]
 
 
@@ -126,8 +133,11 @@ def create_app(
     app.state.settings = runtime.settings
     app.state.runtime = runtime
     app.state.templates = templates(service_dir)
+    app.state.operators = load_operators(runtime.settings.operators_file)
     _install_errors(app)
     _install_kit_routes(app, runtime, title, description)
+    login.install(app, runtime, title)
+    oidc_login.install(app, runtime)
     app.add_middleware(BodyTimeout, timeout_s=runtime.settings.body_timeout_s)
     _install_openapi(app)
     api_docs.install(app, "/api/v1/openapi.json")
@@ -158,7 +168,9 @@ def _install_openapi(app: FastAPI) -> None:
                 description=app.description,
                 routes=app.routes,
             )
-            schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+            schema.setdefault("components", {})["securitySchemes"] = security_schemes(
+                app.state.settings.service_name
+            )
             for operations in schema.get("paths", {}).values():
                 for operation in operations.values():
                     if "401" in operation.get("responses", {}):
@@ -220,41 +232,6 @@ def _install_kit_routes(app: FastAPI, runtime: ServiceRuntime, title: str, desc:
     @app.get("/docs/asyncapi", include_in_schema=False)
     async def asyncapi() -> dict[str, Any]:
         return runtime.asyncapi(title, desc)
-
-    @app.get("/login", include_in_schema=False, response_class=HTMLResponse)
-    async def login_form(request: Request, next: str = "/dashboard") -> HTMLResponse:
-        return app.state.templates.TemplateResponse(
-            request, "login.html", {"next": _safe_next(next), "title": title, "error": None}
-        )
-
-    @app.post("/login", include_in_schema=False, response_model=None)
-    async def login(
-        request: Request, token: str = Form(...), next: str = Form("/dashboard")
-    ) -> Response:
-        operator_token = runtime.settings.operator_token
-        if not auth.is_operator_token(token, operator_token):
-            return app.state.templates.TemplateResponse(
-                request,
-                "login.html",
-                {"next": _safe_next(next), "title": title, "error": "Onjuiste operatorsleutel."},
-                status_code=401,
-            )
-        response = RedirectResponse(_safe_next(next), status_code=303)
-        response.set_cookie(
-            auth.COOKIE, auth.session_value(operator_token), httponly=True, samesite="strict"
-        )
-        return response
-
-    @app.post("/logout", include_in_schema=False)
-    async def logout() -> RedirectResponse:
-        response = RedirectResponse("/login", status_code=303)
-        response.delete_cookie(auth.COOKIE)
-        return response
-
-
-def _safe_next(path: str) -> str:
-    # Only same-site paths: never redirect an operator to another host after login.
-    return path if path.startswith("/") and not path.startswith("//") else "/dashboard"
 
 
 class BodyTimeout:

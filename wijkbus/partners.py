@@ -11,11 +11,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.signals import Categorie
 from wijkbus.logging import get_logger
+from wijkbus.registry_files import read_entries
 
 log = get_logger(__name__)
 
@@ -103,21 +103,7 @@ def load_partners(
     Only intake verifies signatures; other services pass `with_secrets=False` and never see them.
     """
     env = os.environ if env is None else env
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise PartnerRegistryError(f"cannot read partner registry {path}: {exc}") from exc
-    if not isinstance(raw, list):
-        raise PartnerRegistryError(f"{path}: expected a list of partners")
-    partners: list[Partner] = []
-    problems: list[str] = []
-    for index, entry in enumerate(raw):
-        try:
-            partners.append(Partner.model_validate(entry))
-        except ValidationError as exc:
-            for e in exc.errors():
-                where = ".".join(str(p) for p in e["loc"])
-                problems.append(f"entry {index} ({_entry_id(entry)}): {where}: {e['msg']}")
+    partners, problems = read_entries(path, Partner, "partner", PartnerRegistryError, _entry_id)
     for attr in ("id", "source", "api_key_sha256"):
         seen: set[str] = set()
         for p in partners:
@@ -138,7 +124,7 @@ def load_partners(
 
 
 def _entry_id(entry: object) -> str:
-    return str(entry.get("id", "?")) if isinstance(entry, dict) else "?"
+    return f" ({entry.get('id', '?') if isinstance(entry, dict) else '?'})"
 
 
 class RegistryWatcher:

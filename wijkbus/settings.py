@@ -42,10 +42,20 @@ class ServiceSettings(BaseSettings):
     kafka_security: KafkaSecurity = Field(default_factory=KafkaSecurity)
     database_tls: DatabaseTls = Field(default_factory=DatabaseTls)
     partners_file: Path | None = Field(None, validation_alias=_env("WIJKBUS_PARTNERS"))
+    # API clients and scripts: a bearer of this token acts as a beheerder (wijkbus.auth).
     operator_token: str = Field("", validation_alias=_env("WIJKBUS_OPERATOR_TOKEN"))
     # Proxies (comma-separated CIDRs, e.g. the ingress controller's pod network) whose
     # X-Forwarded-For is believed; from anyone else the connection's peer is the client.
     trusted_proxies: str = Field("", validation_alias=_env("WIJKBUS_TRUSTED_PROXIES"))
+    # The named operators with their roles and password hashes (wijkbus.operators).
+    operators_file: Path | None = Field(None, validation_alias=_env("WIJKBUS_OPERATORS"))
+    # Operators may log in through this OpenID Connect provider (wijkbus.oidc); empty: not.
+    oidc_issuer: str = Field("", validation_alias=_env("WIJKBUS_OIDC_ISSUER"))
+    oidc_client_id: str = Field("", validation_alias=_env("WIJKBUS_OIDC_CLIENT_ID"))
+    oidc_client_secret: str = Field("", validation_alias=_env("WIJKBUS_OIDC_CLIENT_SECRET"))
+    oidc_role_claim: str = Field("wijkbus_role", validation_alias=_env("WIJKBUS_OIDC_ROLE_CLAIM"))
+    # A dashboard login ends after this many seconds, or at logout.
+    session_ttl_s: float = Field(8 * 3600.0, gt=0, validation_alias=_env("WIJKBUS_SESSION_TTL_S"))
     log_format: str = Field("auto", validation_alias=_env("WIJKBUS_LOG_FORMAT"))
     # INFO: one line per judged event, assignment, escalation, failed delivery; WARNING: problems.
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
@@ -86,6 +96,11 @@ class ServiceSettings(BaseSettings):
     def _database_url_with_tls(self) -> ServiceSettings:
         self.database_url = with_tls(self.database_url, self.database_tls)
         return self
+
+    @field_validator("operators_file", mode="before")
+    @classmethod
+    def _no_registry(cls, value: object) -> object:
+        return None if value == "" else value  # WIJKBUS_OPERATORS="": no named operators
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -26,7 +27,6 @@ import httpx
 import pytest
 from schemathesis.openapi import from_dict
 
-from services.routing.web import wijkhub_forms
 from tests.e2e.fuzzing import Caller, fuzz, local_receiver
 from tools import wijkhub_demo
 from tools.devstack import DEMO_PARTNERS, ServiceProcesses
@@ -127,13 +127,24 @@ def test_routing_wijkhub_forms_never_answer_5xx(
     stack: ServiceProcesses, wijkhub: dict[str, str]
 ) -> None:
     """The dashboard's wijkhub forms, as a logged-in operator with the form token."""
-    token = stack.creds.operator_token
-    document = forms_openapi(auth.form_token(token, wijkhub_forms.FORM))
+    cookie, form_token = logged_in(stack, f"/dashboard/wijkhubs/{wijkhub['hub_id']}")
+    document = forms_openapi(form_token)
     schemas = [from_dict(document), from_dict(pinned(document, **wijkhub))]
-    login = Caller("operator (login)", cookies={auth.COOKIE: auth.session_value(token)})
+    login = Caller("operator (login)", cookies={auth.cookie_name("routing"): cookie})
     tally = fuzz(schemas, stack.url("routing"), [login], max_examples=MAX_EXAMPLES)
     assert 200 in tally.codes("GET /dashboard/wijkhubs/{hub_id}")
     assert {303, 400, 409} & tally.codes("POST /dashboard/wijkhubs/{hub_id}/extend")
+
+
+def logged_in(stack: ServiceProcesses, page: str) -> tuple[str, str]:
+    """An operator's routing session cookie (logged in with the token) and a page's form token."""
+    with httpx.Client(base_url=stack.url("routing"), timeout=30) as browser:
+        login = browser.post("/login", data={"token": stack.creds.operator_token})
+        assert login.status_code == 303
+        text = browser.get(page).text
+    found = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', text)
+    assert found is not None, f"{page} carries a form token"
+    return browser.cookies[auth.cookie_name("routing")], found.group(1)
 
 
 def test_budget_api_never_answers_5xx(stack: ServiceProcesses) -> None:

@@ -37,7 +37,8 @@ async def test_a_form_token_with_non_ascii_characters_is_a_wrong_token(
 
 async def test_a_login_cookie_with_non_ascii_characters_is_no_login(router: Router) -> None:
     # The same TypeError for the operator's session cookie, on the API and on the pages.
-    cookie = {"Cookie": f"{auth.COOKIE}=s\u00e9ssion".encode("latin-1")}  # as a browser may
+    # As a browser may send it.
+    cookie = {"Cookie": f"{auth.cookie_name('routing')}=s\u00e9ssion".encode("latin-1")}
     async with httpx.AsyncClient(base_url=str(router.http.base_url), headers=cookie) as client:
         api = await client.get("/api/v1/wijkhubs/advice")
         page = await client.get("/dashboard")

@@ -18,6 +18,7 @@ from services.budget.domain.initiatives import InitiativeStateError
 from services.budget.handlers import Budget, Contact
 from services.budget.initiatives import UnknownInitiativeError
 from services.budget.web.guard import Refusal, attempt
+from wijkbus import auth
 from wijkbus.auth import require_operator_api
 from wijkbus.http import problem
 from wijkbus.logging import get_logger
@@ -181,6 +182,7 @@ async def propose(body: ProposalRequest, request: Request) -> Any:
     return result if isinstance(result, JSONResponse) else {"initiative_id": result}
 
 
+BUDGET_ROLE = [Depends(auth.requires("budgetbeheer"))]  # and a beheerder; others read only
 operator = APIRouter(prefix="/api/v1", tags=["operators"], responses={401: {}},
                      dependencies=[Depends(require_operator_api)])  # fmt: skip
 
@@ -207,7 +209,7 @@ async def initiative(initiative_id: str, request: Request) -> Any:
     return jsonable_encoder(dict(row))
 
 
-@operator.get("/initiatives/{initiative_id}/contact")
+@operator.get("/initiatives/{initiative_id}/contact", dependencies=BUDGET_ROLE)
 async def contact(initiative_id: str, request: Request) -> Any:
     """The initiator's contact, opened from the vault; every read is logged (without it)."""
     try:
@@ -223,26 +225,26 @@ async def contact(initiative_id: str, request: Request) -> Any:
     return opened
 
 
-@operator.post("/initiatives/{initiative_id}/admit")
+@operator.post("/initiatives/{initiative_id}/admit", dependencies=BUDGET_ROLE)
 async def admit(initiative_id: str, body: AdmitRequest, request: Request) -> Any:
     """Admit a proposed initiative: open for support until the deadline."""
     deadline: datetime = body.deadline
     return await _operator_step(request, lambda b, c: b.admit(c, initiative_id, deadline))
 
 
-@operator.post("/initiatives/{initiative_id}/decline")
+@operator.post("/initiatives/{initiative_id}/decline", dependencies=BUDGET_ROLE)
 async def decline(initiative_id: str, body: DeclineRequest, request: Request) -> Any:
     """Decline a proposed initiative with a reason."""
     return await _operator_step(request, lambda b, c: b.decline(c, initiative_id, body.reason))
 
 
-@operator.post("/initiatives/{initiative_id}/withdraw")
+@operator.post("/initiatives/{initiative_id}/withdraw", dependencies=BUDGET_ROLE)
 async def withdraw(initiative_id: str, request: Request) -> Any:
     """Withdraw an initiative on its initiator's request; pledges to it are released."""
     return await _operator_step(request, lambda b, c: b.withdraw(c, initiative_id))
 
 
-@operator.post("/rounds", status_code=201)
+@operator.post("/rounds", status_code=201, dependencies=BUDGET_ROLE)
 async def open_round(body: RoundRequest, request: Request) -> Any:
     """Open a vote round for a buurt."""
     new = ballots.NewRound(
@@ -253,7 +255,7 @@ async def open_round(body: RoundRequest, request: Request) -> Any:
     return await _operator_step(request, lambda _, c: ballots.open_round(c, new))
 
 
-@operator.post("/rounds/{round_id}/close")
+@operator.post("/rounds/{round_id}/close", dependencies=BUDGET_ROLE)
 async def close_round(round_id: str, request: Request) -> Any:
     """Close a round and decide it; the results land on the dashboard."""
     return await _operator_step(request, lambda b, c: _close(b, c, round_id))

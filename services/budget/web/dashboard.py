@@ -47,7 +47,7 @@ async def page(request: Request, status: int = 200, **extra: Any) -> HTMLRespons
             "logged_in": True,
             "results": results,
             "funded": [i for i in data["initiatives"] if i["status"] == "gefinancierd"],
-            "csrf_token": auth.form_token(request.app.state.settings.operator_token, FORM),
+            "csrf_token": auth.form_token(request, FORM),
             "formable": formable,
             "default_deadline": (today + timedelta(weeks=ADMIT_WEEKS)).isoformat(),
             "min_deadline": (today + timedelta(days=1)).isoformat(),

@@ -25,7 +25,9 @@ from wijkbus import auth
 from wijkbus.auth import require_operator_page
 
 router = APIRouter(
-    prefix="/dashboard", include_in_schema=False, dependencies=[Depends(require_operator_page)]
+    prefix="/dashboard",
+    include_in_schema=False,
+    dependencies=[Depends(require_operator_page), Depends(auth.requires("budgetbeheer"))],
 )
 ZONE = ZoneInfo("Europe/Amsterdam")  # the municipality's day: a deadline ends at its midnight
 Step = Callable[[Any, Any], Awaitable[Any]]

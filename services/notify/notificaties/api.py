@@ -62,6 +62,7 @@ class StandardErrors(APIRoute):
 
 router = APIRouter(prefix=PREFIX, tags=["notificaties"], route_class=StandardErrors)
 Owner = Depends(auth.partner_or_operator)
+Writer = Depends(auth.partner_or_beheerder)  # of the operators, only a beheerder changes them
 
 
 def _url(request: Request, path: str) -> str:
@@ -102,7 +103,9 @@ async def list_abonnementen(request: Request, owner: str | None = Owner) -> Any:
 
 
 @router.post("/abonnement", status_code=201, responses={400: {}, 401: {}})
-async def create_abonnement(body: AbonnementIn, request: Request, owner: str | None = Owner) -> Any:
+async def create_abonnement(
+    body: AbonnementIn, request: Request, owner: str | None = Writer
+) -> Any:
     """Subscribe a callback to kanalen; a test notificatie must be answered with 2xx first.
     The answer adds `signingSecret` (shown once) for the wijkbus-signature of each POST."""
     abonnementen: Abonnementen = request.app.state.abonnementen
@@ -123,7 +126,7 @@ async def read_abonnement(uuid: str, request: Request, owner: str | None = Owner
 
 @router.put("/abonnement/{uuid}", responses={400: {}, 401: {}, 404: {}})
 async def replace_abonnement(
-    uuid: str, body: AbonnementIn, request: Request, owner: str | None = Owner
+    uuid: str, body: AbonnementIn, request: Request, owner: str | None = Writer
 ) -> Any:
     """Replace callbackUrl, auth and kanalen (a new callback is tested first)."""
     return await _change(request, uuid, AbonnementPatch(**body.model_dump()), owner)
@@ -131,7 +134,7 @@ async def replace_abonnement(
 
 @router.patch("/abonnement/{uuid}", responses={400: {}, 401: {}, 404: {}})
 async def change_abonnement(
-    uuid: str, body: AbonnementPatch, request: Request, owner: str | None = Owner
+    uuid: str, body: AbonnementPatch, request: Request, owner: str | None = Writer
 ) -> Any:
     """Change some of callbackUrl, auth and kanalen."""
     return await _change(request, uuid, body, owner)
@@ -140,7 +143,7 @@ async def change_abonnement(
 @router.delete(
     "/abonnement/{uuid}", status_code=204, response_class=Response, responses={401: {}, 404: {}}
 )
-async def delete_abonnement(uuid: str, request: Request, owner: str | None = Owner) -> Response:
+async def delete_abonnement(uuid: str, request: Request, owner: str | None = Writer) -> Response:
     """End an abonnement; its pending notificaties are cancelled, the delivery log is kept."""
     async with request.app.state.runtime.pool.acquire() as conn, conn.transaction():
         await hearing.changing(conn)  # before the row lock, which a fan-out's insert waits for

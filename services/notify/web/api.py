@@ -21,9 +21,14 @@ class Caller:
     owner: str | None
 
 
-def caller(request: Request) -> Caller:
+async def caller(request: Request) -> Caller:
     """The operator (token or login) or the partner whose API key the request bears; else 401."""
-    return Caller(auth.partner_or_operator(request))
+    return Caller(await auth.partner_or_operator(request))
+
+
+async def writer(request: Request) -> Caller:
+    """As `caller`, for a change: of the operators only a beheerder may make it (else 403)."""
+    return Caller(await auth.partner_or_beheerder(request))
 
 
 router = APIRouter(prefix="/api/v1", tags=["subscriptions"])
@@ -68,7 +73,7 @@ BAD_SUBSCRIPTION = (
     description=WEBHOOK_DELIVERY,
 )
 async def create_subscription(
-    body: SubscriptionRequest, request: Request, who: Caller = Depends(caller)
+    body: SubscriptionRequest, request: Request, who: Caller = Depends(writer)
 ) -> Any:
     """Subscribe a callback to event types; answers the signing secret once."""
     subscriptions: Subscriptions = request.app.state.subscriptions
@@ -107,7 +112,7 @@ async def get_subscription(
 
 @router.delete("/subscriptions/{subscription_id}", status_code=204, responses={401: {}, 404: {}})
 async def delete_subscription(
-    subscription_id: str, request: Request, who: Caller = Depends(caller)
+    subscription_id: str, request: Request, who: Caller = Depends(writer)
 ) -> Response:
     """End a subscription; pending deliveries are cancelled, the delivery log is kept."""
     subscriptions: Subscriptions = request.app.state.subscriptions

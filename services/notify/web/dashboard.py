@@ -35,7 +35,7 @@ async def dashboard(request: Request) -> HTMLResponse:
             "refresh": 10,
             "now": now,
             "backlog": sum(s["pending"] + s["failing"] for s in subs),
-            "csrf_token": form_token(request.app.state.settings.operator_token),
+            "csrf_token": form_token(request),
             **data,
         },
     )

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Path, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from services.notify import store
-from services.notify.web.api import Caller, caller
+from services.notify.web.api import Caller, caller, writer
 from wijkbus import auth
 from wijkbus.auth import require_operator_page
 from wijkbus.http import problem
@@ -21,9 +21,9 @@ DeliveryId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 FORM = "notify-dashboard-form"
 
 
-def form_token(operator_token: str) -> str:
+def form_token(request: Request) -> str:
     """The dashboard's anti-CSRF form token (`wijkbus.auth.form_token` of its form)."""
-    return auth.form_token(operator_token, FORM)
+    return auth.form_token(request, FORM)
 
 
 async def _retry(request: Request, delivery_id: int, owner: str | None) -> str:
@@ -49,7 +49,7 @@ async def list_dead(request: Request, who: Caller = Depends(caller)) -> list[dic
     responses={400: {}, 401: {}, 404: {}, 409: {}},
 )
 async def retry_api(
-    delivery_id: DeliveryId, request: Request, who: Caller = Depends(caller)
+    delivery_id: DeliveryId, request: Request, who: Caller = Depends(writer)
 ) -> Any:
     """Queue a dead delivery again with a fresh attempt budget."""
     outcome = await _retry(request, delivery_id, who.owner)
@@ -63,7 +63,7 @@ async def retry_api(
 @router.post(
     "/dashboard/deliveries/{delivery_id}/retry",
     include_in_schema=False,
-    dependencies=[Depends(require_operator_page)],
+    dependencies=[Depends(require_operator_page), Depends(auth.requires())],
 )
 async def retry_form(
     delivery_id: DeliveryId, request: Request, csrf_token: str = Form("")

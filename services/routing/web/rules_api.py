@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from services.routing import queries, store
 from services.routing.domain import RuleSet, RuleSetError, parse_rules
 from services.routing.web.api import OPERATORS_ONLY
+from wijkbus import auth
 from wijkbus.auth import require_operator_api
 from wijkbus.http import problem
 
@@ -55,6 +56,7 @@ class RulesHistory(BaseModel):
 
 @router.put(
     "/rules",
+    dependencies=[Depends(auth.requires())],  # the rules of every partner: a beheerder's
     response_model=RulesUpdate,
     responses={400: {}, 401: {}, 409: {}, 413: {}},
     openapi_extra={
@@ -75,7 +77,7 @@ async def put_rules(request: Request) -> RulesUpdate | JSONResponse:
         # The field within the rule set (`rules[3].responder`); `body` for the whole document.
         errors = [{"field": e.field or "body", "message": e.text} for e in exc.errors]
         return problem(400, "rule set refused", errors=errors)
-    who = request.headers.get("x-wijkbus-operator", "operator")[:64] or "operator"
+    who = await auth.who(request)
     try:
         async with request.app.state.runtime.pool.acquire() as conn, conn.transaction():
             change = await routing.replace_rules(conn, new, who)

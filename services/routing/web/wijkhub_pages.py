@@ -16,6 +16,7 @@ from services.routing.web.wijkhubs import decided
 from wijkbus import auth
 from wijkbus.auth import require_operator_page
 
+DECIDES = [Depends(auth.requires("gebiedsmanager"))]
 router = APIRouter(
     prefix="/dashboard/wijkhubs",
     include_in_schema=False,
@@ -29,7 +30,7 @@ async def hub_page(hub_id: str, request: Request) -> HTMLResponse:
     return await _hub_page(request, hub_id)
 
 
-@router.post("")
+@router.post("", dependencies=DECIDES)
 async def open_hub(request: Request) -> Response:
     """'Wijkhub openen' on a street's advice: on to the new hub's page, or the reasons why not."""
     form = await _form(request)
@@ -40,7 +41,7 @@ async def open_hub(request: Request) -> Response:
     return _to_hub(opened.hub_id)
 
 
-@router.post("/advice/{street_key:path}/decline")
+@router.post("/advice/{street_key:path}/decline", dependencies=DECIDES)
 async def decline(street_key: str, request: Request) -> Response:
     """'Geen wijkhub' on a street's advice, with the reason; back to the dashboard."""
     form = await _form(request)
@@ -51,7 +52,7 @@ async def decline(street_key: str, request: Request) -> Response:
     return RedirectResponse("/dashboard#wijkhub-advies", status_code=303)
 
 
-@router.post("/{hub_id}/extend")
+@router.post("/{hub_id}/extend", dependencies=DECIDES)
 async def extend(hub_id: str, request: Request) -> Response:
     """'Verlengen': a running hub gets a later last day."""
     form = await _form(request)
@@ -62,7 +63,7 @@ async def extend(hub_id: str, request: Request) -> Response:
     return _to_hub(hub_id)
 
 
-@router.post("/{hub_id}/close")
+@router.post("/{hub_id}/close", dependencies=DECIDES)
 async def close(hub_id: str, request: Request) -> Response:
     """'Sluiten': the hub closes with the team's note and its evaluation as of now."""
     form = await _form(request)

@@ -32,7 +32,7 @@ def zone_of(request: Request) -> ZoneInfo:
 
 def common(request: Request) -> dict[str, Any]:
     """What every wijkhub form needs: its token, the zone and the page's helpers."""
-    token = auth.form_token(request.app.state.settings.operator_token, forms.FORM)
+    token = auth.form_token(request, forms.FORM)
     zone = zone_of(request)
     return {
         "csrf_token": token,
@@ -94,7 +94,10 @@ async def hub_context(request: Request, hub_id: str) -> dict[str, Any] | None:
 async def _contact(
     request: Request, conn: asyncpg.Connection, hub_id: str
 ) -> dict[str, str | None] | None:
-    """The contact person from the vault; None when not kept, erased or not to be opened."""
+    """The contact person from the vault; None when not kept, erased or not to be opened,
+    and for an operator who does not decide on wijkhubs (a kijker or budgetbeheer)."""
+    if not auth.has_role(await auth.actor(request), "gebiedsmanager"):
+        return None
     try:
         contact: dict[str, str | None] = await request.app.state.wijkhubs.contact(conn, hub_id)
     except (LookupError, PersonErased, VaultError):

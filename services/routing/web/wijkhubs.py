@@ -42,6 +42,9 @@ Line = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=LINE_PATTERN),
 ]
 OPERATOR = [Depends(require_operator_api)]
+# A wijkhub decision is a gebiedsmanager's (or a beheerder's); erasing its contact a beheerder's.
+DECIDES = [*OPERATOR, Depends(auth.requires("gebiedsmanager"))]
+ERASES = [*OPERATOR, Depends(auth.requires())]
 
 
 class ContactIn(BaseModel):
@@ -99,17 +102,14 @@ class CloseRequest(BaseModel):
 
 
 partner_of = auth.partner_or_operator
-
-
-def _who(request: Request) -> str:
-    return request.headers.get("x-wijkbus-operator", "operator")[:64] or "operator"
+contact_reader = auth.partner_or("gebiedsmanager")
 
 
 async def decided(request: Request, what: str, *args: Any) -> Any:
     """Run one decision of `Wijkhubs` in a transaction; its refusals are raised."""
     hubs: Wijkhubs = request.app.state.wijkhubs
     async with request.app.state.runtime.pool.acquire() as conn, conn.transaction():
-        return await getattr(hubs, what)(conn, *args, _who(request))
+        return await getattr(hubs, what)(conn, *args, await auth.who(request))
 
 
 async def decide(request: Request, what: str, *args: Any) -> Any:
@@ -140,7 +140,7 @@ async def list_advice(request: Request) -> list[dict[str, Any]]:
         return await reading.advice_with_incidents(conn)
 
 
-@router.post("/advice/{street_key}/decline", status_code=201, dependencies=OPERATOR,
+@router.post("/advice/{street_key}/decline", status_code=201, dependencies=DECIDES,
              responses={400: {}, 401: {}, 409: {}})  # fmt: skip
 async def decline(street_key: str, body: DeclineRequest, request: Request) -> Any:
     """Record the decision not to open a wijkhub on this street's advice, with the reason."""
@@ -148,7 +148,7 @@ async def decline(street_key: str, body: DeclineRequest, request: Request) -> An
     return found if isinstance(found, JSONResponse) else found.model_dump(mode="json")
 
 
-@router.post("", status_code=201, dependencies=OPERATOR, responses={400: {}, 401: {}, 409: {}})
+@router.post("", status_code=201, dependencies=DECIDES, responses={400: {}, 401: {}, 409: {}})
 async def open_hub(body: OpenRequest, request: Request) -> Any:
     """Open a wijkhub; 409 when one of its streets has a wijkhub in that period already."""
     found = await decide(request, "open", body.plan())
@@ -173,9 +173,10 @@ async def get_hub(
 
 @router.get("/{hub_id}/contact", responses={401: {}, 404: {}})
 async def get_contact(
-    hub_id: HubId, request: Request, partner: str | None = Depends(partner_of)
+    hub_id: HubId, request: Request, partner: str | None = Depends(contact_reader)
 ) -> dict[str, Any]:
-    """The contact person: name and role for the partners taking part, all for an operator."""
+    """The contact person: name and role for the partners taking part, all for an operator
+    who decides on wijkhubs (a kijker or budgetbeheer: 403)."""
     await _view(request, hub_id, partner)
     try:
         async with request.app.state.runtime.pool.acquire() as conn:
@@ -186,7 +187,7 @@ async def get_contact(
 
 
 @router.delete(
-    "/{hub_id}/contact", status_code=204, dependencies=OPERATOR, responses={401: {}, 404: {}}
+    "/{hub_id}/contact", status_code=204, dependencies=ERASES, responses={401: {}, 404: {}}
 )
 async def erase_contact(hub_id: HubId, request: Request) -> Response:
     """Erase the contact person (their right to erasure): their key is shredded, so their
@@ -199,7 +200,7 @@ async def erase_contact(hub_id: HubId, request: Request) -> Response:
 
 
 @router.post(
-    "/{hub_id}/extend", dependencies=OPERATOR, responses={400: {}, 401: {}, 404: {}, 409: {}}
+    "/{hub_id}/extend", dependencies=DECIDES, responses={400: {}, 401: {}, 404: {}, 409: {}}
 )
 async def extend(hub_id: HubId, body: ExtendRequest, request: Request) -> Any:
     """Give a running wijkhub a later last day."""
@@ -208,7 +209,7 @@ async def extend(hub_id: HubId, body: ExtendRequest, request: Request) -> Any:
 
 
 @router.post(
-    "/{hub_id}/close", dependencies=OPERATOR, responses={400: {}, 401: {}, 404: {}, 409: {}}
+    "/{hub_id}/close", dependencies=DECIDES, responses={400: {}, 401: {}, 404: {}, 409: {}}
 )
 async def close(hub_id: HubId, body: CloseRequest, request: Request) -> Any:
     """Close the wijkhub with the team's note; the answer carries its evaluation."""
