@@ -1,0 +1,49 @@
+"""One street over time, for its page: every partner's signals there, the counts in each of the
+rule set's windows, each threshold's state, and the history of the advice and decisions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from services.routing import queries
+from services.routing.street_state import street_state
+
+LISTED = 100
+
+
+async def street(
+    conn: asyncpg.Connection, street_key: str, now: datetime, windows: list[int]
+) -> dict[str, Any] | None:
+    """The street's page data; None when routing has no incident on it."""
+    found = await queries.street(conn, street_key, now, windows)
+    if found is None:
+        return None
+    signals = await conn.fetch(
+        "SELECT i.signal_id, i.categorie, i.observed_at, i.received_at,"
+        " coalesce(a.partner_id, '') AS responder, i.partner_id AS sender, a.status, a.rule_id,"
+        " a.ruleset_version FROM street_incidents i LEFT JOIN assignments a USING (signal_id)"
+        " WHERE i.street_key = $1 ORDER BY i.observed_at DESC, i.signal_id LIMIT $2",
+        street_key,
+        LISTED,
+    )
+    crossings = await conn.fetch(
+        "SELECT threshold_id, window_days, counts::text AS counts, advice, crossed_at"
+        " FROM threshold_crossings WHERE street_key = $1 ORDER BY id DESC",
+        street_key,
+    )
+    decisions = await conn.fetch(
+        "SELECT kind, hub_id, reason, decided_by, decided_at, ends_at FROM wijkhub_decisions"
+        " WHERE street_key = $1 OR hub_id IN (SELECT hub_id FROM wijkhubs"
+        " WHERE $1 = ANY(street_keys)) ORDER BY seq DESC",
+        street_key,
+    )
+    return {
+        **found,
+        "signals": [dict(r) for r in signals],
+        **await street_state(conn, street_key),
+        "crossings": [dict(r) for r in crossings],
+        "decisions": [dict(r) for r in decisions],
+    }
