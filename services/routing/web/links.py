@@ -47,4 +47,6 @@ def buurt(context: jinja2.runtime.Context, code: str | None) -> Markup:
 
 def install(templates: Jinja2Templates) -> None:
     """Give routing's templates the link filters."""
-    templates.env.filters.update(signaal=signal_link, straatlink=street_link, buurt=buurt)
+    templates.env.filters.update(
+        signaal=signal_link, straatlink=street_link, straatpad=street_path, buurt=buurt
+    )
