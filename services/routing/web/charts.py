@@ -15,6 +15,7 @@ from markupsafe import Markup, escape
 from services.routing.wijkhub.dutch import MONTHS
 
 WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 640, 220, 40, 30, 10
+PAIR = ("#01689b", "#a4000f")  # open, te laat: the dashboard's accent and its "bad" red
 PALETTE = ("#01689b", "#e17000", "#39870c", "#a90061", "#8fcae7", "#673327", "#ffb612", "#555")
 
 
@@ -45,20 +46,20 @@ def _svg(id: str, title: str, desc: str, body: str, height: int = HEIGHT) -> Mar
     )
 
 
-def _text(x: float, y: float, text: str, anchor: str = "middle", size: int = 11) -> str:
+def _text(x: float, y: float, text: str, anchor: str = "middle", size: int = 13) -> str:
     return (
         f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" font-size="{size}"'
         f' fill="#333">{escape(text)}</text>'
     )
 
 
-def _legend(names: Sequence[str], y: float) -> str:
+def _legend(names: Sequence[str], y: float, colours: Sequence[str] = PALETTE) -> str:
     parts, x = [], LEFT
     for n, name in enumerate(names):
-        colour = PALETTE[n % len(PALETTE)]
+        colour = colours[n % len(colours)]
         parts.append(f'<rect x="{x}" y="{y - 9}" width="10" height="10" fill="{colour}"/>')
         parts.append(_text(x + 14, y, name, "start"))
-        x += 24 + 7 * len(name)
+        x += 26 + 8 * len(name)
     return "".join(parts)
 
 
@@ -81,7 +82,7 @@ def stacked_bars(id: str, title: str, labels: Sequence[str], series: dict[str, l
                     f"<title>{escape(label)}: {escape(name)} {series[name][i]}</title></rect>"
                 )
                 y -= h
-        body.append(_text(LEFT + (i + 0.5) * slot, HEIGHT - BOTTOM + 14, label, size=10))
+        body.append(_text(LEFT + (i + 0.5) * slot, HEIGHT - BOTTOM + 16, label, size=12))
     body.append(_legend(names, HEIGHT + 16))
     desc = f"{sum(totals)} in totaal; " + "; ".join(f"{name} {sum(series[name])}" for name in names)
     rows = [
@@ -101,14 +102,14 @@ def paired_bars(id: str, title: str, rows: Sequence[tuple[str, int, int]]) -> Ch
     for n, (label, first, second) in enumerate(rows):
         y = TOP + n * line
         body.append(_text(left - 6, y + 16, label, "end"))
-        for k, (value, colour) in enumerate(((first, PALETTE[0]), (second, "#a4000f"))):
+        for k, (value, colour) in enumerate(zip((first, second), PAIR, strict=True)):
             w = room * value / top
             body.append(
                 f'<rect class="bar" x="{left}" y="{y + 2 + 12 * k}" width="{w:.1f}" height="11"'
                 f' fill="{colour}"><title>{escape(label)}: {value}</title></rect>'
             )
-            body.append(_text(left + w + 4, y + 12 + 12 * k, str(value), "start", 10))
-    body.append(_legend(["open", "te laat"], height - 6))
+            body.append(_text(left + w + 4, y + 12 + 12 * k, str(value), "start", 12))
+    body.append(_legend(["open", "te laat"], height - 6, PAIR))
     desc = "; ".join(f"{r[0]}: {r[1]} open, {r[2]} te laat" for r in rows) or "geen"
     svg = _svg(id, title, desc, "".join(body), height)
     return Chart(
@@ -125,7 +126,7 @@ def percent_line(
     points = []
     for i, (label, share) in enumerate(zip(labels, shares, strict=True)):
         x = LEFT + (i + 0.5) * slot
-        body.append(_text(x, HEIGHT - BOTTOM + 14, label, size=10))
+        body.append(_text(x, HEIGHT - BOTTOM + 16, label, size=12))
         if share is not None:
             y = HEIGHT - BOTTOM - plot_h * share / 100
             points.append(f"{x:.1f},{y:.1f}")

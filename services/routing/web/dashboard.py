@@ -77,7 +77,12 @@ async def page(request: Request, status_code: int = 200, **extra: Any) -> HTMLRe
         choices = await worklist.choices(conn)
         wijkhubs = await wijkhub_views.dashboard_part(request, conn)
         drawn = await dashboard_charts(
-            conn, now, zone, totals["per_partner"], request.app.state.buurten
+            conn,
+            now,
+            zone,
+            totals["per_partner"],
+            request.app.state.buurten,
+            request.app.state.partners,
         )
     for street in data["streets"]:
         street["sparkline"] = sparkline(

@@ -12,6 +12,7 @@ import asyncpg
 
 from services.routing import chart_data
 from services.routing.web import buurten, charts
+from wijkbus.partners import PartnerRegistry
 
 
 async def dashboard_charts(
@@ -20,6 +21,7 @@ async def dashboard_charts(
     zone: ZoneInfo,
     per_partner: list[dict[str, Any]],
     names: Mapping[str, str],
+    registry: PartnerRegistry,
 ) -> list[charts.Chart]:
     """The four charts, drawn from aggregates over all of routing's rows."""
     weeks, per_categorie = await chart_data.incidents_per_week(conn, now, zone, "categorie")
@@ -30,7 +32,9 @@ async def dashboard_charts(
     }
     _, shares, judged = await chart_data.sla_per_week(conn, now, zone)
     labels = [charts.week_label(w) for w in weeks]
-    partners = [(p["partner_id"], int(p["open"]), int(p["late"])) for p in per_partner]
+    partners = [
+        (_name(registry, p["partner_id"]), int(p["open"]), int(p["late"])) for p in per_partner
+    ]
     return [
         charts.stacked_bars(
             "per-categorie", "Meldingen per week, per categorie", labels, per_categorie
@@ -41,3 +45,8 @@ async def dashboard_charts(
             "sla-per-week", "Op tijd opgepakt, per week van toewijzing", labels, shares, judged
         ),
     ]
+
+
+def _name(registry: PartnerRegistry, partner_id: str) -> str:
+    found = registry.get(partner_id)
+    return found.name if found else partner_id

@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import jinja2
 from fastapi.templating import Jinja2Templates
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from services.routing.web import buurten
 from services.routing.web.readable import street_of
@@ -45,8 +45,23 @@ def buurt(context: jinja2.runtime.Context, code: str | None) -> Markup:
     return buurten.buurt_html(context["request"].app.state.buurten, code)
 
 
+@jinja2.pass_context
+def partner(context: jinja2.runtime.Context, partner_id: str | None) -> Markup:
+    """The partner's name from the registry, its id in a tooltip (the id alone if unknown)."""
+    if not partner_id:
+        return escape(buurten.NOTHING)
+    found = context["request"].app.state.partners.get(partner_id)
+    return Markup('<span class="partner" title="{id}">{name}</span>').format(
+        id=partner_id, name=found.name if found else partner_id
+    )
+
+
 def install(templates: Jinja2Templates) -> None:
     """Give routing's templates the link filters."""
     templates.env.filters.update(
-        signaal=signal_link, straatlink=street_link, straatpad=street_path, buurt=buurt
+        signaal=signal_link,
+        straatlink=street_link,
+        straatpad=street_path,
+        buurt=buurt,
+        partner=partner,
     )
