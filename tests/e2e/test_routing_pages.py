@@ -234,6 +234,8 @@ async def test_the_dashboard_updates_itself_without_a_reload(
     router: Router, chromium: Path
 ) -> None:
     await deliver(router, ("vernieling", 2 * DAY), at=START)
+    refused = await router.http.get("/dashboard/live")  # no login: to the login page
+    assert refused.status_code == 303 and refused.headers["location"].startswith("/login")
     async with operator_page(router, chromium) as (page, _):
         await page.wait_for_selector("#toewijzing-lijst")
         before = await page.locator("#bijgewerkt").inner_text()
