@@ -241,7 +241,7 @@ async def test_the_dashboard_updates_itself_without_a_reload(
         before = await page.locator("#bijgewerkt").inner_text()
         assert before == "22:00:00 CET"  # START, in Amsterdam time with its zone
         await page.evaluate("window.stillTheSamePage = true")
-        await page.wait_for_timeout(1000)  # the feed's first word is 'as you are'
+        await page.wait_for_selector("html[data-live=verbonden]")  # the feed's first word
         router.clock.now = START + timedelta(minutes=5)
         fresh = router.signal("overlast", observed_at=START, received_at=router.clock.now)
         await router.send(fresh)
