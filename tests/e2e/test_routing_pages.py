@@ -209,6 +209,12 @@ async def test_every_signal_and_street_is_linked_to_its_page(
         assert "regelset versie pagina-1" in trail
         assert "van politie-groningen naar wij-groningen" in trail
         assert "21-11-2026 06:00 CET" in trail  # 8 hours on, in Amsterdam time
+        facts = await page.locator("#melding-feiten").inner_text()
+        assert (
+            "overlast-politie (regelset versie pagina-1): Categorie overlast, oppakken binnen 8 uur"
+            in facts
+        )
+        assert "WIJ Groningen" in facts  # the partner it is with now, by its name
         await page.locator("#melding-feiten a.straat").click()
         await page.wait_for_selector("#straat-meldingen")
         assert f"{router.street}, Groningen" in await page.locator("h2").first.inner_text()

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from services.routing import chart_data, street_history, trail
+from services.routing.domain import Rule
 from services.routing.streets import WINDOWS
 from services.routing.web import charts
 from wijkbus.auth import require_operator_page
@@ -23,7 +24,17 @@ async def signal_page(signal_id: str, request: Request) -> HTMLResponse:
     """One signal: where it is, who responds by which rule, and every step in order."""
     async with request.app.state.runtime.pool.acquire() as conn:
         found = await trail.signal(conn, signal_id)
+    if found is not None and found["assignment"] is not None:
+        found["rule"] = rule_in_force(request, found["assignment"])
     return _page(request, "signal.html", found, "melding", signal_id=signal_id)
+
+
+def rule_in_force(request: Request, assignment: dict[str, Any]) -> Rule | None:
+    """The rule that assigned it, when its rule set is still the one in force."""
+    ruleset = request.app.state.routing.ruleset
+    if assignment["ruleset_version"] != ruleset.version:
+        return None
+    return next((r for r in ruleset.rules if r.id == assignment["rule_id"]), None)
 
 
 @router.get("/straten/{street_key:path}", response_class=HTMLResponse)
