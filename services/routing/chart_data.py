@@ -34,14 +34,17 @@ async def incidents_per_week(
     street_key: str | None = None,
 ) -> tuple[list[date], Series]:
     """Incidents observed per week, per categorie or per buurt (`by`), optionally on one street."""
-    group = {"categorie": "i.categorie", "buurt": "coalesce(n.buurt_code, '')"}[by]
+    group = {"categorie": "w.categorie", "buurt": "coalesce(n.buurt_code, '')"}[by]
     starts = week_starts(now, zone)
+    # Counted per street first, so the buurt is looked up once per street and week, not per row.
     rows = await conn.fetch(
-        f"SELECT {group} AS name, date_trunc('week', i.observed_at AT TIME ZONE $1)::date AS week,"
-        " count(*) AS n FROM street_incidents i LEFT JOIN LATERAL (SELECT min(buurt_code)"
-        " AS buurt_code FROM street_counts c WHERE c.street_key = i.street_key) n ON true"
-        " WHERE i.observed_at >= $2 AND i.observed_at <= $3"
-        " AND ($4::text IS NULL OR i.street_key = $4) GROUP BY 1, 2 ORDER BY 1",
+        "WITH w AS (SELECT street_key, categorie,"
+        " date_trunc('week', observed_at AT TIME ZONE $1)::date AS week, count(*) AS n"
+        " FROM street_incidents WHERE observed_at >= $2 AND observed_at <= $3"
+        " AND ($4::text IS NULL OR street_key = $4) GROUP BY 1, 2, 3)"
+        f" SELECT {group} AS name, w.week, sum(w.n)::bigint AS n FROM w LEFT JOIN LATERAL"
+        " (SELECT min(buurt_code) AS buurt_code FROM street_counts c"
+        " WHERE c.street_key = w.street_key) n ON true GROUP BY 1, 2 ORDER BY 1",
         zone.key,
         _since(starts, zone),
         now,

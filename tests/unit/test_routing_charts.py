@@ -11,6 +11,7 @@ import pytest
 
 from services.routing.chart_data import week_starts
 from services.routing.web import buurten, charts
+from services.routing.web.dashboard_charts import largest
 
 
 def test_stacked_bars_draw_one_bar_per_nonzero_count_with_title_and_table() -> None:
@@ -31,6 +32,9 @@ def test_paired_bars_show_open_and_late_per_partner() -> None:
     chart = charts.paired_bars("p", "Open en te laat", [("politie", 4, 1), ("wij", 0, 0)])
     assert "politie: 4 open, 1 te laat; wij: 0 open, 0 te laat" in chart.svg
     assert chart.rows == [["politie", "4", "1"], ["wij", "0", "0"]]
+    long = charts.paired_bars("q", "t", [("Politie Noord-Nederland, basisteam Groningen", 1, 0)])
+    assert ">Politie Noord-Nederland…</text>" in long.svg
+    assert "<title>Politie Noord-Nederland, basisteam Groningen: 1</title>" in long.svg
 
 
 def test_a_percent_line_leaves_weeks_without_judged_assignments_out() -> None:
@@ -62,3 +66,11 @@ def test_buurten_are_named_from_a_csv_and_by_code_where_unknown(tmp_path: Path) 
     (tmp_path / "wrong.csv").write_text("code,naam\nBU00140107,De Hoogte\n")
     with pytest.raises(SystemExit, match="buurt_code, buurt_name"):
         buurten.load_names(tmp_path / "wrong.csv")
+
+
+def test_only_the_busiest_buurten_are_drawn_by_name_the_rest_together() -> None:
+    series = {f"buurt {n}": [n, 1] for n in range(1, 10)}
+    kept = largest(series, shown=3)
+    assert list(kept) == ["buurt 9", "buurt 8", "buurt 7", "overige buurten"]
+    assert kept["overige buurten"] == [21, 6]
+    assert largest({"a": [1]}, shown=3) == {"a": [1]}

@@ -63,6 +63,11 @@ def _legend(names: Sequence[str], y: float, colours: Sequence[str] = PALETTE) ->
     return "".join(parts)
 
 
+def _short(label: str, room: int = 24) -> str:
+    """A label cut to fit beside the bars (the whole one is in the bars' titles and table)."""
+    return label if len(label) <= room else label[: room - 1] + "…"
+
+
 def stacked_bars(id: str, title: str, labels: Sequence[str], series: dict[str, list[int]]) -> Chart:
     """Bars per label (e.g. a week), stacked per series (e.g. a categorie), with a legend."""
     names = sorted(series)
@@ -101,7 +106,7 @@ def paired_bars(id: str, title: str, rows: Sequence[tuple[str, int, int]]) -> Ch
     body = []
     for n, (label, first, second) in enumerate(rows):
         y = TOP + n * line
-        body.append(_text(left - 6, y + 16, label, "end"))
+        body.append(_text(left - 6, y + 16, _short(label), "end"))
         for k, (value, colour) in enumerate(zip((first, second), PAIR, strict=True)):
             w = room * value / top
             body.append(

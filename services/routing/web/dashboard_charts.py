@@ -14,6 +14,8 @@ from services.routing import chart_data
 from services.routing.web import buurten, charts
 from wijkbus.partners import PartnerRegistry
 
+SHOWN = 7  # buurten drawn by name; more would not fit the legend
+
 
 async def dashboard_charts(
     conn: asyncpg.Connection,
@@ -26,10 +28,12 @@ async def dashboard_charts(
     """The four charts, drawn from aggregates over all of routing's rows."""
     weeks, per_categorie = await chart_data.incidents_per_week(conn, now, zone, "categorie")
     _, per_code = await chart_data.incidents_per_week(conn, now, zone, "buurt")
-    per_buurt = {
-        (buurten.buurt_name(names, code) if code else "buurt onbekend"): counts
-        for code, counts in per_code.items()
-    }
+    per_buurt = largest(
+        {
+            (buurten.buurt_name(names, code) if code else "buurt onbekend"): counts
+            for code, counts in per_code.items()
+        }
+    )
     _, shares, judged = await chart_data.sla_per_week(conn, now, zone)
     labels = [charts.week_label(w) for w in weeks]
     partners = [
@@ -45,6 +49,16 @@ async def dashboard_charts(
             "sla-per-week", "Op tijd opgepakt, per week van toewijzing", labels, shares, judged
         ),
     ]
+
+
+def largest(series: dict[str, list[int]], shown: int = SHOWN) -> dict[str, list[int]]:
+    """The `shown` series with the most in all; the rest summed as 'overige buurten'."""
+    ranked = sorted(series, key=lambda name: (-sum(series[name]), name))
+    kept = {name: series[name] for name in ranked[:shown]}
+    rest = [series[name] for name in ranked[shown:]]
+    if rest:
+        kept["overige buurten"] = [sum(week) for week in zip(*rest, strict=True)]
+    return kept
 
 
 def _name(registry: PartnerRegistry, partner_id: str) -> str:
