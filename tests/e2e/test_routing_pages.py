@@ -25,7 +25,8 @@ from playwright.async_api import Page, async_playwright
 from tests.e2e import test_routing_dashboard
 from tests.e2e.test_routing_dashboard import CHROMIUM_ARGS
 from tests.integration import test_routing_streets as streets
-from tests.integration.test_routing_flow import START, Router, serve_routing
+from tests.integration.test_routing_charts import routing_with_buurten
+from tests.integration.test_routing_flow import START, Router
 from tests.integration.test_routing_streets import deliver
 from tests.integration.test_routing_wijkhub_pages import opened
 from tests.support import eventually
@@ -80,9 +81,7 @@ PAGES = {
 async def router(
     fresh_database: str, kafka_bootstrap: str, tmp_path: Path
 ) -> AsyncIterator[Router]:
-    buurten = tmp_path / "buurten.csv"
-    buurten.write_text("buurt_code,buurt_name\nBU00140107,De Hoogte\n")
-    async with serve_routing(
+    async with routing_with_buurten(
         RULES,
         fresh_database,
         kafka_bootstrap,
@@ -90,7 +89,6 @@ async def router(
         street="Paginastraat",
         escalation_interval_s=0.3,
         live_interval_s=0.3,
-        buurten_file=buurten,
     ) as running:
         yield running
 

@@ -7,8 +7,10 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -37,20 +39,30 @@ rules:
 THIS_WEEK, LAST_WEEK, SIX_WEEKS_AGO = date(2026, 11, 16), date(2026, 11, 9), date(2026, 10, 5)
 
 
+@asynccontextmanager
+async def routing_with_buurten(
+    rules: str, database_url: str, bootstrap: str, tmp_path: Path, **settings: Any
+) -> AsyncIterator[Router]:
+    """serve_routing, with ROUTING_BUURTEN naming BU00140107 De Hoogte."""
+    buurten = tmp_path / "buurten.csv"
+    buurten.write_text("buurt_code,buurt_name\nBU00140107,De Hoogte\n")
+    async with serve_routing(
+        rules, database_url, bootstrap, tmp_path, buurten_file=buurten, **settings
+    ) as running:
+        yield running
+
+
 @pytest.fixture
 async def router(
     fresh_database: str, kafka_bootstrap: str, tmp_path: Path
 ) -> AsyncIterator[Router]:
-    buurten = tmp_path / "buurten.csv"
-    buurten.write_text("buurt_code,buurt_name\nBU00140107,De Hoogte\n")
-    async with serve_routing(
+    async with routing_with_buurten(
         RULES,
         fresh_database,
         kafka_bootstrap,
         tmp_path,
         street="Grafiekstraat",
         escalation_interval_s=3600,
-        buurten_file=buurten,
     ) as running:
         yield running
 
