@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
 from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Depends, Request
@@ -26,6 +27,26 @@ STATE = (
 )
 
 
+class Pulse:
+    """What the pages show, as a short fingerprint: asked of the database at most once per
+    interval, however many dashboards are open."""
+
+    def __init__(self, interval_s: float) -> None:
+        self.interval_s = interval_s
+        self._lock = asyncio.Lock()
+        self._state, self._at = "", float("-inf")
+
+    async def state(self, request: Request) -> str:
+        """The fingerprint now (or as of less than an interval ago)."""
+        async with self._lock:
+            if time.monotonic() - self._at >= self.interval_s:
+                async with request.app.state.runtime.pool.acquire() as conn:
+                    row = await conn.fetchrow(STATE, request.app.state.clock())
+                self._state = hashlib.sha256(repr(tuple(row or ())).encode()).hexdigest()[:16]
+                self._at = time.monotonic()
+            return self._state
+
+
 @router.get("/dashboard/live", response_class=StreamingResponse)
 async def live(request: Request) -> StreamingResponse:
     """`event: bijgewerkt` now and at every change; a comment line in between keeps it open."""
@@ -38,11 +59,10 @@ async def live(request: Request) -> StreamingResponse:
 
 async def changes(request: Request) -> AsyncIterator[str]:
     """The stream's lines until the browser goes away."""
-    seen, interval = "", request.app.state.settings.live_interval_s
+    pulse: Pulse = request.app.state.pulse
+    seen = ""
     while not await request.is_disconnected():
-        async with request.app.state.runtime.pool.acquire() as conn:
-            row = await conn.fetchrow(STATE, request.app.state.clock())
-        state = hashlib.sha256(repr(tuple(row or ())).encode()).hexdigest()[:16]
+        state = await pulse.state(request)
         yield f"event: bijgewerkt\ndata: {state}\n\n" if state != seen else ": ping\n\n"
         seen = state
-        await asyncio.sleep(interval)
+        await asyncio.sleep(pulse.interval_s)
