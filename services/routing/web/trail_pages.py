@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
 from services.routing import chart_data, street_history, trail
@@ -38,11 +38,14 @@ def rule_in_force(request: Request, assignment: dict[str, Any]) -> Rule | None:
 
 
 @router.get("/straten/{street_key:path}", response_class=HTMLResponse)
-async def street_page(street_key: str, request: Request) -> HTMLResponse:
-    """One street: its signals from every partner, counts per window, thresholds and advice."""
+async def street_page(
+    street_key: str, request: Request, pagina: int = Query(1, ge=1, le=999_999)
+) -> HTMLResponse:
+    """One street: its signals from every partner (paged, newest first), counts per window,
+    thresholds and advice."""
     now, zone = request.app.state.clock(), request.app.state.routing.ruleset.zone
     async with request.app.state.runtime.pool.acquire() as conn:
-        found = await street_history.street(conn, street_key, now, windows(request))
+        found = await street_history.street(conn, street_key, now, windows(request), pagina)
         weeks, series = await chart_data.incidents_per_week(
             conn, now, zone, "categorie", street_key
         )
