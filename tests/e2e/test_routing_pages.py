@@ -245,6 +245,7 @@ async def test_the_dashboard_updates_itself_without_a_reload(
         before = await page.locator("#bijgewerkt").inner_text()
         assert before == "22:00:00 CET"  # START, in Amsterdam time with its zone
         await page.evaluate("window.stillTheSamePage = true")
+        await page.locator("#sla-per-week-figuur summary").click()  # its table, opened
         await page.wait_for_selector("html[data-live=verbonden]")  # the feed's first word
         router.clock.now = START + timedelta(minutes=5)
         fresh = router.signal("overlast", observed_at=START, received_at=router.clock.now)
@@ -252,4 +253,6 @@ async def test_the_dashboard_updates_itself_without_a_reload(
         row = page.locator(f'#toewijzing-lijst tr[data-signal-id="{fresh.signal_id}"]')
         await row.wait_for(timeout=30_000)
         assert await page.evaluate("window.stillTheSamePage === true")
+        assert await page.locator("#sla-per-week-figuur details").get_attribute("open") == ""
+        assert await page.locator("#per-categorie-figuur details").get_attribute("open") is None
         assert await page.locator("#bijgewerkt").inner_text() == "22:05:00 CET"
