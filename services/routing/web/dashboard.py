@@ -70,6 +70,8 @@ async def page(request: Request, status_code: int = 200, **extra: Any) -> HTMLRe
     """The dashboard, with `extra` for its templates (e.g. why a wijkhub form was refused)."""
     now, zone = request.app.state.clock(), request.app.state.routing.ruleset.zone
     filters, number = filters_of(request.query_params)
+    # Read before the data: a change in between makes the live feed fetch the page again.
+    live_state = await request.app.state.pulse.state(request)
     async with request.app.state.runtime.pool.acquire() as conn:
         data = await queries.dashboard(conn, now)
         totals = await worklist.totals(conn, now)
@@ -97,6 +99,7 @@ async def page(request: Request, status_code: int = 200, **extra: Any) -> HTMLRe
             "logged_in": True,
             "charts": drawn,
             "updated_at": now,
+            "live_state": live_state,
             **totals,
             "listed": listed,
             "filters": filters,

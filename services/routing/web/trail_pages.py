@@ -22,11 +22,12 @@ router = APIRouter(
 @router.get("/signalen/{signal_id}", response_class=HTMLResponse)
 async def signal_page(signal_id: str, request: Request) -> HTMLResponse:
     """One signal: where it is, who responds by which rule, and every step in order."""
+    state = await request.app.state.pulse.state(request)  # before the data, as the dashboard
     async with request.app.state.runtime.pool.acquire() as conn:
         found = await trail.signal(conn, signal_id)
     if found is not None and found["assignment"] is not None:
         found["rule"] = rule_in_force(request, found["assignment"])
-    return _page(request, "signal.html", found, "melding", signal_id=signal_id)
+    return _page(request, "signal.html", found, state, signal_id=signal_id)
 
 
 def rule_in_force(request: Request, assignment: dict[str, Any]) -> Rule | None:
@@ -44,6 +45,7 @@ async def street_page(
     """One street: its signals from every partner (paged, newest first), counts per window,
     thresholds and advice."""
     now, zone = request.app.state.clock(), request.app.state.routing.ruleset.zone
+    state = await request.app.state.pulse.state(request)
     async with request.app.state.runtime.pool.acquire() as conn:
         found = await street_history.street(conn, street_key, now, windows(request), pagina)
         weeks, series = await chart_data.incidents_per_week(
@@ -54,7 +56,7 @@ async def street_page(
         found["chart"] = charts.stacked_bars(
             "straat-per-week", "Meldingen per week in deze straat", labels, series
         )
-    return _page(request, "street.html", found, "straat", street_key=street_key)
+    return _page(request, "street.html", found, state, street_key=street_key)
 
 
 def windows(request: Request) -> list[int]:
@@ -64,9 +66,12 @@ def windows(request: Request) -> list[int]:
 
 
 def _page(
-    request: Request, template: str, found: dict[str, Any] | None, what: str, **names: str
+    request: Request, template: str, found: dict[str, Any] | None, state: str, **names: str
 ) -> HTMLResponse:
+    """The page, its `state` for the live feed; 404 when routing knows nothing of it."""
+    what = {"signal.html": "melding", "street.html": "straat"}[template]
     context = {
+        "live_state": state,
         "title": f"wijkbus routing — {what}",
         "logged_in": True,
         "found": found,
