@@ -17,7 +17,18 @@ from services.routing.escalation import Escalator
 from services.routing.handlers import Routing
 from services.routing.processors import processors
 from services.routing.rulechange import ROUTING_RULES_CHANGED_TYPE, RulesChanged
-from services.routing.web import api, dashboard, readable, rules_api, wijkhub_pages, wijkhubs
+from services.routing.web import (
+    api,
+    buurten,
+    dashboard,
+    links,
+    live,
+    readable,
+    rules_api,
+    trail_pages,
+    wijkhub_pages,
+    wijkhubs,
+)
 from services.routing.wijkhub.decisions import Wijkhubs
 from wijkbus.http import create_app
 from wijkbus.logging import get_logger
@@ -43,6 +54,12 @@ class RoutingSettings(ServiceSettings):
     escalation_interval_s: float = Field(5.0, gt=0)
     # ROUTING_VAULT_KEY seals wijkhub contacts (wijkbus.vault.new_master_key); unset: throwaway.
     vault_key: SecretStr | None = None
+    # ROUTING_BUURTEN: a CSV with buurt_code and buurt_name, so pages name buurten; unset: codes.
+    buurten_file: Path | None = Field(
+        None, validation_alias=AliasChoices("ROUTING_BUURTEN", "buurten_file")
+    )
+    # How often the dashboard's live feed looks for something new to show.
+    live_interval_s: float = Field(2.0, gt=0)
 
 
 def load_rules(path: Path, partners: PartnerRegistry) -> RuleSet:
@@ -107,6 +124,9 @@ def build(
         on_stop=escalator.stop,
     )
     readable.install(app.state.templates)
+    links.install(app.state.templates)
+    app.state.buurten = buurten.load_names(settings.buurten_file)
+    app.state.pulse = live.Pulse(settings.live_interval_s)
     app.state.routing = routing
     app.state.wijkhubs = hubs
     app.state.partners = partners
@@ -116,6 +136,8 @@ def build(
     app.include_router(rules_api.router)
     app.include_router(wijkhubs.router)
     app.include_router(dashboard.router)
+    app.include_router(trail_pages.router)
+    app.include_router(live.router)
     app.include_router(wijkhub_pages.router)
     return app
 

@@ -52,3 +52,4 @@ def test_the_demo_street_gets_wijkhub_advice_once(stack: ServiceProcesses) -> No
         page = routing.get("/dashboard")
     assert page.status_code == 200
     assert "Asingastraat, Groningen" in page.text and "Wijkhub openen" in page.text
+    assert '<span class="buurt" title="BU00140107">De Hoogte</span>' in page.text  # named

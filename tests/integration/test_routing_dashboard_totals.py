@@ -173,7 +173,7 @@ async def test_every_total_is_the_databases_count_over_all_assignments(router: R
     )
     by_street = await shown(router, street="oosterweg", categorie="overlast")
     assert FOUND.findall(by_street) == [str(street[0]["n"])]
-    assert 'title="naam:groningen:oosterweg">Oosterweg, Groningen</td>' in by_street
+    assert 'title="naam:groningen:oosterweg">Oosterweg, Groningen</a>' in by_street
 
     resolved = await shown(router, status="afgehandeld")
     assert FOUND.findall(resolved) == ["1"]

@@ -12,6 +12,7 @@ from starlette.datastructures import QueryParams
 from contracts.signals import Categorie
 from services.routing import queries, worklist
 from services.routing.web import wijkhub_views
+from services.routing.web.dashboard_charts import dashboard_charts
 from services.routing.web.sparkline import sparkline
 from wijkbus.auth import require_operator_page
 
@@ -67,14 +68,24 @@ def link(params: QueryParams, **changes: Any) -> str:
 
 async def page(request: Request, status_code: int = 200, **extra: Any) -> HTMLResponse:
     """The dashboard, with `extra` for its templates (e.g. why a wijkhub form was refused)."""
-    now = request.app.state.clock()
+    now, zone = request.app.state.clock(), request.app.state.routing.ruleset.zone
     filters, number = filters_of(request.query_params)
+    # Read before the data: a change in between makes the live feed fetch the page again.
+    live_state = await request.app.state.pulse.state(request)
     async with request.app.state.runtime.pool.acquire() as conn:
         data = await queries.dashboard(conn, now)
         totals = await worklist.totals(conn, now)
         listed = await worklist.page(conn, filters, now, number)
         choices = await worklist.choices(conn)
         wijkhubs = await wijkhub_views.dashboard_part(request, conn)
+        drawn = await dashboard_charts(
+            conn,
+            now,
+            zone,
+            totals["per_partner"],
+            request.app.state.buurten,
+            request.app.state.partners,
+        )
     for street in data["streets"]:
         street["sparkline"] = sparkline(
             street["per_day"], f"{street['street']}: meldingen per dag, laatste 90 dagen"
@@ -86,8 +97,9 @@ async def page(request: Request, status_code: int = 200, **extra: Any) -> HTMLRe
         {
             "title": "wijkbus routing",
             "logged_in": True,
-            # A half-filled wijkhub form must not be wiped: no refresh while advice awaits one.
-            "refresh": None if wijkhubs["advice"] or extra else 10,
+            "charts": drawn,
+            "updated_at": now,
+            "live_state": live_state,
             **totals,
             "listed": listed,
             "filters": filters,

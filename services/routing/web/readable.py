@@ -108,10 +108,18 @@ def local_time(context: jinja2.runtime.Context, at: datetime | None) -> str:
     return f"{at.astimezone(zone):%d-%m-%Y %H:%M %Z}"
 
 
+@jinja2.pass_context
+def clock_time(context: jinja2.runtime.Context, at: datetime) -> str:
+    """'22:00:05 CET': the time of day in the municipality's zone, with the zone."""
+    zone = context["request"].app.state.routing.ruleset.zone
+    return f"{at.astimezone(zone):%H:%M:%S %Z}"
+
+
 def install(templates: Jinja2Templates) -> None:
     """Give routing's templates these filters and tests."""
     templates.env.filters.update(
         tijd=local_time,
+        klok=clock_time,
         duur=duration,
         als=match_sentence,
         drempel=threshold_sentence,

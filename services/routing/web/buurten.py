@@ -1,0 +1,45 @@
+"""Buurt names as people know them, from a CSV the municipality keeps (ROUTING_BUURTEN).
+
+Any CSV with the columns `buurt_code` and `buurt_name` will do (the demo's household list is
+one); a buurt without a known name is shown by its CBS code.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Mapping
+from pathlib import Path
+
+from markupsafe import Markup, escape
+
+NOTHING = "—"
+
+
+def load_names(path: Path | None) -> dict[str, str]:
+    """Each buurt code's name in the file at `path` (none without a file)."""
+    if path is None:
+        return {}
+    try:
+        with path.open(encoding="utf-8", newline="") as file:
+            rows = list(csv.DictReader(file))
+    except OSError as exc:
+        raise SystemExit(f"routing refuses to start: cannot read buurten {path}: {exc}") from exc
+    if rows and not {"buurt_code", "buurt_name"} <= rows[0].keys():
+        raise SystemExit(f"routing refuses to start: {path} needs columns buurt_code, buurt_name")
+    return {r["buurt_code"]: r["buurt_name"] for r in rows if r["buurt_code"] and r["buurt_name"]}
+
+
+def buurt_name(names: Mapping[str, str], code: str | None) -> str:
+    """'De Hoogte', or the code when no name is known."""
+    if not code:
+        return NOTHING
+    return names.get(code, code)
+
+
+def buurt_html(names: Mapping[str, str], code: str | None) -> Markup:
+    """The buurt's name with its CBS code in a tooltip."""
+    if not code:
+        return escape(NOTHING)
+    return Markup('<span class="buurt" title="{code}">{name}</span>').format(
+        code=escape(code), name=buurt_name(names, code)
+    )
