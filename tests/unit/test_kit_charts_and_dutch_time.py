@@ -1,0 +1,87 @@
+"""The kit's operator-page helpers: SVG charts with a text alternative, times in Amsterdam."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from xml.etree import ElementTree
+
+from wijkbus.web import charts, dutch_time
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def _svg(markup: str) -> ElementTree.Element:
+    found = re.search(r"<svg.*</svg>", markup, re.S)
+    assert found, "no svg in the chart"
+    return ElementTree.fromstring(found.group(0))  # noqa: S314 - our own markup
+
+
+def test_bar_chart_draws_one_bar_per_label_with_title_desc_and_table() -> None:
+    html = str(
+        charts.bar_chart(
+            [("Oosterpoort", 12), ("Schilderswijk", 3)], title="Stemmen", desc="Per buurt"
+        )
+    )
+    svg = _svg(html)
+    assert svg.get("role") == "img"
+    assert svg.find(f"{SVG}title").text == "Stemmen"
+    assert svg.find(f"{SVG}desc").text == "Per buurt"
+    widths = [float(r.get("width")) for r in svg.iter(f"{SVG}rect")]
+    assert len(widths) == 2 and widths[0] == 4 * widths[1]
+    assert "<table>" in html and '<td class="num">12</td>' in html
+
+
+def test_stacked_bars_split_each_bar_by_series_and_name_them_in_a_legend() -> None:
+    html = str(
+        charts.stacked_bars(
+            [("wijkteam", (8, 2)), ("politie", (1, 0))],
+            series=("geleverd", "mislukt"),
+            title="Afleveringen",
+            desc="Per abonnement",
+        )
+    )
+    svg = _svg(html)
+    bars = [r for r in svg.iter(f"{SVG}rect") if r.get("class") == "bar"]
+    assert len(bars) == 4 + 2  # two parts per bar, plus two legend swatches
+    assert "geleverd" in html and "mislukt" in html and "<th scope='row'>wijkteam</th>" in html
+
+
+def test_line_chart_draws_one_polyline_per_series_over_the_points() -> None:
+    html = str(
+        charts.line_chart(
+            ["1 dec", "2 dec", "3 dec"],
+            {"geaccepteerd": [1, 4, 2], "geweigerd": [0, 1, 0]},
+            title="Per dag",
+            desc="Meldingen",
+        )
+    )
+    lines = [p for p in _svg(html).iter(f"{SVG}polyline")]
+    assert [len(p.get("points").split()) for p in lines] == [3, 3]
+
+
+def test_chart_labels_are_escaped() -> None:
+    html = str(charts.bar_chart([("<script>", 1)], title="a&b", desc="d"))
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    _svg(html)
+
+
+def test_moments_are_in_amsterdam_with_the_zone_shown() -> None:
+    winter = datetime(2026, 12, 1, 8, 21, tzinfo=UTC)
+    summer = datetime(2026, 7, 1, 8, 21, tzinfo=UTC)
+    assert dutch_time.moment(winter) == "1 dec 2026 09:21 CET"
+    assert dutch_time.moment(summer.isoformat()) == "1 jul 2026 10:21 CEST"
+    assert dutch_time.clock(winter) == "09:21:00 CET"
+    assert dutch_time.moment(None) == "–"
+
+
+def test_durations_money_and_shares_read_as_people_write_them() -> None:
+    assert dutch_time.duration(timedelta(hours=24)) == "24 uur"
+    assert dutch_time.duration(timedelta(hours=78)) == "3 dagen 6 uur"
+    assert dutch_time.duration(48.0) == "2 dagen"
+    assert dutch_time.duration(timedelta(hours=5)) == "5 uur"
+    assert dutch_time.duration(timedelta(minutes=45)) == "45 minuten"
+    assert dutch_time.euros(123450) == "€ 1.234,50"
+    assert dutch_time.euros(-5) == "-€ 0,05"
+    assert dutch_time.percent(3, 8) == "37,5%"
+    assert dutch_time.percent(1, 0) == "–"
