@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from wijkbus import api_docs, auth, media
 from wijkbus.runtime import ServiceRuntime
+from wijkbus.web import dutch_reasons, dutch_time
 
 API_VERSION = "1.0.0"
 PROBLEM = "application/problem+json"
@@ -82,6 +83,14 @@ def templates(service_dir: Path) -> Jinja2Templates:
             ]
         ),
         autoescape=True,
+    )
+    env.filters.update(
+        moment=dutch_time.moment,
+        duration=dutch_time.duration,
+        euros=dutch_time.euros,
+        refusal=dutch_reasons.refusal,
+        dead_reason=dutch_reasons.dead_letter,
+        status_nl=dutch_reasons.status,
     )
     return Jinja2Templates(env=env)
 
