@@ -86,6 +86,7 @@ def templates(service_dir: Path) -> Jinja2Templates:
     )
     env.filters.update(
         moment=dutch_time.moment,
+        date_nl=dutch_time.date,
         duration=dutch_time.duration,
         euros=dutch_time.euros,
         refusal=dutch_reasons.refusal,

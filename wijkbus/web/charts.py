@@ -84,15 +84,16 @@ def bar_chart(
     rows = []
     for index, (label, value) in enumerate(bars):
         y = index * ROW + 4
-        tip = f"{label}: {value}{unit}"
+        tip = f"{label}: {_round(value)}{unit}"
         rows.append(
             _text(BAR_LABEL - 6, y + 15, _clip(label), "end")
             + _rect(BAR_LABEL, y, span * value / top, ROW - 8, PALETTE[0], tip)
-            + _text(BAR_LABEL + span * value / top + 4, y + 15, f"{value}{unit}")
+            + _text(BAR_LABEL + span * value / top + 4, y + 15, f"{_round(value)}{unit}")
         )
     height = max(len(bars), 1) * ROW + 8
     svg = _svg(title, desc, WIDTH, height, Markup("").join(rows))
-    return _figure("bar", title, svg, _table(("", title), bars))
+    table = _table(("", title), [(label, f"{_round(value)}{unit}") for label, value in bars])
+    return _figure("bar", title, svg, table)
 
 
 def stacked_bars(
@@ -112,10 +113,17 @@ def stacked_bars(
         for part, (name, value) in enumerate(zip(series, parts, strict=True)):
             w = span * value / top
             rows.append(
-                _rect(x, y, w, ROW - 8, PALETTE[part % len(PALETTE)], f"{label}, {name}: {value}")
+                _rect(
+                    x,
+                    y,
+                    w,
+                    ROW - 8,
+                    PALETTE[part % len(PALETTE)],
+                    f"{label}, {name}: {_round(value)}",
+                )
             )
             x += w
-        rows.append(_text(x + 4, y + 15, sum(parts)))
+        rows.append(_text(x + 4, y + 15, _round(sum(parts))))
     legend_y = max(len(bars), 1) * ROW + 8
     body = Markup("").join(rows) + _legend(series, legend_y)
     svg = _svg(title, desc, WIDTH, legend_y + 20, body)
@@ -170,5 +178,5 @@ def _clip(label: str, most: int = 28) -> str:
 
 
 def _round(value: float) -> str:
-    """An axis figure without a needless '.0'."""
+    """A figure as Dutch writes it: no needless '.0', a decimal comma."""
     return str(int(value)) if float(value).is_integer() else f"{value:.1f}".replace(".", ",")

@@ -58,6 +58,14 @@ def day(at: datetime | str, zone: ZoneInfo = AMSTERDAM) -> str:
     return f"{there.day} {MONTHS[there.month - 1][:3]}"
 
 
+def date(at: datetime | str | None, zone: ZoneInfo = AMSTERDAM) -> str:
+    """'1 december 2026', the local date; a dash for none."""
+    if at is None:
+        return NOTHING
+    there = local(at, zone)
+    return f"{there.day} {MONTHS[there.month - 1]} {there.year}"
+
+
 def iso_local(at: datetime | str, zone: ZoneInfo = AMSTERDAM) -> str:
     """The machine form for a <time datetime=…> attribute, with its offset."""
     return local(at, zone).isoformat(timespec="seconds")

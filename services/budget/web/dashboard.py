@@ -1,21 +1,30 @@
-"""Budget's operator dashboard (Dutch)."""
+"""Budget's operator dashboard (Dutch): participation per buurt as a chart, every count by
+aggregate, initiatives and rounds paged (initiatives filtered), kept current live."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
+from starlette.datastructures import QueryParams
 
 from services.budget import round_forming, round_store, store
 from wijkbus import auth
 from wijkbus.auth import require_operator_page
+from wijkbus.web import charts, dutch_time, live, paging
 
 router = APIRouter()
 FORM = "budget-dashboard-form"
 """The name the dashboard's forms derive their anti-CSRF token from."""
 ADMIT_WEEKS = 4
+STATUSES = ("voorgesteld", "open", "gefinancierd", "niet-gefinancierd", "afgewezen", "ingetrokken")
+FILTERS = ("buurt", "status", "jaar")
+KEEP = (*FILTERS, "pagina", "ronde")
+live.add_live_route(
+    router, "/dashboard/live", store.fingerprint, dependencies=[Depends(require_operator_page)]
+)
 
 
 @router.get(
@@ -31,29 +40,87 @@ async def dashboard(request: Request) -> HTMLResponse:
 
 async def page(request: Request, status: int = 200, **extra: Any) -> HTMLResponse:
     """The dashboard, with a refused form's problem beside its field when there is one."""
-    async with request.app.state.runtime.pool.acquire() as conn:
-        data = await store.dashboard(conn)
-        results = {
-            r["round_id"]: await round_store.round_results(conn, r["round_id"])
-            for r in data["rounds"]
-        }
-        formable = await round_forming.formable(conn)
-    today = request.app.state.budget.clock().date()
+    params = request.query_params
+    filters = filters_of(params)
+    try:
+        async with request.app.state.runtime.pool.acquire() as conn:
+            data = await _read(conn, filters, params)
+            results = {
+                r["round_id"]: await round_store.round_results(conn, r["round_id"])
+                for r in data["rounds"]
+            }
+    except ValueError as exc:
+        raise HTTPException(400, f"onbekende waarde voor {exc}") from exc
+    now = request.app.state.budget.clock()
+    today = now.astimezone(dutch_time.AMSTERDAM).date()
+    context = {
+        "title": "wijkbus buurtbudget",
+        "logged_in": True,
+        "results": results,
+        "csrf_token": auth.form_token(request.app.state.settings.operator_token, FORM),
+        "default_deadline": (today + timedelta(weeks=ADMIT_WEEKS)).isoformat(),
+        "min_deadline": (today + timedelta(days=1)).isoformat(),
+        "refused": None,
+        **_figures(data, params),
+        **live.updated(now),
+    }
     return request.app.state.templates.TemplateResponse(
-        request,
-        "dashboard.html",
-        {
-            "title": "wijkbus buurtbudget",
-            "logged_in": True,
-            "results": results,
-            "funded": [i for i in data["initiatives"] if i["status"] == "gefinancierd"],
-            "csrf_token": auth.form_token(request.app.state.settings.operator_token, FORM),
-            "formable": formable,
-            "default_deadline": (today + timedelta(weeks=ADMIT_WEEKS)).isoformat(),
-            "min_deadline": (today + timedelta(days=1)).isoformat(),
-            "refused": None,
-            **data,
-            **extra,
-        },
-        status_code=status,
+        request, "dashboard.html", {**data, **context, **extra}, status_code=status
     )
+
+
+def filters_of(params: QueryParams) -> store.Filters:
+    """The initiative list's filters; 400 for a status or year there cannot be."""
+    status, year = params.get("status") or None, params.get("jaar") or None
+    if status is not None and status not in STATUSES:
+        raise HTTPException(400, "onbekende waarde voor status")
+    if year is not None and not (year.isdigit() and len(year) == 4):
+        raise HTTPException(400, "onbekende waarde voor jaar")
+    return store.Filters(params.get("buurt") or None, status, int(year) if year else None)
+
+
+async def _read(conn: Any, filters: store.Filters, params: QueryParams) -> dict[str, Any]:
+    return {
+        "buurten": await store.buurten(conn),
+        "counts": await store.initiative_counts(conn),
+        "awaiting": await store.awaiting(conn),
+        **await store.initiative_page(conn, filters, params.get("pagina")),
+        "years": await store.years(conn),
+        **await store.round_page(conn, params.get("ronde")),
+        "formable": await round_forming.formable(conn),
+    }
+
+
+def _figures(data: dict[str, Any], params: QueryParams) -> dict[str, Any]:
+    """The cards, the participation chart and the lists' links."""
+    buurten = data["buurten"]
+    households = sum(b["households"] for b in buurten)
+    participating = sum(b["participating"] for b in buurten)
+    bars = [
+        (buurt_label(b), round(100 * b["participating"] / b["households"], 1))
+        for b in buurten
+        if b["households"]
+    ]
+    return {
+        "households": households,
+        "participating": participating,
+        "participation": dutch_time.percent(participating, households),
+        "statuses": STATUSES,
+        "buurt_label": buurt_label,
+        "filter_values": {name: params.get(name, "") for name in FILTERS},
+        "participation_chart": charts.bar_chart(
+            bars,
+            title="Deelname per buurt (%)",
+            desc="Per buurt het deel van de huishoudens dat dit jaar meedoet (steunt of stemt).",
+            unit="%",
+        ),
+        "page_link": lambda n: paging.link("/dashboard", params, KEEP, "initiatieven", pagina=n),
+        "round_link": lambda n: paging.link("/dashboard", params, KEEP, "rondes", ronde=n),
+        "live_path": "/dashboard/live",
+    }
+
+
+def buurt_label(row: Any) -> str:
+    """'De Hoogte (BU00140107)' where the register named the buurt; else its code."""
+    name = row.get("buurt_name") if hasattr(row, "get") else None
+    return f"{name} ({row['buurt_code']})" if name else str(row["buurt_code"] or "—")
