@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -24,8 +24,10 @@ Fingerprint = Callable[[asyncpg.Connection], Awaitable[object]]
 HEARTBEAT_S = 15.0
 
 
-def updated(now: datetime) -> dict[str, str]:
-    """What a dashboard's 'bijgewerkt om …' line shows: the time, local, zone named."""
+def updated(now: datetime | None = None) -> dict[str, str]:
+    """What a dashboard's 'bijgewerkt om …' line shows: when the page was made (the wall clock,
+    not a service's domain clock, which tests may stop), local, zone named."""
+    now = now or datetime.now(UTC)
     return {"updated_at": dutch_time.clock(now), "updated_iso": dutch_time.iso_local(now)}
 
 

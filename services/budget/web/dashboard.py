@@ -62,7 +62,7 @@ async def page(request: Request, status: int = 200, **extra: Any) -> HTMLRespons
         "min_deadline": (today + timedelta(days=1)).isoformat(),
         "refused": None,
         **_figures(data, params),
-        **live.updated(now),
+        **live.updated(),
     }
     return request.app.state.templates.TemplateResponse(
         request, "dashboard.html", {**data, **context, **extra}, status_code=status

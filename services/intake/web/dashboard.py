@@ -46,7 +46,7 @@ async def dashboard(request: Request) -> HTMLResponse:
     except ValueError as exc:
         raise HTTPException(400, f"onbekende waarde voor {exc}") from exc
     return request.app.state.templates.TemplateResponse(
-        request, "dashboard.html", {**data, **context(request, data, now)}
+        request, "dashboard.html", {**data, **context(request, data)}
     )
 
 
@@ -58,7 +58,7 @@ def filters_of(params: QueryParams) -> queries.Filters:
     return queries.Filters(**given)
 
 
-def context(request: Request, data: dict[str, Any], now: Any) -> dict[str, Any]:
+def context(request: Request, data: dict[str, Any]) -> dict[str, Any]:
     """The page's charts, words and links around what the database counted."""
     params = request.query_params
     counts, days = data["counts"], data["days"]
@@ -92,7 +92,7 @@ def context(request: Request, data: dict[str, Any], now: Any) -> dict[str, Any]:
             "/dashboard", params, KEEP, "onverwerkbaar", bus=n
         ),
         "live_path": "/dashboard/live",
-        **live.updated(now),
+        **live.updated(),
     }
 
 

@@ -90,7 +90,7 @@ def context(request: Request, subs: list[Any]) -> dict[str, Any]:
         "delivery_error": readable.delivery_error,
         "csrf_token": form_token(request.app.state.settings.operator_token),
         "live_path": "/dashboard/live",
-        **live.updated(request.app.state.clock()),
+        **live.updated(),
     }
 
 
