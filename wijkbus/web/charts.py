@@ -22,7 +22,8 @@ _ids = count(1)
 def _figure(kind: str, title: str, svg: Markup, table: Markup) -> Markup:
     """The figure around a chart: its caption, the SVG, and the table that says the same."""
     return Markup(
-        '<figure class="chart chart-{kind}"><figcaption>{title}</figcaption>{svg}'
+        '<figure class="chart chart-{kind}"><figcaption>{title}</figcaption>'
+        '<div class="plot" tabindex="0" role="region" aria-label="{title}">{svg}</div>'
         "<details><summary>Als tabel</summary>{table}</details></figure>"
     ).format(kind=kind, title=title, svg=svg, table=table)
 

@@ -22,6 +22,8 @@ ADMIT_WEEKS = 4
 STATUSES = ("voorgesteld", "open", "gefinancierd", "niet-gefinancierd", "afgewezen", "ingetrokken")
 FILTERS = ("buurt", "status", "jaar")
 KEEP = (*FILTERS, "pagina", "ronde")
+RULES = {"pledge": "toezeggingen", "majority": "meerderheid", "vote": "stemronde"}
+"""The funding rules by the names residents read on their pages."""
 live.add_live_route(
     router, "/dashboard/live", store.fingerprint, dependencies=[Depends(require_operator_page)]
 )
@@ -107,6 +109,7 @@ def _figures(data: dict[str, Any], params: QueryParams) -> dict[str, Any]:
         "participation": dutch_time.percent(participating, households),
         "statuses": STATUSES,
         "buurt_label": buurt_label,
+        "rule_name": lambda rule: RULES.get(rule, rule or "—"),
         "filter_values": {name: params.get(name, "") for name in FILTERS},
         "participation_chart": charts.bar_chart(
             bars,
