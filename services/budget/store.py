@@ -114,14 +114,12 @@ async def round_page(conn: asyncpg.Connection, raw_page: str | None) -> dict[str
     return {"round_total": total, "round_page": page, "rounds": rows}
 
 
-async def fingerprint(conn: asyncpg.Connection) -> tuple[Any, ...]:
-    """What changes when anything the dashboard shows changes."""
-    row = await conn.fetchrow(
-        "SELECT (SELECT count(*) || max(created_at)::text FROM initiatives),"
-        " (SELECT md5(string_agg(status, ',' ORDER BY initiative_id)) FROM initiatives),"
-        " (SELECT count(*) FROM supports), (SELECT count(*) FROM round_ballots),"
-        " (SELECT string_agg(status, ',' ORDER BY round_id) FROM rounds),"
-        " (SELECT count(*) FILTER (WHERE removed_at IS NULL) FROM households),"
-        " (SELECT string_agg(status, ',' ORDER BY year) FROM years)"
-    )
-    return tuple(row) if row else ()
+FINGERPRINT = (
+    "SELECT (SELECT count(*) || max(created_at)::text FROM initiatives),"
+    " (SELECT md5(string_agg(status, ',' ORDER BY initiative_id)) FROM initiatives),"
+    " (SELECT count(*) FROM supports), (SELECT count(*) FROM round_ballots),"
+    " (SELECT string_agg(status, ',' ORDER BY round_id) FROM rounds),"
+    " (SELECT count(*) FILTER (WHERE removed_at IS NULL) FROM households),"
+    " (SELECT string_agg(status, ',' ORDER BY year) FROM years)"
+)
+"""What changes when anything the dashboard shows changes."""

@@ -103,12 +103,10 @@ async def choices(conn: asyncpg.Connection) -> dict[str, list[str]]:
     }
 
 
-async def fingerprint(conn: asyncpg.Connection) -> tuple[Any, ...]:
-    """What changes when anything the dashboard shows changes."""
-    row = await conn.fetchrow(
-        "SELECT (SELECT max(id) FROM outcomes), (SELECT max(id) FROM dead_letters), s.*"
-        " FROM (SELECT count(*), count(assigned_partner_id),"
-        " count(*) FILTER (WHERE status = 'opgepakt'),"
-        " count(*) FILTER (WHERE status = 'afgehandeld') FROM signals) s"
-    )
-    return tuple(row) if row else ()
+FINGERPRINT = (
+    "SELECT (SELECT max(id) FROM outcomes), (SELECT max(id) FROM dead_letters), s.*"
+    " FROM (SELECT count(*), count(assigned_partner_id),"
+    " count(*) FILTER (WHERE status = 'opgepakt'),"
+    " count(*) FILTER (WHERE status = 'afgehandeld') FROM signals) s"
+)
+"""What changes when anything the dashboard shows changes."""

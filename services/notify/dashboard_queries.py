@@ -99,14 +99,12 @@ async def dead_page(
     return {"dead_total": total, "dead_page": page, "dead": rows}
 
 
-async def fingerprint(conn: asyncpg.Connection) -> tuple[Any, ...]:
-    """What changes when anything the dashboard shows changes: newest rows and state counts."""
-    row = await conn.fetchrow(
-        "SELECT (SELECT max(id) FROM delivery_attempts), (SELECT max(id) FROM deliveries),"
-        " (SELECT count(*) FROM deliveries WHERE status = 'pending'),"
-        " (SELECT count(*) FROM deliveries WHERE status = 'dead'),"
-        " (SELECT max(id) FROM dead_letters),"
-        " (SELECT count(*) || max(coalesce(status_changed_at, created_at))::text"
-        "  FROM subscriptions)"
-    )
-    return tuple(row) if row else ()
+FINGERPRINT = (
+    "SELECT (SELECT max(id) FROM delivery_attempts), (SELECT max(id) FROM deliveries),"
+    " (SELECT count(*) FROM deliveries WHERE status = 'pending'),"
+    " (SELECT count(*) FROM deliveries WHERE status = 'dead'),"
+    " (SELECT max(id) FROM dead_letters),"
+    " (SELECT count(*) || max(coalesce(status_changed_at, created_at))::text"
+    "  FROM subscriptions)"
+)
+"""What changes when anything the dashboard shows changes: newest rows and state counts."""

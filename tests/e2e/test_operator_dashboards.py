@@ -5,7 +5,8 @@ data (canaries), and live: a change in the database shows without a reload, with
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
@@ -31,13 +32,23 @@ ENGLISH = ["Dead letters", "after ", " attempts", "may not send", "Field require
 Change = Callable[[], Awaitable[None]]
 
 
-async def login(page: Page, url: str, token: str) -> None:
-    """The operator logs in from the dashboard's own redirect."""
-    await page.goto(f"{url}/dashboard")
-    assert "/login" in page.url
-    await page.fill("#token", token)
-    await page.click("button[type=submit]")
-    await page.wait_for_selector("#bijgewerkt-tijd")
+@asynccontextmanager
+async def logged_in(chromium: Path, url: str, token: str) -> AsyncIterator[Page]:
+    """A browser page on which the operator logged in from the dashboard's own redirect."""
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(chromium), args=CHROMIUM_ARGS
+        )
+        try:
+            page = await browser.new_page()
+            await page.goto(f"{url}/dashboard")
+            assert "/login" in page.url
+            await page.fill("#token", token)
+            await page.click("button[type=submit]")
+            await page.wait_for_selector("#bijgewerkt-tijd")
+            yield page
+        finally:
+            await browser.close()
 
 
 async def charts_on(page: Page) -> int:
@@ -112,37 +123,29 @@ async def test_intake_dashboard_in_a_browser(gateway: Gateway, chromium: Path) -
     refused = await gateway.post(signal_event(SOURCE[CORP], categorie="ondermijning"))
     assert refused.status_code == 403
     url = str(gateway.http.base_url)
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=str(chromium), args=CHROMIUM_ARGS
+    async with logged_in(chromium, url, gateway.creds.operator_token) as page:
+        await check(
+            page,
+            url,
+            "intake",
+            charts=2,
+            labels=[
+                "Per partner",
+                "Waarom geweigerd",
+                "niet toegestaan",
+                "deze partner mag geen ondermijning melden",
+                "Signalen, nieuwste eerst",
+                "Onverwerkbare berichten",
+                "Asingastraat, Groningen",
+            ],
+            canaries=[person["name"], person["phone"], person["email"]],
         )
-        try:
-            page = await browser.new_page()
-            await login(page, url, gateway.creds.operator_token)
-            await check(
-                page,
-                url,
-                "intake",
-                charts=2,
-                labels=[
-                    "Per partner",
-                    "Waarom geweigerd",
-                    "niet toegestaan",
-                    "deze partner mag geen ondermijning melden",
-                    "Signalen, nieuwste eerst",
-                    "Onverwerkbare berichten",
-                    "Asingastraat, Groningen",
-                ],
-                canaries=[person["name"], person["phone"], person["email"]],
-            )
 
-            async def another() -> None:
-                again = await gateway.post(signal_event(SOURCE[CORP]))
-                assert again.status_code == 202
+        async def another() -> None:
+            again = await gateway.post(signal_event(SOURCE[CORP]))
+            assert again.status_code == 202
 
-            await updates_live(page, url, f'tr[data-partner="{CORP}"] td.accepted', another)
-        finally:
-            await browser.close()
+        await updates_live(page, url, f'tr[data-partner="{CORP}"] td.accepted', another)
 
 
 async def test_notify_dashboard_in_a_browser(
@@ -153,36 +156,28 @@ async def test_notify_dashboard_in_a_browser(
     created = await notify.subscribe(secret_url, filters={"street_key": "x"})
     assert created.status_code == 201, created.text
     url = str(notify.http.base_url)
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=str(chromium), args=CHROMIUM_ARGS
+    async with logged_in(chromium, url, notify.creds.operator_token) as page:
+        await check(
+            page,
+            url,
+            "notify",
+            charts=1,
+            labels=[
+                "Per abonnement",
+                "Afleveringen per abonnement",
+                "Pogingen, nieuwste eerst",
+                "Niet af te leveren (dead letters)",
+                "webhook naar 127.0.0.1",
+            ],
+            canaries=["kanarie-geheim-7c1", RECEIVER_TOKEN],
         )
-        try:
-            page = await browser.new_page()
-            await login(page, url, notify.creds.operator_token)
-            await check(
-                page,
-                url,
-                "notify",
-                charts=1,
-                labels=[
-                    "Per abonnement",
-                    "Afleveringen per abonnement",
-                    "Pogingen, nieuwste eerst",
-                    "Niet af te leveren (dead letters)",
-                    "webhook naar 127.0.0.1",
-                ],
-                canaries=["kanarie-geheim-7c1", RECEIVER_TOKEN],
-            )
 
-            async def one_more() -> None:
-                _, other = receiver.hook()
-                second = await notify.subscribe(other, filters={"street_key": "y"})
-                assert second.status_code == 201
+        async def one_more() -> None:
+            _, other = receiver.hook()
+            second = await notify.subscribe(other, filters={"street_key": "y"})
+            assert second.status_code == 201
 
-            await updates_live(page, url, '[data-total="actief"] strong', one_more)
-        finally:
-            await browser.close()
+        await updates_live(page, url, '[data-total="actief"] strong', one_more)
 
 
 async def test_budget_dashboard_in_a_browser(
@@ -200,31 +195,23 @@ async def test_budget_dashboard_in_a_browser(
             await conn.close()
         initiative = await b.propose(5000)
         assert (await b.support(b.codes[1], initiative)).status_code in (200, 201)
-        async with async_playwright() as playwright:
-            browser = await playwright.chromium.launch(
-                executable_path=str(chromium), args=CHROMIUM_ARGS
+        async with logged_in(chromium, b.url, TOKEN) as page:
+            await check(
+                page,
+                b.url,
+                "budget",
+                charts=1,
+                labels=[
+                    "Per buurt",
+                    "Deelname per buurt (%)",
+                    f"Proefbuurt ({b.buurt_code})",
+                    "Initiatieven, nieuwste eerst",
+                    "Stemrondes",
+                ],
+                canaries=[CONTACT["name"], CONTACT["email"], *b.codes],
             )
-            try:
-                page = await browser.new_page()
-                await login(page, b.url, TOKEN)
-                await check(
-                    page,
-                    b.url,
-                    "budget",
-                    charts=1,
-                    labels=[
-                        "Per buurt",
-                        "Deelname per buurt (%)",
-                        f"Proefbuurt ({b.buurt_code})",
-                        "Initiatieven, nieuwste eerst",
-                        "Stemrondes",
-                    ],
-                    canaries=[CONTACT["name"], CONTACT["email"], *b.codes],
-                )
 
-                async def proposed() -> None:
-                    await b.propose(2500, title="Geveltuin")
+            async def proposed() -> None:
+                await b.propose(2500, title="Geveltuin")
 
-                await updates_live(page, b.url, '[data-total="open"] strong', proposed)
-            finally:
-                await browser.close()
+            await updates_live(page, b.url, '[data-total="open"] strong', proposed)

@@ -1,7 +1,7 @@
 """Dashboards that update themselves: a small server-sent-events endpoint per dashboard.
 
-The endpoint asks the database for a fingerprint of what the page counts (a few maxima and
-counts) every few seconds and sends `event: bijgewerkt` when it changes; the page's script
+Every few seconds the endpoint runs the service's fingerprint query (one row of a few maxima
+and counts) and sends `event: bijgewerkt` when its row changes; the page's script
 (`_live.html`) then fetches the page again and swaps its `data-live` parts, so totals stay
 the database's own and nothing of the page is kept in the browser.
 """
@@ -9,18 +9,16 @@ the database's own and nothing of the page is kept in the browser.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import asyncpg
 from fastapi import APIRouter, Request
 from fastapi.params import Depends
 from fastapi.responses import StreamingResponse
 
 from wijkbus.web import dutch_time
 
-Fingerprint = Callable[[asyncpg.Connection], Awaitable[object]]
 HEARTBEAT_S = 15.0
 
 
@@ -34,12 +32,13 @@ def updated(now: datetime | None = None) -> dict[str, str]:
 def add_live_route(
     router: APIRouter,
     path: str,
-    fingerprint: Fingerprint,
+    fingerprint: str,
     *,
     dependencies: Sequence[Depends],
     interval_s: float = 2.0,
 ) -> None:
-    """Serve `path` as an event stream that says 'bijgewerkt' whenever `fingerprint` changes."""
+    """Serve `path` as an event stream that says 'bijgewerkt' whenever the row the
+    `fingerprint` query gives changes."""
 
     async def live(request: Request) -> StreamingResponse:
         return StreamingResponse(
@@ -53,9 +52,7 @@ def add_live_route(
     )
 
 
-async def _changes(
-    request: Request, fingerprint: Fingerprint, interval_s: float
-) -> AsyncIterator[str]:
+async def _changes(request: Request, fingerprint: str, interval_s: float) -> AsyncIterator[str]:
     """'ready' at once, then 'bijgewerkt' per change; a comment now and then keeps it open."""
     last, quiet = await _read(request, fingerprint), 0.0
     yield "retry: 5000\nevent: ready\ndata: {}\n\n"
@@ -70,6 +67,7 @@ async def _changes(
             yield ": ping\n\n"
 
 
-async def _read(request: Request, fingerprint: Fingerprint) -> Any:
+async def _read(request: Request, fingerprint: str) -> Any:
     async with request.app.state.runtime.pool.acquire() as conn:
-        return await fingerprint(conn)
+        row = await conn.fetchrow(fingerprint)
+    return tuple(row) if row else ()

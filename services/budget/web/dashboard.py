@@ -25,7 +25,7 @@ KEEP = (*FILTERS, "pagina", "ronde")
 RULES = {"pledge": "toezeggingen", "majority": "meerderheid", "vote": "stemronde"}
 """The funding rules by the names residents read on their pages."""
 live.add_live_route(
-    router, "/dashboard/live", store.fingerprint, dependencies=[Depends(require_operator_page)]
+    router, "/dashboard/live", store.FINGERPRINT, dependencies=[Depends(require_operator_page)]
 )
 
 

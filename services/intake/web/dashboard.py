@@ -19,7 +19,7 @@ router = APIRouter()
 FILTERS = ("partner", "categorie", "buurt", "status")
 KEEP = (*FILTERS, "pagina", "bus")
 live.add_live_route(
-    router, "/dashboard/live", queries.fingerprint, dependencies=[Depends(require_operator_page)]
+    router, "/dashboard/live", queries.FINGERPRINT, dependencies=[Depends(require_operator_page)]
 )
 
 

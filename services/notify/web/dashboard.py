@@ -21,7 +21,7 @@ router = APIRouter()
 KEEP = ("abonnement", "uitkomst", "pagina", "dood", "bus")
 STATES = ("afgeleverd", "wachtend", "mislukt, opnieuw", "niet af te leveren")
 live.add_live_route(
-    router, "/dashboard/live", queries.fingerprint, dependencies=[Depends(require_operator_page)]
+    router, "/dashboard/live", queries.FINGERPRINT, dependencies=[Depends(require_operator_page)]
 )
 
 
