@@ -35,6 +35,9 @@ class ServiceSettings(BaseSettings):
         "postgresql://postgres@127.0.0.1:5432/postgres", validation_alias=_env("DATABASE_URL")
     )
     partners_file: Path | None = Field(None, validation_alias=_env("WIJKBUS_PARTNERS"))
+    # WIJKBUS_BUURTEN: a CSV with columns buurt_code and buurt_name (more columns are ignored):
+    # the names operator pages show beside buurt codes. Unset: the codes alone.
+    buurten_file: Path | None = Field(None, validation_alias=_env("WIJKBUS_BUURTEN"))
     operator_token: str = Field("", validation_alias=_env("WIJKBUS_OPERATOR_TOKEN"))
     log_format: str = Field("auto", validation_alias=_env("WIJKBUS_LOG_FORMAT"))
     # The producers' idempotence (wijkbus.producing): "auto" asks the broker (Kafka: on; Tansu,

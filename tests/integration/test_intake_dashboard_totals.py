@@ -6,15 +6,40 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import asyncpg
+import httpx
+import pytest
 
-from tests.integration import test_intake_gateway as intake
+from services.intake.app import IntakeSettings, build
 from tests.integration.test_intake_gateway import CORP, SOURCE, Gateway
-from tests.support import signal_event
+from tests.support import demo_registry, running_app, signal_event, unique
 
-gateway = intake.gateway  # the same running intake
+
+@pytest.fixture
+async def gateway(
+    fresh_database: str, kafka_bootstrap: str, tmp_path: Path
+) -> AsyncIterator[Gateway]:
+    """Intake knowing one buurt's name (WIJKBUS_BUURTEN), as the demo does."""
+    names = tmp_path / "buurten.csv"
+    names.write_text("buurt_code,buurt_name\nBU00140107,De Hoogte\n")
+    registry, creds = demo_registry()
+    settings = IntakeSettings(
+        database_url=fresh_database,
+        kafka_bootstrap_servers=kafka_bootstrap,
+        operator_token=creds.operator_token,
+        buurten_file=names,
+        group_prefix=unique("intake"),
+    )
+    async with (
+        running_app(build(settings, partners=registry)) as url,
+        httpx.AsyncClient(base_url=url, timeout=30) as http,
+    ):
+        yield Gateway(http, creds, fresh_database, kafka_bootstrap)
+
 
 PARTNERS = ["woonstichting-noord", "politie-groningen", "wij-groningen"]
 BUURTEN = ["BU00140107", "BU00140110", "BU00140114"]
@@ -161,6 +186,9 @@ async def test_every_total_is_the_databases_count_over_all_answers_and_signals(
     )
     assert FOUND.findall(filtered) == [str(count)]
     assert 'title="naam:groningen:straat1">Straat1, Groningen</td>' in page
+    assert '<td title="BU00140107">De Hoogte (BU00140107)</td>' in page
+    assert '<td title="BU00140110">BU00140110</td>' in page  # a buurt without a known name
+    assert '<option value="BU00140107">De Hoogte (BU00140107)</option>' in page
     assert "CET" in page and "Alle tijden in Europe/Amsterdam" in page
     bad = await gateway.http.get(
         "/dashboard", params={"categorie": "geen"}, headers=operator(gateway)

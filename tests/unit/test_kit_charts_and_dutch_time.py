@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from xml.etree import ElementTree
 
-from wijkbus.web import charts, dutch_time
+from wijkbus.web import buurten, charts, dutch_reasons, dutch_time
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -85,3 +86,34 @@ def test_durations_money_and_shares_read_as_people_write_them() -> None:
     assert dutch_time.euros(-5) == "-€ 0,05"
     assert dutch_time.percent(3, 8) == "37,5%"
     assert dutch_time.percent(1, 0) == "–"
+
+
+def test_buurt_names_come_from_a_csv_and_the_code_stays_beside_them(tmp_path: Path) -> None:
+    path = tmp_path / "buurten.csv"
+    path.write_text("buurt_code,buurt_name,extra\nBU00140107,De Hoogte,x\nBU00140110,,y\n")
+    known = buurten.names(path)
+    assert known == {"BU00140107": "De Hoogte"}
+    assert buurten.label("BU00140107", known) == "De Hoogte (BU00140107)"
+    assert buurten.label("BU00140110", known) == "BU00140110"
+    assert buurten.label("BU00140110", known, "Korrewegwijk") == "Korrewegwijk (BU00140110)"
+    assert buurten.label(None, known) == "–"
+    assert buurten.names(None) == {}
+
+
+def test_refusals_and_dead_letters_read_in_dutch() -> None:
+    assert dutch_reasons.status("forbidden") == "niet toegestaan"
+    assert (
+        dutch_reasons.refusal("type: partner p may not send category ondermijning")
+        == "veld type: deze partner mag geen ondermijning melden"
+    )
+    assert dutch_reasons.refusal("data.location.city: Field required") == (
+        "veld data.location.city: verplicht veld ontbreekt"
+    )
+    assert dutch_reasons.refusal(": event is larger than 65536 bytes") == (
+        "het event is groter dan 65536 bytes"
+    )
+    assert dutch_reasons.refusal("something nobody foresaw") == "ongeldige invoer"
+    assert dutch_reasons.dead_letter("invalid: data.street: Field required; data.city: x") == (
+        "bericht voldoet niet aan het contract (data.street, data.city)"
+    )
+    assert dutch_reasons.dead_letter("KeyError: 'x'") == "verwerking mislukte steeds opnieuw"

@@ -13,7 +13,7 @@ from starlette.datastructures import QueryParams
 from services.budget import round_forming, round_store, store
 from wijkbus import auth
 from wijkbus.auth import require_operator_page
-from wijkbus.web import charts, dutch_time, live, paging
+from wijkbus.web import buurten, charts, dutch_time, live, paging
 
 router = APIRouter()
 FORM = "budget-dashboard-form"
@@ -63,7 +63,7 @@ async def page(request: Request, status: int = 200, **extra: Any) -> HTMLRespons
         "default_deadline": (today + timedelta(weeks=ADMIT_WEEKS)).isoformat(),
         "min_deadline": (today + timedelta(days=1)).isoformat(),
         "refused": None,
-        **_figures(data, params),
+        **_figures(data, params, buurten.names(request.app.state.settings.buurten_file)),
         **live.updated(),
     }
     return request.app.state.templates.TemplateResponse(
@@ -93,14 +93,20 @@ async def _read(conn: Any, filters: store.Filters, params: QueryParams) -> dict[
     }
 
 
-def _figures(data: dict[str, Any], params: QueryParams) -> dict[str, Any]:
-    """The cards, the participation chart and the lists' links."""
-    buurten = data["buurten"]
-    households = sum(b["households"] for b in buurten)
-    participating = sum(b["participating"] for b in buurten)
+def _figures(data: dict[str, Any], params: QueryParams, known: dict[str, str]) -> dict[str, Any]:
+    """The cards, the participation chart and the lists' links; a buurt by the name its
+    register gave it, else by the one WIJKBUS_BUURTEN knows."""
+    rows = data["buurten"]
+    names = {**known, **{r["buurt_code"]: r["buurt_name"] for r in rows if r["buurt_name"]}}
+
+    def buurt_label(code: str | None) -> str:
+        return buurten.label(code, names)
+
+    households = sum(b["households"] for b in rows)
+    participating = sum(b["participating"] for b in rows)
     bars = [
-        (buurt_label(b), round(100 * b["participating"] / b["households"], 1))
-        for b in buurten
+        (buurt_label(b["buurt_code"]), round(100 * b["participating"] / b["households"], 1))
+        for b in rows
         if b["households"]
     ]
     return {
@@ -121,9 +127,3 @@ def _figures(data: dict[str, Any], params: QueryParams) -> dict[str, Any]:
         "round_link": lambda n: paging.link("/dashboard", params, KEEP, "rondes", ronde=n),
         "live_path": "/dashboard/live",
     }
-
-
-def buurt_label(row: Any) -> str:
-    """'De Hoogte (BU00140107)' where the register named the buurt; else its code."""
-    name = row.get("buurt_name") if hasattr(row, "get") else None
-    return f"{name} ({row['buurt_code']})" if name else str(row["buurt_code"] or "—")

@@ -12,7 +12,7 @@ from starlette.datastructures import QueryParams
 from contracts.signals import Categorie
 from services.intake import dashboard_queries as queries
 from wijkbus.auth import require_operator_page
-from wijkbus.web import charts, dutch_reasons, dutch_time, live, paging
+from wijkbus.web import buurten, charts, dutch_reasons, dutch_time, live, paging
 from wijkbus.web.dead_letters import dead_letter_page
 
 router = APIRouter()
@@ -63,7 +63,9 @@ def context(request: Request, data: dict[str, Any]) -> dict[str, Any]:
     params = request.query_params
     counts, days = data["counts"], data["days"]
     who = params.get("partner") or "alle partners"
+    known = buurten.names(request.app.state.settings.buurten_file)
     return {
+        "buurt_label": lambda code: buurten.label(code, known),
         "title": "wijkbus intake",
         "logged_in": True,
         "partners": list(request.app.state.intake.partners),
