@@ -22,8 +22,15 @@ ADMIT_WEEKS = 4
 STATUSES = ("voorgesteld", "open", "gefinancierd", "niet-gefinancierd", "afgewezen", "ingetrokken")
 FILTERS = ("buurt", "status", "jaar")
 KEEP = (*FILTERS, "pagina", "ronde")
-RULES = {"pledge": "toezeggingen", "majority": "meerderheid", "vote": "stemronde"}
-"""The funding rules by the names residents read on their pages."""
+RULES = {
+    "pledge": "toezeggingen",
+    "majority": "meerderheid",
+    "vote": "stemronde",
+    "greedy": "meeste stemmen eerst",
+    "equalshares": "gelijke delen",
+    "equalshares/add1": "gelijke delen",
+}
+"""Funding rules and a round's decision rules by the names the forms and residents use."""
 live.add_live_route(
     router, "/dashboard/live", store.FINGERPRINT, dependencies=[Depends(require_operator_page)]
 )
