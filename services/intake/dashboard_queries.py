@@ -23,6 +23,8 @@ class Filters:
     categorie: str | None = None
     buurt: str | None = None
     status: str | None = None
+    street: str | None = None
+    """A street as people write it ('Asingastraat') or its key, either case."""
 
 
 async def per_partner(conn: asyncpg.Connection) -> list[asyncpg.Record]:
@@ -76,14 +78,15 @@ async def signal_page(
     where = (
         "($1::text IS NULL OR partner_id = $1) AND ($2::text IS NULL OR categorie = $2)"
         " AND ($3::text IS NULL OR buurt_code = $3) AND ($4::text IS NULL OR status = $4)"
+        " AND ($5::text IS NULL OR lower(street) = lower($5) OR street_key = $5)"
     )
-    args = (filters.partner, filters.categorie, filters.buurt, filters.status)
+    args = (filters.partner, filters.categorie, filters.buurt, filters.status, filters.street)
     total = await conn.fetchval(f"SELECT count(*) FROM signals WHERE {where}", *args)
     page = page_of(raw_page, total)
     rows = await conn.fetch(
         "SELECT signal_id, partner_id, categorie, street_key, street, city, buurt_code,"
         f" received_at, assigned_partner_id, status FROM signals WHERE {where}"
-        " ORDER BY received_at DESC, signal_id LIMIT $5 OFFSET $6",
+        " ORDER BY received_at DESC, signal_id LIMIT $6 OFFSET $7",
         *args,
         page.size,
         page.offset,

@@ -185,6 +185,11 @@ async def test_every_total_is_the_databases_count_over_all_answers_and_signals(
         status="opgepakt",
     )
     assert FOUND.findall(filtered) == [str(count)]
+    on_street = await gateway.fetchval(
+        "SELECT count(*) FROM intake.signals WHERE street_key = 'naam:groningen:straat2'"
+    )
+    assert FOUND.findall(await shown(gateway, street="straat2")) == [str(on_street)]
+    assert FOUND.findall(await shown(gateway, street="naam:groningen:straat2")) == [str(on_street)]
     assert 'title="naam:groningen:straat1">Straat1, Groningen</td>' in page
     assert '<td title="BU00140107">De Hoogte (BU00140107)</td>' in page
     assert '<td title="BU00140110">BU00140110</td>' in page  # a buurt without a known name

@@ -16,7 +16,7 @@ from wijkbus.web import buurten, charts, dutch_reasons, dutch_time, live, paging
 from wijkbus.web.dead_letters import dead_letter_page
 
 router = APIRouter()
-FILTERS = ("partner", "categorie", "buurt", "status")
+FILTERS = ("partner", "categorie", "buurt", "status", "street")
 KEEP = (*FILTERS, "pagina", "bus")
 live.add_live_route(
     router, "/dashboard/live", queries.FINGERPRINT, dependencies=[Depends(require_operator_page)]
