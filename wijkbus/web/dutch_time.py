@@ -68,7 +68,7 @@ def date(at: datetime | str | None, zone: ZoneInfo = AMSTERDAM) -> str:
 
 def iso_local(at: datetime | str, zone: ZoneInfo = AMSTERDAM) -> str:
     """The machine form for a <time datetime=…> attribute, with its offset."""
-    return local(at, zone).isoformat(timespec="seconds")
+    return local(at, zone).isoformat(timespec="milliseconds")
 
 
 def duration(span: timedelta | float | None) -> str:
