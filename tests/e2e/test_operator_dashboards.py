@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
@@ -16,8 +17,10 @@ from tests.e2e import test_routing_dashboard as routing_e2e
 from tests.e2e.test_routing_dashboard import CHROMIUM_ARGS
 from tests.integration import test_intake_gateway, test_notify_flow
 from tests.integration.test_budget_support import CONTACT, TOKEN, running_buurt
+from tests.integration.test_intake_dashboard_totals import load as load_answers
 from tests.integration.test_intake_gateway import CORP, SOURCE, Gateway
 from tests.integration.test_intake_privacy import canary_person
+from tests.integration.test_notify_dashboard_totals import load as load_deliveries
 from tests.integration.test_notify_flow import TOKEN as RECEIVER_TOKEN
 from tests.integration.test_notify_flow import Notify, Receiver
 from tests.support import signal_event
@@ -122,6 +125,7 @@ async def test_intake_dashboard_in_a_browser(gateway: Gateway, chromium: Path) -
     assert sent.status_code == 202, sent.text
     refused = await gateway.post(signal_event(SOURCE[CORP], categorie="ondermijning"))
     assert refused.status_code == 403
+    await load_answers(gateway, datetime.now(UTC))  # more than a page, and English reasons
     url = str(gateway.http.base_url)
     async with logged_in(chromium, url, gateway.creds.operator_token) as page:
         await check(
@@ -155,6 +159,7 @@ async def test_notify_dashboard_in_a_browser(
     secret_url = f"{hook}?sleutel=kanarie-geheim-7c1"
     created = await notify.subscribe(secret_url, filters={"street_key": "x"})
     assert created.status_code == 201, created.text
+    await load_deliveries(notify, [created.json()["id"]])  # English errors among them
     url = str(notify.http.base_url)
     async with logged_in(chromium, url, notify.creds.operator_token) as page:
         await check(
