@@ -12,6 +12,7 @@ import asyncpg
 from wijkbus.web.paging import page_of
 
 Outcome = Literal["geslaagd", "mislukt"]
+ATTEMPTS_PER_PAGE, DEAD_PER_PAGE = 25, 20  # two lists on one page: shorter pages
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ async def attempt_page(
     )
     args = (filters.subscription, filters.outcome)
     total = await conn.fetchval(f"SELECT count(*) FROM delivery_attempts a WHERE {where}", *args)
-    page = page_of(raw_page, total)
+    page = page_of(raw_page, total, ATTEMPTS_PER_PAGE)
     rows = await conn.fetch(
         "SELECT a.id, a.at, a.subscription_id, d.event_type, d.event_id, a.attempt,"
         f" a.status_code, a.latency_ms, a.error, {_SUCCEEDED} AS succeeded"
@@ -87,7 +88,7 @@ async def dead_page(
     total = await conn.fetchval(
         f"SELECT count(*) FROM deliveries d WHERE {where}", filters.subscription
     )
-    page = page_of(raw_page, total)
+    page = page_of(raw_page, total, DEAD_PER_PAGE)
     rows = await conn.fetch(
         "SELECT d.id, d.subscription_id, d.event_type, d.event_id, d.attempts, d.last_error,"
         f" d.finished_at FROM deliveries d WHERE {where}"
