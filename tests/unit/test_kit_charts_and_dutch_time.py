@@ -112,6 +112,12 @@ def test_refusals_and_dead_letters_read_in_dutch() -> None:
     assert dutch_reasons.refusal(": event is larger than 65536 bytes") == (
         "het event is groter dan 65536 bytes"
     )
+    assert dutch_reasons.refusal("type: type is not known; use nl.wijkaanpak.signaal.*") == (
+        "veld type: dit type event kennen we niet"
+    )
+    assert dutch_reasons.refusal("type: type 'x' is not known; use …") == (
+        "veld type: dit type event kennen we niet"
+    )
     assert dutch_reasons.refusal("something nobody foresaw") == "ongeldige invoer"
     assert dutch_reasons.dead_letter("invalid: data.street: Field required; data.city: x") == (
         "bericht voldoet niet aan het contract (data.street, data.city)"

@@ -29,7 +29,7 @@ _MESSAGES = [
     (r"event is larger than (\d+) bytes", r"het event is groter dan \1 bytes"),
     (r"nested too deeply", "het event is te diep genest"),
     (r"must not contain NUL", "de tekst bevat een NUL-teken"),
-    (r"type .* is not known", "dit type event kennen we niet"),
+    (r"\btype\b.*\bis not known", "dit type event kennen we niet"),
     (r"data is required", "het veld data ontbreekt"),
     (r"person is required for huurachterstand", "bij huurachterstand hoort een persoon"),
     (r"person is only allowed for huurachterstand", "een persoon mag alleen bij huurachterstand"),
