@@ -3,6 +3,7 @@ count by aggregate over all rows; the initiatives and rounds a page at a time, n
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,6 +113,20 @@ async def round_page(conn: asyncpg.Connection, raw_page: str | None) -> dict[str
         page.offset,
     )
     return {"round_total": total, "round_page": page, "rounds": rows}
+
+
+async def dashboard(
+    conn: asyncpg.Connection, filters: Filters, pages: Mapping[str, str]
+) -> dict[str, Any]:
+    """Everything the dashboard shows but the rounds' results and the rounds to form."""
+    return {
+        "buurten": await buurten(conn),
+        "counts": await initiative_counts(conn),
+        "awaiting": await awaiting(conn),
+        **await initiative_page(conn, filters, pages.get("pagina")),
+        "years": await years(conn),
+        **await round_page(conn, pages.get("ronde")),
+    }
 
 
 FINGERPRINT = (

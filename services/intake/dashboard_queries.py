@@ -3,6 +3,7 @@ reason, per day), and the signals a page at a time, newest first, filtered."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -103,6 +104,19 @@ async def choices(conn: asyncpg.Connection) -> dict[str, list[str]]:
     return {
         "buurt_choices": [r["buurt_code"] for r in buurten],
         "status_choices": [r["status"] for r in statuses],
+    }
+
+
+async def dashboard(
+    conn: asyncpg.Connection, filters: Filters, pages: Mapping[str, str], now: datetime
+) -> dict[str, Any]:
+    """Everything the dashboard shows of intake's own: the counts, the charts' rows, a page."""
+    return {
+        "counts": await per_partner(conn),
+        "reasons": await reasons(conn),
+        "days": await per_day(conn, now, filters.partner),
+        **await signal_page(conn, filters, pages.get("pagina")),
+        **await choices(conn),
     }
 
 

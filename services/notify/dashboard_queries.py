@@ -3,6 +3,7 @@ attempts and dead deliveries a page at a time, newest first, filtered."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 from uuid import UUID
@@ -98,6 +99,18 @@ async def dead_page(
         page.offset,
     )
     return {"dead_total": total, "dead_page": page, "dead": rows}
+
+
+async def dashboard(
+    conn: asyncpg.Connection, filters: Filters, pages: Mapping[str, str]
+) -> dict[str, Any]:
+    """Everything the dashboard shows of notify's own: subscriptions, totals, both lists."""
+    return {
+        "subscriptions": await subscriptions(conn),
+        "totals": await totals(conn),
+        **await attempt_page(conn, filters, pages.get("pagina")),
+        **await dead_page(conn, filters, pages.get("dood")),
+    }
 
 
 FINGERPRINT = (

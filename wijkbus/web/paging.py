@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from fastapi import HTTPException
+
 PAGE_SIZE = 50
+
+
+class UnknownPage(ValueError):
+    """A page number that is no page number (not a positive whole number)."""
 
 
 @dataclass(frozen=True)
@@ -29,10 +36,10 @@ class Page:
 
 
 def page_of(raw: str | None, total: int, size: int = PAGE_SIZE) -> Page:
-    """The page asked for, kept to the last page there is; ValueError for no page number."""
+    """The page asked for, kept to the last page there is; UnknownPage for no page number."""
     text = (raw or "1").strip()
     if not text.isdigit() or len(text) > 6 or int(text) < 1:
-        raise ValueError("page")
+        raise UnknownPage(text)
     return Page(min(int(text), max((total + size - 1) // size, 1)), total, size)
 
 
@@ -43,3 +50,12 @@ def link(
     kept = {name: params[name] for name in keep if params.get(name)}
     kept.update({k: str(v) for k, v in changes.items() if v is not None})
     return f"{path}?{urlencode(kept)}" + (f"#{anchor}" if anchor else "")
+
+
+@asynccontextmanager
+async def unknown_page_is_400() -> AsyncIterator[None]:
+    """Answer a page number that is none with 400, in Dutch, as a filter that cannot be."""
+    try:
+        yield
+    except UnknownPage as exc:
+        raise HTTPException(400, "onbekende waarde voor een paginanummer") from exc

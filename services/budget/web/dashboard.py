@@ -49,20 +49,23 @@ async def dashboard(request: Request) -> HTMLResponse:
 
 async def page(request: Request, status: int = 200, **extra: Any) -> HTMLResponse:
     """The dashboard, with a refused form's problem beside its field when there is one."""
-    params = request.query_params
-    filters = filters_of(params)
-    try:
-        async with request.app.state.runtime.pool.acquire() as conn:
-            data = await _read(conn, filters, params)
-            results = {
-                r["round_id"]: await round_store.round_results(conn, r["round_id"])
-                for r in data["rounds"]
-            }
-    except ValueError as exc:
-        raise HTTPException(400, f"onbekende waarde voor {exc}") from exc
-    now = request.app.state.budget.clock()
-    today = now.astimezone(dutch_time.AMSTERDAM).date()
-    context = {
+    filters, params = filters_of(request.query_params), request.query_params
+    async with request.app.state.runtime.pool.acquire() as conn, paging.unknown_page_is_400():
+        data = await store.dashboard(conn, filters, params)
+        data["formable"] = await round_forming.formable(conn)
+        results = {r["round_id"]: await round_store.round_results(conn, r["round_id"])
+                   for r in data["rounds"]}  # fmt: skip
+    context = {**data, **_context(request, data, results), **extra}
+    return request.app.state.templates.TemplateResponse(
+        request, "dashboard.html", context, status_code=status
+    )
+
+
+def _context(request: Request, data: dict[str, Any], results: Any) -> dict[str, Any]:
+    """The forms' token and dates, the figures and links around the rows read."""
+    today = request.app.state.budget.clock().astimezone(dutch_time.AMSTERDAM).date()
+    known = buurten.names(request.app.state.settings.buurten_file)
+    return {
         "title": "wijkbus buurtbudget",
         "logged_in": True,
         "results": results,
@@ -70,12 +73,9 @@ async def page(request: Request, status: int = 200, **extra: Any) -> HTMLRespons
         "default_deadline": (today + timedelta(weeks=ADMIT_WEEKS)).isoformat(),
         "min_deadline": (today + timedelta(days=1)).isoformat(),
         "refused": None,
-        **_figures(data, params, buurten.names(request.app.state.settings.buurten_file)),
+        **_figures(data, request.query_params, known),
         **live.updated(),
     }
-    return request.app.state.templates.TemplateResponse(
-        request, "dashboard.html", {**data, **context, **extra}, status_code=status
-    )
 
 
 def filters_of(params: QueryParams) -> store.Filters:
@@ -86,18 +86,6 @@ def filters_of(params: QueryParams) -> store.Filters:
     if year is not None and not (year.isdigit() and len(year) == 4):
         raise HTTPException(400, "onbekende waarde voor jaar")
     return store.Filters(params.get("buurt") or None, status, int(year) if year else None)
-
-
-async def _read(conn: Any, filters: store.Filters, params: QueryParams) -> dict[str, Any]:
-    return {
-        "buurten": await store.buurten(conn),
-        "counts": await store.initiative_counts(conn),
-        "awaiting": await store.awaiting(conn),
-        **await store.initiative_page(conn, filters, params.get("pagina")),
-        "years": await store.years(conn),
-        **await store.round_page(conn, params.get("ronde")),
-        "formable": await round_forming.formable(conn),
-    }
 
 
 def _figures(data: dict[str, Any], params: QueryParams, known: dict[str, str]) -> dict[str, Any]:

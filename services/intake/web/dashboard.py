@@ -31,20 +31,10 @@ live.add_live_route(
 )
 async def dashboard(request: Request) -> HTMLResponse:
     """Answers per partner and per day, refusal reasons, signals, dead letters."""
-    params, now = request.query_params, request.app.state.intake.clock()
-    filters = filters_of(params)
-    try:
-        async with request.app.state.runtime.pool.acquire() as conn:
-            data = {
-                "counts": await queries.per_partner(conn),
-                "reasons": await queries.reasons(conn),
-                "days": await queries.per_day(conn, now, filters.partner),
-                **await queries.signal_page(conn, filters, params.get("pagina")),
-                **await queries.choices(conn),
-                **await dead_letter_page(conn, params.get("bus")),
-            }
-    except ValueError as exc:
-        raise HTTPException(400, f"onbekende waarde voor {exc}") from exc
+    filters, params = filters_of(request.query_params), request.query_params
+    async with request.app.state.runtime.pool.acquire() as conn, paging.unknown_page_is_400():
+        data = await queries.dashboard(conn, filters, params, request.app.state.intake.clock())
+        data.update(await dead_letter_page(conn, params.get("bus")))
     return request.app.state.templates.TemplateResponse(
         request, "dashboard.html", {**data, **context(request, data)}
     )

@@ -33,21 +33,12 @@ live.add_live_route(
 )
 async def dashboard(request: Request) -> HTMLResponse:
     """Per subscription: delivered, pending, failing and dead; attempts; dead letters."""
-    params = request.query_params
-    filters = filters_of(params)
-    try:
-        async with request.app.state.runtime.pool.acquire() as conn:
-            subs = await queries.subscriptions(conn)
-            data = {
-                "totals": await queries.totals(conn),
-                **await queries.attempt_page(conn, filters, params.get("pagina")),
-                **await queries.dead_page(conn, filters, params.get("dood")),
-                **await dead_letter_page(conn, params.get("bus")),
-            }
-    except ValueError as exc:
-        raise HTTPException(400, f"onbekende waarde voor {exc}") from exc
+    filters, params = filters_of(request.query_params), request.query_params
+    async with request.app.state.runtime.pool.acquire() as conn, paging.unknown_page_is_400():
+        data = await queries.dashboard(conn, filters, params)
+        data.update(await dead_letter_page(conn, params.get("bus")))
     return request.app.state.templates.TemplateResponse(
-        request, "dashboard.html", {**context(request, subs), **data}
+        request, "dashboard.html", {**context(request, data.pop("subscriptions")), **data}
     )
 
 
