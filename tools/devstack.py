@@ -184,6 +184,7 @@ class ServiceProcesses:
                 "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
                 "DATABASE_URL": self.database_url,
                 "WIJKBUS_PARTNERS": str(self.partners_file),
+                "WIJKBUS_BUURTEN": str(REPO / "deploy" / "demo" / "buurten.csv"),
                 "WIJKBUS_OPERATOR_TOKEN": self.creds.operator_token,
                 "WIJKBUS_LOG_FORMAT": "json",
                 f"{name.upper()}_HOST": "127.0.0.1",

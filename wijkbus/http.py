@@ -25,6 +25,7 @@ from wijkbus.http_metrics import RequestMetrics
 from wijkbus.logging import get_logger
 from wijkbus.operators import load_operators
 from wijkbus.runtime import ServiceRuntime
+from wijkbus.web import dutch_reasons, dutch_time
 
 API_VERSION = "1.0.0"
 PROBLEM = "application/problem+json"
@@ -92,6 +93,15 @@ def templates(service_dir: Path) -> Jinja2Templates:
             ]
         ),
         autoescape=True,
+    )
+    env.filters.update(
+        moment=dutch_time.moment,
+        date_nl=dutch_time.date,
+        duration=dutch_time.duration,
+        euros=dutch_time.euros,
+        refusal=dutch_reasons.refusal,
+        dead_reason=dutch_reasons.dead_letter,
+        status_nl=dutch_reasons.status,
     )
     return Jinja2Templates(env=env)
 

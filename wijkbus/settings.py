@@ -42,6 +42,9 @@ class ServiceSettings(BaseSettings):
     kafka_security: KafkaSecurity = Field(default_factory=KafkaSecurity)
     database_tls: DatabaseTls = Field(default_factory=DatabaseTls)
     partners_file: Path | None = Field(None, validation_alias=_env("WIJKBUS_PARTNERS"))
+    # WIJKBUS_BUURTEN: a CSV with columns buurt_code and buurt_name (more columns are ignored):
+    # the names operator pages show beside buurt codes. Unset: the codes alone.
+    buurten_file: Path | None = Field(None, validation_alias=_env("WIJKBUS_BUURTEN"))
     # API clients and scripts: a bearer of this token acts as a beheerder (wijkbus.auth).
     operator_token: str = Field("", validation_alias=_env("WIJKBUS_OPERATOR_TOKEN"))
     # Proxies (comma-separated CIDRs, e.g. the ingress controller's pod network) whose

@@ -70,28 +70,3 @@ async def signal_view(conn: asyncpg.Connection, signal_id: str) -> asyncpg.Recor
         " ruleset_version, assigned_at, acknowledge_by FROM signals WHERE signal_id = $1",
         key,
     )
-
-
-async def dashboard(conn: asyncpg.Connection) -> dict[str, list[asyncpg.Record]]:
-    """What the operator dashboard shows: counts per partner, top reasons, latest signals."""
-    return {
-        "counts": await conn.fetch(
-            "SELECT partner_id,"
-            " count(*) FILTER (WHERE status = 'accepted') AS accepted,"
-            " count(*) FILTER (WHERE status = 'duplicate') AS duplicate,"
-            " count(*) FILTER (WHERE status NOT IN ('accepted', 'duplicate')) AS rejected"
-            " FROM outcomes GROUP BY partner_id ORDER BY partner_id"
-        ),
-        "reasons": await conn.fetch(
-            "SELECT reason, count(*) AS n FROM outcomes WHERE reason IS NOT NULL"
-            " GROUP BY reason ORDER BY n DESC, reason LIMIT 10"
-        ),
-        "latest": await conn.fetch(
-            "SELECT signal_id, partner_id, categorie, street, city, buurt_code, received_at,"
-            " assigned_partner_id, status FROM signals ORDER BY received_at DESC LIMIT 20"
-        ),
-        "dead_letters": await conn.fetch(
-            "SELECT id, consumer, topic, reason, attempts, created_at FROM dead_letters"
-            " ORDER BY id DESC LIMIT 20"
-        ),
-    }

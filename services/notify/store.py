@@ -256,39 +256,6 @@ async def _log_attempt(
     )
 
 
-async def dashboard(conn: asyncpg.Connection) -> dict[str, list[asyncpg.Record]]:
-    """What the operator dashboard shows: per subscription counts, attempts, dead letters."""
-    return {
-        "subscriptions": await conn.fetch(
-            "SELECT s.id, s.owner_partner_id, s.channel,"
-            " coalesce(s.callback_url, 'mailto:' || s.email_address, 'initiatiefnemer')"
-            " AS callback_url,"
-            " s.types, s.status,"
-            " s.status_reason,"
-            " count(d.id) FILTER (WHERE d.status = 'delivered') AS delivered,"
-            " count(d.id) FILTER (WHERE d.status = 'pending' AND d.attempts = 0) AS pending,"
-            " count(d.id) FILTER (WHERE d.status = 'pending' AND d.attempts > 0) AS failing,"
-            " count(d.id) FILTER (WHERE d.status = 'dead') AS dead,"
-            " min(d.created_at) FILTER (WHERE d.status = 'pending') AS oldest_pending"
-            " FROM subscriptions s LEFT JOIN deliveries d ON d.subscription_id = s.id"
-            " WHERE s.status <> 'deleted' GROUP BY s.id ORDER BY s.created_at"
-        ),
-        "attempts": await conn.fetch(
-            "SELECT a.at, a.subscription_id, d.event_type, d.event_id, a.attempt, a.status_code,"
-            " a.latency_ms, a.error FROM delivery_attempts a"
-            " JOIN deliveries d ON d.id = a.delivery_id ORDER BY a.id DESC LIMIT 25"
-        ),
-        "dead": await conn.fetch(
-            "SELECT id, subscription_id, event_type, event_id, attempts, last_error, finished_at"
-            " FROM deliveries WHERE status = 'dead' ORDER BY finished_at DESC LIMIT 25"
-        ),
-        "dead_letters": await conn.fetch(
-            "SELECT id, consumer, topic, reason, attempts, created_at FROM dead_letters"
-            " ORDER BY id DESC LIMIT 20"
-        ),
-    }
-
-
 async def dead_deliveries(conn: asyncpg.Connection, owner: str | None) -> list[asyncpg.Record]:
     """Deliveries given up on; with `owner`, only those of that partner's subscriptions."""
     return list(

@@ -83,7 +83,7 @@ async def test_neighbourhood_caps_and_a_partial_leftover_are_stored_published_an
         }  # fmt: skip
 
         page = (await b.http.get("/dashboard", headers=OPERATOR)).text
-        assert "Gedeeltelijk gefinancierd uit het restbudget: project n2 krijgt 100" in page
+        assert "Gedeeltelijk gefinancierd uit het restbudget: project n2 krijgt € 100,00" in page
 
 
 async def test_a_ballot_breaking_the_rounds_meta_bounds_is_refused_when_cast(

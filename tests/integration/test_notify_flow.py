@@ -353,8 +353,8 @@ async def test_a_receiver_that_keeps_failing_becomes_a_dead_letter_on_the_dashbo
     page = await notify.http.get("/dashboard", headers=notify.auth())
     assert page.status_code == 200
     assert '<html lang="nl">' in page.text
-    assert "Dead letters" in page.text
-    assert "after 4 attempts" in page.text
+    assert "Niet af te leveren (dead letters)" in page.text
+    assert "de ontvanger antwoordde HTTP 500 (na 4 pogingen)" in page.text
     assert "receiver-token" not in page.text
 
 

@@ -5,20 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-MONTHS = (
-    "januari",
-    "februari",
-    "maart",
-    "april",
-    "mei",
-    "juni",
-    "juli",
-    "augustus",
-    "september",
-    "oktober",
-    "november",
-    "december",
-)
+from wijkbus.web.dutch_time import MONTHS
+
 NOTHING = "–"
 WINDOWS = {"before": "voor", "during": "tijdens", "after": "na"}
 """The evaluation's windows by their Dutch names, as the reports and charts call them."""

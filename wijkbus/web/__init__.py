@@ -1,0 +1,1 @@
+"""Shared pieces of the operator pages: charts, Dutch times, the live-update script."""
