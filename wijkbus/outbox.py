@@ -61,19 +61,21 @@ def event_message(
 
 
 def insert_one(first: int) -> str:
-    """SQL that logs one message whose `values` are the parameters $first to $first+3, up to
+    """SQL that logs one message whose `values` are the parameters $first to $first+4, up to
     its FROM: a statement that logs a message only when its other writes happened ends it
     (`... FROM step`), so all of it is one statement and one round trip."""
     return (
-        "INSERT INTO outbox (topic, key, value, headers)"
-        f" SELECT ${first}::text, ${first + 1}::bytea, ${first + 2}::bytea, ${first + 3}::jsonb"
+        "INSERT INTO outbox (topic, key, value, headers, subject)"
+        f" SELECT ${first}::text, ${first + 1}::bytea, ${first + 2}::bytea, ${first + 3}::jsonb,"
+        f" ${first + 4}::text"
     )
 
 
-def values(message: OutgoingMessage) -> tuple[str, bytes | None, bytes, str]:
+def values(message: OutgoingMessage) -> tuple[str, bytes | None, bytes, str, str | None]:
     """The parameters of `insert_one` for `message`."""
     key = message.key.encode() if message.key is not None else None
-    return message.topic, key, message.value, json.dumps([list(h) for h in message.headers])
+    headers = json.dumps([list(h) for h in message.headers])
+    return message.topic, key, message.value, headers, message.subject
 
 
 async def enqueue(conn: asyncpg.Connection, *messages: OutgoingMessage) -> None:
@@ -82,11 +84,13 @@ async def enqueue(conn: asyncpg.Connection, *messages: OutgoingMessage) -> None:
     if not messages:
         return
     await conn.execute(
-        "INSERT INTO outbox (topic, key, value, headers)"
-        " SELECT topic, key, value, headers::jsonb FROM unnest($1::text[], $2::bytea[],"
-        " $3::bytea[], $4::text[]) WITH ORDINALITY AS m(topic, key, value, headers, n) ORDER BY n",
+        "INSERT INTO outbox (topic, key, value, headers, subject)"
+        " SELECT topic, key, value, headers::jsonb, subject FROM unnest($1::text[], $2::bytea[],"
+        " $3::bytea[], $4::text[], $5::text[]) WITH ORDINALITY"
+        " AS m(topic, key, value, headers, subject, n) ORDER BY n",
         [m.topic for m in messages],
         [m.key.encode() if m.key is not None else None for m in messages],
         [m.value for m in messages],
         [json.dumps([list(h) for h in m.headers]) for m in messages],
+        [m.subject for m in messages],
     )

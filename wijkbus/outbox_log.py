@@ -61,7 +61,7 @@ async def log_count(conn: asyncpg.Connection, schema: str, topic: str) -> int:
     schema = db.checked_schema(schema)
     return int(
         await conn.fetchval(
-            f"SELECT count(*) FROM {schema}.outbox WHERE topic = $1"
+            f"SELECT count(*) FROM {schema}.outbox WHERE topic = $1 AND value IS NOT NULL"
             f" AND id <= (SELECT published_id FROM {schema}.outbox_position)",
             topic,
         )
@@ -97,7 +97,8 @@ async def log_batches(
         while True:
             rows = await conn.fetch(
                 f"SELECT id, topic, key, value, headers, created_at FROM {schema}.outbox"
-                " WHERE topic = ANY($1::text[]) AND id > $2 AND id <= $3 ORDER BY id LIMIT $4",
+                " WHERE topic = ANY($1::text[]) AND id > $2 AND id <= $3 AND value IS NOT NULL"
+                " ORDER BY id LIMIT $4",
                 list(topics),
                 since,
                 end,

@@ -49,7 +49,8 @@ _MAX_HORIZONS = 16
 
 
 async def send_rows(producer: AIOKafkaProducer, rows: Sequence[asyncpg.Record]) -> None:
-    """Send log rows in their order and wait until the broker acknowledged every one."""
+    """Send log rows in their order and wait until the broker acknowledged every one; a row
+    whose value was redacted (intake's retention) is not sent, and counts as done."""
     # send() enqueues in order; aiokafka keeps one request in flight per partition,
     # so the order of rows with the same key is the order on the partition.
     futures = [
@@ -60,6 +61,7 @@ async def send_rows(producer: AIOKafkaProducer, rows: Sequence[asyncpg.Record]) 
             headers=[(k, v.encode()) for k, v in json.loads(r["headers"])],
         )
         for r in rows
+        if r["value"] is not None
     ]
     await asyncio.gather(*futures)
 

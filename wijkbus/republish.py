@@ -51,6 +51,7 @@ async def republish(
             rows = await conn.fetch(
                 f"SELECT id, topic, key, value, headers FROM {schema}.outbox"
                 " WHERE id > $1 AND id <= $2 AND ($3::text[] IS NULL OR topic = ANY($3::text[]))"
+                " AND value IS NOT NULL"
                 " ORDER BY id LIMIT $4",
                 after,
                 end,

@@ -1,8 +1,9 @@
 """Intake's event log: what it published about signals, hash-chained for tamper evidence.
 
-Every message intake publishes on signals.accepted or signals.feedback is also appended to
-`event_log` in the same transaction. A single sealer (an advisory lock per schema) later gives
-the committed rows their chain position in order and computes (hash v2)
+The log is intake's outbox (migration 0008): every message intake publishes on signals.accepted
+or signals.feedback is stored once, in the outbox row the relay publishes, and `event_log` is
+the view of those rows with the chain's columns. A single sealer (an advisory lock per schema)
+later gives the committed rows their chain position in order and computes (hash v2)
 
     value_hash   = sha256(value)
     content_hash = sha256(canonical("v2", topic, key, signal_id, logged_at, value_hash))
@@ -44,27 +45,12 @@ SEAL_LOCK = "wijkbus.intake.event_log"
 
 
 async def publish(conn: asyncpg.Connection, *messages: OutgoingMessage) -> None:
-    """Enqueue `messages` in the outbox and log the signal messages among them, one transaction."""
+    """Append `messages` to intake's outbox, which is its event log: each signal message is
+    stored once, and the sealer chains it there (every one must name its signal as subject)."""
+    for message in messages:
+        if message.topic in LOGGED_TOPICS and message.subject is None:
+            raise ValueError(f"a message on {message.topic} must name its signal as subject")
     await enqueue(conn, *messages)
-    logged = [m for m in messages if m.topic in LOGGED_TOPICS]
-    if logged:
-        await conn.execute(
-            "INSERT INTO event_log (topic, key, value, signal_id)"
-            " SELECT topic, key, value, signal_id FROM unnest($1::text[], $2::text[], $3::bytea[],"
-            " $4::uuid[]) WITH ORDINALITY AS m(topic, key, value, signal_id, n) ORDER BY n",
-            [m.topic for m in logged],
-            [m.key for m in logged],
-            [m.value for m in logged],
-            [_signal_id(m) for m in logged],
-        )
-
-
-def _signal_id(message: OutgoingMessage) -> str:
-    """The signal a logged message is about: its CloudEvent subject (every signal message has
-    one; `event_message` carries it, so the value is not parsed again)."""
-    if message.subject is None:
-        raise ValueError(f"a message on {message.topic} must name its signal as subject")
-    return message.subject
 
 
 def content_hash_v1(topic: str, key: str | None, value: bytes) -> str:

@@ -200,11 +200,11 @@ async def redact(
     removed = await conn.fetch(
         "WITH old AS (SELECT e.seq, e.position, CASE WHEN e.position <= c.position"
         " THEN e.content_hash ELSE encode(sha256(e.value), 'hex') END AS removed"
-        " FROM event_log e, ledger_acts c WHERE c.n = 1 AND e.signal_id = $1"
+        " FROM event_log e, ledger_acts c WHERE c.n = 1 AND e.signal_id = $1::text"
         " AND e.position IS NOT NULL AND e.value IS NOT NULL FOR UPDATE OF e)"
         " UPDATE event_log e SET value = NULL, redacted_at = $2 FROM old WHERE e.seq = old.seq"
         " RETURNING old.position, old.removed",
-        signal_id,
+        str(signal_id),
         at,
     )
     await append(

@@ -5,8 +5,8 @@ Per category a number of days after the signal was resolved (`afgehandeld`):
   subject's key shredded once none of its persons is left), so no replay can bring it back;
 - `signal_days`: then the signal is anonymised: its street-level location is removed from the
   signal, its event-log rows are redacted (each by a signed redaction act that records the
-  hash of what it removed, so the chain still verifies) and what was published about it is
-  deleted from the outbox (the log republishing sends).
+  hash of what it removed, so the chain still verifies). The event log is the outbox, so what
+  was published about it is gone from what republishing and replays send too.
 Every action is written to `retention_log` with the rule that caused it, and logged.
 """
 
@@ -120,7 +120,6 @@ async def apply(
             " AND s.anonymised_at IS NULL FOR UPDATE OF s",
             *_terms(policy, "signal_days", now),
         )
-        await _forget_published(conn, [row["signal_id"] for row in due_signals])
         for row in due_signals:
             keep = _keep_for(policy, row["categorie"])
             await conn.execute(
@@ -144,18 +143,6 @@ async def apply(
             signals_anonymised=anonymised,
         )
     return applied
-
-
-async def _forget_published(conn: asyncpg.Connection, signal_ids: list[object]) -> None:
-    # The outbox is intake's log as well: what it published about an anonymised signal leaves
-    # it, so no republish or replay sends its street again (the event log keeps the hashes).
-    if signal_ids:
-        await conn.execute(
-            "DELETE FROM outbox o USING event_log e WHERE e.signal_id = ANY($1::uuid[])"
-            " AND e.value IS NOT NULL AND o.topic = e.topic AND o.value = e.value"
-            " AND o.id <= (SELECT published_id FROM outbox_position)",
-            signal_ids,
-        )
 
 
 async def _log(

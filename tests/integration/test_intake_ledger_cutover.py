@@ -63,11 +63,11 @@ async def test_rows_before_the_cut_over_keep_hash_v1_under_a_signed_boundary(
         assert await ledger_acts.sign_cutover(conn, key)  # what intake does when it starts
         assert not await ledger_acts.sign_cutover(conn, key)  # once
         new = uuid.uuid4()
-        await conn.execute(
-            "INSERT INTO event_log (topic, key, value, signal_id) VALUES ($1, 'straat', $2, $3)",
+        await conn.execute(  # as intake logs a signal since migration 0008: in its outbox
+            "INSERT INTO outbox (topic, key, value, subject) VALUES ($1, 'straat', $2, $3)",
             topics.SIGNALS_ACCEPTED,
             _accepted(str(new)),
-            new,
+            str(new),
         )
         assert await ledger.seal(conn) == 1
         await ledger_acts.checkpoint(conn, key, datetime.now(UTC))
@@ -84,7 +84,9 @@ async def test_rows_before_the_cut_over_keep_hash_v1_under_a_signed_boundary(
         ]
         assert acts[1]["detail"] == ledger_acts.V1_REDACTED
         # The new row is under v2: its signal_id cannot be changed unnoticed.
-        await conn.execute("UPDATE event_log SET signal_id = $1 WHERE position = 4", uuid.uuid4())
+        await conn.execute(
+            "UPDATE event_log SET signal_id = $1 WHERE position = 4", str(uuid.uuid4())
+        )
         result = await ledger_verify.verify(conn, [key.public])
         assert (result.broken_position, result.v1_rows) == (4, 3)
         assert result.problem and result.problem.startswith("its signal_id was changed")
