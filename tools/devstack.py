@@ -29,7 +29,6 @@ DEFAULT_PORTS = {"intake": 8001, "routing": 8002, "budget": 8003, "notify": 8004
 REPO = Path(__file__).resolve().parent.parent
 DEMO_RULES = REPO / "deploy" / "demo" / "routing-rules.yaml"
 # The demo's buurten with their names (routing's pages name a buurt by them).
-DEMO_BUURTEN = REPO / "deploy" / "demo" / "households.csv"
 LOOPBACK_CIDRS = "127.0.0.0/8,::1/128"
 DEMO_PARTNERS: list[dict[str, Any]] = [
     {
@@ -203,7 +202,9 @@ class ServiceProcesses:
             env["INTAKE_LEDGER_KEY"] = self.creds.ledger_key  # its acts verify across restarts
         if name == "routing":  # wijkhub contacts stay readable across restarts
             env["ROUTING_VAULT_KEY"] = self.creds.routing_vault_key
-            env["ROUTING_BUURTEN"] = str(DEMO_BUURTEN)
+            # A signal page shows intake's and notify's steps of the signal, from their APIs.
+            env.update({"ROUTING_INTAKE_URL": self.url("intake"),
+                        "ROUTING_NOTIFY_URL": self.url("notify")})  # fmt: skip
         if name == "budget":  # initiator contacts stay readable across restarts
             env["BUDGET_VAULT_KEY"] = self.creds.budget_vault_key
         if name == "notify":

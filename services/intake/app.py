@@ -13,6 +13,7 @@ from pydantic_settings import SettingsConfigDict
 
 from contracts import topics
 from services.intake import ledger_acts, retention, trails
+from services.intake import trail as intake_trail
 from services.intake.handlers import Intake
 from services.intake.processors import processors
 from services.intake.retention import DEFAULT_POLICY, Keep
@@ -24,6 +25,7 @@ from wijkbus.periodic import Periodic
 from wijkbus.ratelimit import SharedBuckets
 from wijkbus.runtime import ServiceRuntime
 from wijkbus.settings import ServiceSettings
+from wijkbus.trail import trail_router
 from wijkbus.vault import Vault
 
 HERE = Path(__file__).parent
@@ -118,6 +120,7 @@ def build(
         api.router(SharedBuckets("partner-events", settings.rate_per_s, settings.rate_burst))
     )
     app.include_router(person.router)
+    app.include_router(trail_router("intake", intake_trail.steps))
     app.include_router(dashboard.router)
     return app
 

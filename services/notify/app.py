@@ -12,6 +12,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from contracts import topics
+from services.notify import trail as notify_trail
 from services.notify.attempts import Attempts
 from services.notify.broadcast import FeedBroadcaster
 from services.notify.crypto import SecretBox
@@ -35,6 +36,7 @@ from wijkbus.networks import parse_cidrs
 from wijkbus.partners import PartnerRegistry, load_partners
 from wijkbus.runtime import ServiceRuntime
 from wijkbus.settings import ServiceSettings
+from wijkbus.trail import trail_router
 
 HERE = Path(__file__).parent
 
@@ -231,6 +233,7 @@ def build(
     app.state.subscriptions = Subscriptions(box=box, sender=sender, partners=partners, clock=clock)
     app.state.abonnementen = Abonnementen(box=box, sender=sender, clock=clock)
     app.include_router(api.router)
+    app.include_router(trail_router("notify", notify_trail.steps))
     app.include_router(notificaties_api.router)
     app.include_router(dashboard.router)
     app.include_router(deliveries.router)

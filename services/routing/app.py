@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from fastapi import FastAPI
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from contracts import topics
@@ -54,12 +54,17 @@ class RoutingSettings(ServiceSettings):
     escalation_interval_s: float = Field(5.0, gt=0)
     # ROUTING_VAULT_KEY seals wijkhub contacts (wijkbus.vault.new_master_key); unset: throwaway.
     vault_key: SecretStr | None = None
-    # ROUTING_BUURTEN: a CSV with buurt_code and buurt_name, so pages name buurten; unset: codes.
-    buurten_file: Path | None = Field(
-        None, validation_alias=AliasChoices("ROUTING_BUURTEN", "buurten_file")
-    )
     # How often the dashboard's live feed looks for something new to show.
     live_interval_s: float = Field(2.0, gt=0)
+    # Intake's and notify's base URLs: a signal page shows their steps of the signal (reads of
+    # its sealed person, deliveries), asked with the operator token. Unset: the page says so.
+    intake_url: str | None = None
+    notify_url: str | None = None
+
+    @field_validator("intake_url", "notify_url", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
 
 
 def load_rules(path: Path, partners: PartnerRegistry) -> RuleSet:

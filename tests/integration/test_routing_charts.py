@@ -1,5 +1,5 @@
 """The routing dashboard's charts count what the database holds: incidents per week of
-observation per categorie and per buurt (named where ROUTING_BUURTEN names it), and per week of
+observation per categorie and per buurt (named where WIJKBUS_BUURTEN names it), and per week of
 assignment the share taken up by its deadline among those that can be judged."""
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ THIS_WEEK, LAST_WEEK, SIX_WEEKS_AGO = date(2026, 11, 16), date(2026, 11, 9), dat
 async def routing_with_buurten(
     rules: str, database_url: str, bootstrap: str, tmp_path: Path, **settings: Any
 ) -> AsyncIterator[Router]:
-    """serve_routing, with ROUTING_BUURTEN naming BU00140107 De Hoogte."""
+    """serve_routing, with WIJKBUS_BUURTEN naming BU00140107 De Hoogte."""
     buurten = tmp_path / "buurten.csv"
     buurten.write_text("buurt_code,buurt_name\nBU00140107,De Hoogte\n")
     async with serve_routing(

@@ -206,16 +206,17 @@ async def serve_routing(
     registry, creds = demo_registry()
     rules = tmp_path / "rules.yaml"
     rules.write_text(rules_text)
+    token = settings.pop("operator_token", creds.operator_token)  # another service's, to share
     config = RoutingSettings(
         database_url=database_url,
         kafka_bootstrap_servers=bootstrap,
-        operator_token=creds.operator_token,
+        operator_token=token,
         rules_file=rules,
         group_prefix=await routing_groups(bootstrap),
         **settings,
     )
     clock = Clock()
-    operator = {"Authorization": f"Bearer {creds.operator_token}"}
+    operator = {"Authorization": f"Bearer {token}"}
     async with (
         running_app(build(config, partners=registry, clock=clock)) as url,
         httpx.AsyncClient(

@@ -1,4 +1,4 @@
-"""Buurt names as people know them, from a CSV the municipality keeps (ROUTING_BUURTEN).
+"""Buurt names as people know them, from a CSV the municipality keeps (WIJKBUS_BUURTEN).
 
 Any CSV with the columns `buurt_code` and `buurt_name` will do (the demo's household list is
 one); a buurt without a known name is shown by its CBS code.

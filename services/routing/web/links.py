@@ -41,7 +41,7 @@ def street_link(row: Mapping[str, Any]) -> Markup:
 
 @jinja2.pass_context
 def buurt(context: jinja2.runtime.Context, code: str | None) -> Markup:
-    """The buurt's name (from ROUTING_BUURTEN) with its code in a tooltip."""
+    """The buurt's name (from WIJKBUS_BUURTEN) with its code in a tooltip."""
     return buurten.buurt_html(context["request"].app.state.buurten, code)
 
 

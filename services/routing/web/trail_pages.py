@@ -13,6 +13,7 @@ from services.routing.domain import Rule
 from services.routing.streets import WINDOWS
 from services.routing.web import charts
 from wijkbus.auth import require_operator_page
+from wijkbus.trail import Elsewhere, fetch_elsewhere
 
 router = APIRouter(
     prefix="/dashboard", include_in_schema=False, dependencies=[Depends(require_operator_page)]
@@ -27,7 +28,16 @@ async def signal_page(signal_id: str, request: Request) -> HTMLResponse:
         found = await trail.signal(conn, signal_id)
     if found is not None and found["assignment"] is not None:
         found["rule"] = rule_in_force(request, found["assignment"])
+    if found is not None:
+        found["elsewhere"] = await elsewhere(request, signal_id)
     return _page(request, "signal.html", found, state, signal_id=signal_id)
+
+
+async def elsewhere(request: Request, signal_id: str) -> list[Elsewhere]:
+    """What intake (received, reads of the sealed person) and notify (deliveries) tell."""
+    settings = request.app.state.settings
+    services = {"intake": settings.intake_url, "notify": settings.notify_url}
+    return await fetch_elsewhere(services, signal_id, settings.operator_token)
 
 
 def rule_in_force(request: Request, assignment: dict[str, Any]) -> Rule | None:
