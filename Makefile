@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# pytest workers: the suite mostly waits on brokers, databases and browsers, so three share two
+# cores well; each worker starts its own embedded broker and PostgreSQL.
+WORKERS ?= 3
 
 .PHONY: install run test lint unit integration e2e bench schemas clean browser
 
@@ -17,7 +20,7 @@ run: install
 	$(PY) -m tools dev
 
 test: install lint browser
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -n $(WORKERS) --dist loadfile tests
 
 lint: install
 	$(PY) -m ruff check .

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -24,6 +25,11 @@ MARKED_FOLDERS = {"integration": "integration", "e2e": "e2e"}
 
 def pytest_configure(config: pytest.Config) -> None:
     """Refuse a misspelt WIJKBUS_TEST_BACKEND before collecting anything."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # xdist starts its workers with COLUMNS=80 and LINES=24: rich would then wrap every CLI
+        # answer at 80 characters, whatever width a test gives its command.
+        os.environ.pop("COLUMNS", None)
+        os.environ.pop("LINES", None)
     try:
         planned_backend()
     except BackendError as exc:

@@ -208,6 +208,12 @@ RUNS: dict[str, list[Run]] = {
             answer="y\n",
         ),
     ],
+    "operator hash-password": [
+        Run("operator hash-password", ("scrypt$",), answer="een-lang-wachtwoord\n" * 2),
+    ],
+    "operator actions SERVICE [--name NAME]": [
+        Run("operator actions routing", ("wanneer", "operator", "actie")),
+    ],
     "audit trail SIGNAL_ID [--format table|json|html]": [
         Run('audit trail "$SIGNAL"', ("Spoor van melding", "toegewezen")),
         Run('audit trail "$SIGNAL" --format json', ('"signal_id"',)),
