@@ -184,6 +184,7 @@ class ServiceProcesses:
                 "DATABASE_URL": self.database_url,
                 "WIJKBUS_PARTNERS": str(self.partners_file),
                 "WIJKBUS_BUURTEN": str(REPO / "deploy" / "demo" / "buurten.csv"),
+                "WIJKBUS_ROUTING_PAGES": self.url("routing"),  # dashboards link to its pages
                 "WIJKBUS_OPERATOR_TOKEN": self.creds.operator_token,
                 "WIJKBUS_LOG_FORMAT": "json",
                 f"{name.upper()}_HOST": "127.0.0.1",

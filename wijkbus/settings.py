@@ -45,6 +45,9 @@ class ServiceSettings(BaseSettings):
     # WIJKBUS_BUURTEN: a CSV with columns buurt_code and buurt_name (more columns are ignored):
     # the names operator pages show beside buurt codes. Unset: the codes alone.
     buurten_file: Path | None = Field(None, validation_alias=_env("WIJKBUS_BUURTEN"))
+    # Routing's address as operators' browsers reach it: other dashboards link a signal to its
+    # page there (/dashboard/signalen/ID) and a street to its street page. Unset: no links.
+    routing_pages_url: str | None = Field(None, validation_alias=_env("WIJKBUS_ROUTING_PAGES"))
     # API clients and scripts: a bearer of this token acts as a beheerder (wijkbus.auth).
     operator_token: str = Field("", validation_alias=_env("WIJKBUS_OPERATOR_TOKEN"))
     # Proxies (comma-separated CIDRs, e.g. the ingress controller's pod network) whose
@@ -100,10 +103,10 @@ class ServiceSettings(BaseSettings):
         self.database_url = with_tls(self.database_url, self.database_tls)
         return self
 
-    @field_validator("operators_file", mode="before")
+    @field_validator("operators_file", "routing_pages_url", mode="before")
     @classmethod
-    def _no_registry(cls, value: object) -> object:
-        return None if value == "" else value  # WIJKBUS_OPERATORS="": no named operators
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value  # e.g. WIJKBUS_OPERATORS="": no named operators
 
     @field_validator("trusted_proxies")
     @classmethod

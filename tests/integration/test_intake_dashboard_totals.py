@@ -32,6 +32,7 @@ async def gateway(
         kafka_bootstrap_servers=kafka_bootstrap,
         operator_token=creds.operator_token,
         buurten_file=names,
+        routing_pages_url="https://routing.example.test/",
         group_prefix=unique("intake"),
     )
     async with (
@@ -170,6 +171,13 @@ async def test_every_total_is_the_databases_count_over_all_answers_and_signals(
     ids = [r["signal_id"] for r in newest]
     assert FOUND.findall(page) == ["130"]
     assert LISTED.findall(page) == ids[:50]
+    # Each signal and street links to its page at routing (WIJKBUS_ROUTING_PAGES).
+    linked = re.findall(r'<a class="signaal" href="https://routing\.example\.test/dashboard/'
+                        r'signalen/([^"]+)">', page)  # fmt: skip
+    assert linked == ids[:50]
+    assert (
+        page.count('<a class="straat" href="https://routing.example.test/dashboard/straten/') == 50
+    )
     assert LISTED.findall(await shown(gateway, pagina="3")) == ids[100:]
     assert LISTED.findall(await shown(gateway, pagina="9")) == ids[100:]
 
@@ -190,7 +198,10 @@ async def test_every_total_is_the_databases_count_over_all_answers_and_signals(
     )
     assert FOUND.findall(await shown(gateway, street="straat2")) == [str(on_street)]
     assert FOUND.findall(await shown(gateway, street="naam:groningen:straat2")) == [str(on_street)]
-    assert 'title="naam:groningen:straat1">Straat1, Groningen</td>' in page
+    assert (
+        'title="naam:groningen:straat1"><a class="straat" href="https://routing.example.test/'
+        'dashboard/straten/naam%3Agroningen%3Astraat1">Straat1, Groningen</a></td>'
+    ) in page
     assert '<td title="BU00140107">De Hoogte (BU00140107)</td>' in page
     assert '<td title="BU00140110">BU00140110</td>' in page  # a buurt without a known name
     assert '<option value="BU00140107">De Hoogte (BU00140107)</option>' in page

@@ -359,6 +359,14 @@ async def test_malformed_records_are_dead_lettered_and_the_next_one_is_handled(
     assert "not a CloudEvent" in rows[0]["reason"]
     assert rows[1]["reason"].startswith("invalid: data.categorie: Input should be 'overlast'")
     assert "unexpected event type 'nl.wijkaanpak.iets-anders'" in rows[2]["reason"]
+    page = await router.http.get("/dashboard", headers=router.operator)
+    shown = page.text
+    for dutch in (
+        "bericht is geen CloudEvent",
+        "bericht voldoet niet aan het contract (data.categorie)",
+        "soort bericht dat deze verwerker niet neemt",
+    ):  # the operator reads why in Dutch; the stored reason stays in the tooltip
+        assert dutch in shown, dutch
 
 
 async def test_api_and_dashboard_show_assignments_streets_and_rules(router: Router) -> None:

@@ -45,6 +45,8 @@ _MESSAGES = [
 ]
 _DEAD = [
     (r"^invalid: ", "bericht voldoet niet aan het contract"),
+    (r"^not a CloudEvent", "bericht is geen CloudEvent"),
+    (r"^unexpected event type", "soort bericht dat deze verwerker niet neemt"),
     (r"^(cannot decode|undecodable|not JSON|JSONDecodeError)", "bericht is niet te lezen"),
     (r"unknown (type|event)", "onbekend soort bericht"),
     (r"^(TimeoutError|ConnectionError|OSError|PostgresConnectionError)", "verbinding mislukte"),

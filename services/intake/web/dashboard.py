@@ -4,6 +4,7 @@ of them, refusal reasons in Dutch, the signals paged and filtered, kept current 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
@@ -54,8 +55,11 @@ def context(request: Request, data: dict[str, Any]) -> dict[str, Any]:
     counts, days = data["counts"], data["days"]
     who = params.get("partner") or "alle partners"
     known = buurten.names(request.app.state.settings.buurten_file)
+    routing = request.app.state.settings.routing_pages_url
     return {
         "buurt_label": lambda code: buurten.label(code, known),
+        "signal_href": lambda signal_id: routing_page(routing, "signalen", str(signal_id)),
+        "street_href": lambda key: routing_page(routing, "straten", key),
         "title": "wijkbus intake",
         "logged_in": True,
         "partners": list(request.app.state.intake.partners),
@@ -86,6 +90,13 @@ def context(request: Request, data: dict[str, Any]) -> dict[str, Any]:
         "live_path": "/dashboard/live",
         **live.updated(),
     }
+
+
+def routing_page(routing: str | None, kind: str, key: str) -> str | None:
+    """The address of a signal's or street's page at routing; None when routing's is unknown."""
+    if routing is None:
+        return None
+    return f"{routing.rstrip('/')}/dashboard/{kind}/{quote(key, safe='')}"
 
 
 def _in_dutch(rows: list[Any]) -> list[dict[str, Any]]:
