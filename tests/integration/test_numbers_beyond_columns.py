@@ -51,6 +51,19 @@ async def test_a_round_with_an_integer_beyond_its_column_is_a_400_at_the_field(
         assert fits.status_code == 201, fits.text
 
 
+async def test_a_round_naming_a_project_twice_is_a_400_at_its_projects(
+    fresh_database: str, kafka_bootstrap: str
+) -> None:
+    """Found by schemathesis: the second row of a project broke the round's key, a 500."""
+    twice = a_round()
+    twice["projects"] *= 2
+    async with running_buurt(fresh_database, kafka_bootstrap, households=1) as b:
+        answer = await b.http.post("/api/v1/rounds", headers=OPERATOR, json=twice)
+        assert answer.status_code == 400, answer.text
+        assert [e["field"] for e in answer.json()["errors"]] == ["projects"]
+        assert "projects.1.project_id is on the ballot twice" in answer.text
+
+
 @pytest.mark.parametrize("delivery_id", [2**63, 2**70, 0, -1])
 async def test_retrying_a_delivery_id_beyond_bigint_is_a_client_error(
     notify: Notify, delivery_id: int

@@ -10,7 +10,7 @@ import asyncpg
 from fastapi import APIRouter, Depends, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from services.budget import ballots, initiatives
 from services.budget.domain import UnknownRuleError
@@ -116,6 +116,16 @@ class RoundRequest(_Body):
     min_length: Annotated[int, Field(ge=0, le=INT4_MAX)] = 1
     max_length: Annotated[int | None, Field(ge=1, le=INT4_MAX)] = None
     projects: Annotated[list[ProjectIn], Field(min_length=1, max_length=10_000)]
+
+    @field_validator("projects")
+    @classmethod
+    def _each_project_once(cls, projects: list[ProjectIn]) -> list[ProjectIn]:
+        seen: set[str] = set()
+        for n, p in enumerate(projects):
+            if p.project_id in seen:
+                raise ValueError(f"projects.{n}.project_id is on the ballot twice")
+            seen.add(p.project_id)
+        return projects
 
 
 async def with_code(
