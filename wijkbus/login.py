@@ -7,6 +7,7 @@ Every write an operator makes, and every login and logout, lands in `operator_ac
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from fastapi import FastAPI, Form, Request, Response
@@ -14,10 +15,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from wijkbus import auth, operator_audit, sessions
+from wijkbus.networks import client_of
+from wijkbus.ratelimit import SharedBuckets
 from wijkbus.runtime import ServiceRuntime
 
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 WRONG = "Onjuiste naam of wachtwoord."
+# Failed logins, per name and per client, shared by the service's replicas: past ten in a row,
+# one more every 30 seconds. A password cannot be guessed faster, from one place or many.
+FAILED_LOGINS = SharedBuckets("operator-logins", rate_per_s=1 / 30, burst=10)
+TOO_MANY = "Te veel mislukte pogingen. Probeer het over {s} seconden opnieuw."
 
 
 def install(app: FastAPI, runtime: ServiceRuntime, title: str) -> None:
@@ -38,8 +45,15 @@ def install(app: FastAPI, runtime: ServiceRuntime, title: str) -> None:
     @app.post("/login", include_in_schema=False, response_model=None)
     async def login(request: Request, name: str = Form(""), password: str = Form(""),
                     token: str = Form(""), next: str = Form("/dashboard")) -> Response:  # fmt: skip
+        keys = [f"name:{name.strip().lower()}", f"client:{client_of(request)}"]
+        if wait := max([await FAILED_LOGINS.wait(runtime.pool, k) for k in keys]):
+            held = form(request, next, TOO_MANY.format(s=math.ceil(wait)), 429)
+            held.headers["Retry-After"] = str(math.ceil(wait))
+            return held
         found = _account(app, name, password, token, settings.operator_token)
         if found is None:
+            for key in keys:
+                await FAILED_LOGINS.spend(runtime.pool, key)
             return form(request, next, WRONG, 401)
         response = RedirectResponse(safe_next(next), status_code=303)
         via = "token" if token else "password"

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 
+from starlette.requests import Request
+
 Network = IPv4Network | IPv6Network
 
 
@@ -42,3 +44,10 @@ def client_address(
         if not _within(hop, trusted):
             return hop
     return hops[0]
+
+
+def client_of(request: Request) -> str:
+    """Who is calling: the peer, or the forwarded client behind a trusted proxy."""
+    peer = request.client.host if request.client else None
+    trusted = request.app.state.settings.trusted_networks()
+    return client_address(peer, request.headers.get("x-forwarded-for"), trusted)

@@ -109,6 +109,21 @@ async def test_a_wrong_password_or_an_unknown_name_is_no_login(b: Buurt) -> None
     assert await b.fetch("SELECT 1 FROM operator_sessions") == []
 
 
+async def test_guessing_a_password_is_held_back_per_name_and_per_client(b: Buurt) -> None:
+    for _ in range(11):  # wrong passwords in a row are answered as wrong, past ten as well
+        answer = await b.http.post("/login", data={"name": "anne", "password": "raden"})
+        assert answer.status_code == 401
+    held = await b.http.post("/login", data={"name": "anne", "password": PASSWORDS["anne"]})
+    assert held.status_code == 429  # the right one too, now: guessing cannot go faster
+    assert 0 < int(held.headers["Retry-After"]) <= 30
+    assert "Te veel mislukte pogingen" in held.text
+    assert COOKIE not in held.headers.get("set-cookie", "")
+    other = await b.http.post("/login", data={"name": "bea", "password": PASSWORDS["bea"]})
+    assert other.status_code == 429  # the same client, trying another name
+    failed = await b.fetch("SELECT count(*) AS n FROM rate_buckets")
+    assert failed[0]["n"] >= 2  # kept in the database: every replica holds back the same
+
+
 async def test_logout_ends_the_session_so_a_copied_cookie_stops_working(b: Buurt) -> None:
     async with (
         logged_in(b, "anne") as (browser, _),

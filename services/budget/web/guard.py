@@ -12,7 +12,7 @@ from fastapi import Request
 
 from services.budget.codes import normalise
 from services.budget.handlers import Budget, SupportRefusedError
-from wijkbus.networks import client_address
+from wijkbus.networks import client_of
 from wijkbus.ratelimit import Database, SharedBuckets
 
 T = TypeVar("T")
@@ -76,13 +76,6 @@ class Refusal:
     status: int
     message: str
     retry_after: int | None = None
-
-
-def client_of(request: Request) -> str:
-    """Who is trying codes: the peer, or the forwarded client behind a trusted proxy."""
-    peer = request.client.host if request.client else None
-    trusted = request.app.state.settings.trusted_networks()
-    return client_address(peer, request.headers.get("x-forwarded-for"), trusted)
 
 
 async def attempt(
