@@ -5,6 +5,7 @@ data (canaries), and live: a change in the database shows without a reload, with
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -101,18 +102,17 @@ async def updates_live(page: Page, url: str, selector: str, change: Change) -> N
     """After `change`, `selector`'s text changes without a reload, with a new 'bijgewerkt' time."""
     await page.set_viewport_size({"width": 1280, "height": 900})
     await page.goto(f"{url}/dashboard")
-    await page.wait_for_function(
-        "document.getElementById('live-status').textContent.includes('live')"
-    )
+    # Locators, not wait_for_function: a polled predicate is eval'd in the page, which the
+    # pages' CSP (no 'unsafe-eval') refuses whenever it does not hold at the first look.
+    await page.locator("#live-status", has_text="live").wait_for(timeout=20_000)
     before = await page.locator(selector).inner_text()
     stamp = await page.locator("#bijgewerkt-tijd").get_attribute("datetime")
     await page.evaluate("window.zelfdePagina = true")
     await change()
-    await page.wait_for_function(
-        "([s, b]) => document.querySelector(s).innerText !== b",
-        arg=[selector, before],
-        timeout=20_000,
-    )
+    deadline = asyncio.get_running_loop().time() + 20
+    while await page.locator(selector).inner_text() == before:
+        assert asyncio.get_running_loop().time() < deadline, f"{selector} did not change"
+        await asyncio.sleep(0.2)
     assert await page.evaluate("window.zelfdePagina === true"), "the page was reloaded"
     assert await page.locator("#bijgewerkt-tijd").get_attribute("datetime") != stamp
 
