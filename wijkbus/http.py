@@ -25,7 +25,7 @@ from wijkbus.http_metrics import RequestMetrics
 from wijkbus.logging import get_logger
 from wijkbus.operators import load_operators
 from wijkbus.runtime import ServiceRuntime
-from wijkbus.web import dutch_reasons, dutch_time
+from wijkbus.web import buurten, dutch_reasons, dutch_time
 
 API_VERSION = "1.0.0"
 PROBLEM = "application/problem+json"
@@ -144,6 +144,7 @@ def create_app(
     app.state.runtime = runtime
     app.state.templates = templates(service_dir)
     app.state.operators = load_operators(runtime.settings.operators_file)
+    buurten.names(runtime.settings.buurten_file)  # a wrong file stops the service here
     _install_errors(app)
     _install_kit_routes(app, runtime, title, description)
     login.install(app, runtime, title)

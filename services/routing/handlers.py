@@ -78,10 +78,7 @@ class Routing:
 
     async def on_signals(self, conn: asyncpg.Connection, events: list[signals.Accepted]) -> None:
         """signals.accepted: count, assign and judge the streets, the batch at once."""
-        ids = [e.data.signal_id for e in events]
-        before = await reporting.assigned_before(conn, ids)
-        await signals.route(self.ruleset, self.clock(), conn, events)
-        await reporting.assigned(conn, ids, before)
+        reporting.assigned(await signals.route(self.ruleset, self.clock(), conn, events))
 
     async def on_feedback(
         self, conn: asyncpg.Connection, events: list[Envelope[FeedbackReceived]]

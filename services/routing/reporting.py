@@ -1,9 +1,8 @@
 """What routing tells: a log line and a count per assignment and escalation, and gauges of the
 open and late assignments per partner, counted by one aggregate query when Prometheus scrapes.
 
-The hot path (signals.route) stays as it is: the batch's signals that had an assignment before
-it are looked up by primary key, and those that have one after it read back, in one query
-each; one log call per new assignment.
+The hot path costs one log call per new assignment: `signals.route` returns the assignments it
+made, so nothing is read back.
 """
 
 from __future__ import annotations
@@ -15,6 +14,7 @@ from datetime import datetime
 import asyncpg
 from prometheus_client import Counter, Gauge
 
+from contracts.events import ResponderAssigned
 from services.routing import lifecycle
 from wijkbus.logging import get_logger
 from wijkbus.sampling import Sampler
@@ -39,13 +39,6 @@ LATE = Gauge(
     ["partner"],
 )
 
-_ASSIGNED_BEFORE = (
-    "SELECT coalesce(array_agg(signal_id), '{}') FROM assignments WHERE signal_id = ANY($1::text[])"
-)
-_ASSIGNED_NOW = (
-    "SELECT signal_id, partner_id, rule_id, categorie, acknowledge_by FROM assignments"
-    " WHERE signal_id = ANY($1::text[]) AND signal_id <> ALL($2::text[])"
-)
 _PER_PARTNER = (
     "SELECT partner_id, count(*) AS open,"
     " count(*) FILTER (WHERE status = 'toegewezen' AND acknowledge_by < $1) AS late"
@@ -53,24 +46,18 @@ _PER_PARTNER = (
 )
 
 
-async def assigned_before(conn: asyncpg.Connection, signal_ids: list[str]) -> list[str]:
-    """Which of `signal_ids` have an assignment already."""
-    return list(await conn.fetchval(_ASSIGNED_BEFORE, signal_ids))
-
-
-async def assigned(conn: asyncpg.Connection, signal_ids: list[str], before: list[str]) -> None:
-    """Log and count the assignments of `signal_ids` made since `before` was read."""
-    rows = await conn.fetch(_ASSIGNED_NOW, signal_ids, before)
-    for row in rows:
+def assigned(made: Sequence[ResponderAssigned]) -> None:
+    """Log and count the assignments a batch made."""
+    for a in made:
         log.info(
             "signal assigned",
-            signal_id=row["signal_id"],
-            partner_id=row["partner_id"],
-            rule_id=row["rule_id"],
-            categorie=row["categorie"],
-            acknowledge_by=row["acknowledge_by"].isoformat() if row["acknowledge_by"] else None,
+            signal_id=a.signal_id,
+            partner_id=a.partner_id,
+            rule_id=a.rule_id,
+            categorie=a.categorie.value,
+            acknowledge_by=a.acknowledge_by.isoformat() if a.acknowledge_by else None,
         )
-    for partner, n in Tally(row["partner_id"] for row in rows).items():
+    for partner, n in Tally(a.partner_id for a in made).items():
         ASSIGNMENTS.labels(partner).inc(n)
 
 

@@ -44,12 +44,12 @@ class Effects:
 
 async def route(
     ruleset: domain.RuleSet, now: datetime, conn: asyncpg.Connection, events: list[Accepted]
-) -> None:
+) -> list[ResponderAssigned]:
     """signals.accepted: count each incident, assign a responder (marking the signals that fall
-    in a running wijkhub), judge its street's thresholds."""
+    in a running wijkhub), judge its street's thresholds; the assignments it made."""
     accepted = _accepted(events)
     if not accepted:
-        return
+        return []
     shape = streets.Windows.of(ruleset, now, now)
     windows = [shape.at(s.observed_at, now) for _, s in accepted]
     keys = sorted(
@@ -73,6 +73,7 @@ async def route(
     await _save_alerts(conn, alerts, batch, now)
     await store.record_crossings(conn, effects.crossings, ruleset)
     await enqueue(conn, *effects.messages)
+    return [assigned for assigned, _ in effects.assigned]
 
 
 def _route_one(

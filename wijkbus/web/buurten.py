@@ -9,11 +9,16 @@ from pathlib import Path
 
 @lru_cache(maxsize=8)
 def names(path: Path | None) -> dict[str, str]:
-    """The buurten's names by code from a CSV with buurt_code and buurt_name; {} without one."""
+    """The buurten's names by code from a CSV with buurt_code and buurt_name; {} without one.
+
+    Raises ValueError (an OSError when unreadable) for a file without those columns: every
+    service reads it once at start (wijkbus.http), so a wrong file stops it there."""
     if path is None:
         return {}
     with path.open(newline="", encoding="utf-8") as file:
         rows = csv.DictReader(file)
+        if rows.fieldnames and not {"buurt_code", "buurt_name"} <= set(rows.fieldnames):
+            raise ValueError(f"{path} needs columns buurt_code, buurt_name")
         return {
             row["buurt_code"].strip(): row["buurt_name"].strip()
             for row in rows

@@ -6,27 +6,23 @@ one); a buurt without a known name is shown by its CBS code.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Mapping
 from pathlib import Path
 
 from markupsafe import Markup, escape
 
+from wijkbus.web.buurten import names
+
 NOTHING = "—"
 
 
 def load_names(path: Path | None) -> dict[str, str]:
-    """Each buurt code's name in the file at `path` (none without a file)."""
-    if path is None:
-        return {}
+    """Each buurt code's name in the file at `path` (none without a file); a file that cannot
+    be read, or lacks the columns, stops routing at start."""
     try:
-        with path.open(encoding="utf-8", newline="") as file:
-            rows = list(csv.DictReader(file))
-    except OSError as exc:
-        raise SystemExit(f"routing refuses to start: cannot read buurten {path}: {exc}") from exc
-    if rows and not {"buurt_code", "buurt_name"} <= rows[0].keys():
-        raise SystemExit(f"routing refuses to start: {path} needs columns buurt_code, buurt_name")
-    return {r["buurt_code"]: r["buurt_name"] for r in rows if r["buurt_code"] and r["buurt_name"]}
+        return names(path)
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"routing refuses to start: cannot read buurten: {exc}") from exc
 
 
 def buurt_name(names: Mapping[str, str], code: str | None) -> str:
