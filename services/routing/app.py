@@ -131,7 +131,7 @@ def build(
     readable.install(app.state.templates)
     links.install(app.state.templates)
     app.state.buurten = buurten.load_names(settings.buurten_file)
-    app.state.pulse = live.Pulse(settings.live_interval_s)
+    app.state.pulse = live.pulse(settings.live_interval_s)
     app.state.routing = routing
     app.state.wijkhubs = hubs
     app.state.partners = partners

@@ -9,8 +9,6 @@ and swaps in the new content; nothing else crosses the stream (no personal data,
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import time
 from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Depends, Request
@@ -18,6 +16,7 @@ from fastapi.responses import StreamingResponse
 
 from services.routing.worklist import LATE
 from wijkbus.auth import require_operator_page
+from wijkbus.web.live import Pulse
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(require_operator_page)])
 STATE = (
@@ -27,24 +26,9 @@ STATE = (
 )
 
 
-class Pulse:
-    """What the pages show, as a short fingerprint: asked of the database at most once per
-    interval, however many dashboards are open."""
-
-    def __init__(self, interval_s: float) -> None:
-        self.interval_s = interval_s
-        self._lock = asyncio.Lock()
-        self._state, self._at = "", float("-inf")
-
-    async def state(self, request: Request) -> str:
-        """The fingerprint now (or as of less than an interval ago)."""
-        async with self._lock:
-            if time.monotonic() - self._at >= self.interval_s:
-                async with request.app.state.runtime.pool.acquire() as conn:
-                    row = await conn.fetchrow(STATE, request.app.state.clock())
-                self._state = hashlib.sha256(repr(tuple(row or ())).encode()).hexdigest()[:16]
-                self._at = time.monotonic()
-            return self._state
+def pulse(interval_s: float) -> Pulse:
+    """Routing's pulse: its log, its dead letters and how many assignments are late now."""
+    return Pulse(STATE, interval_s, lambda request: (request.app.state.clock(),))
 
 
 @router.get("/dashboard/live", response_class=StreamingResponse)
