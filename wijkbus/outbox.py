@@ -4,7 +4,7 @@ afterwards from a position by the relay (`wijkbus.relay`)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -74,8 +74,30 @@ def insert_one(first: int) -> str:
 def values(message: OutgoingMessage) -> tuple[str, bytes | None, bytes, str, str | None]:
     """The parameters of `insert_one` for `message`."""
     key = message.key.encode() if message.key is not None else None
-    headers = json.dumps([list(h) for h in message.headers])
-    return message.topic, key, message.value, headers, message.subject
+    return message.topic, key, message.value, _headers(message.headers), message.subject
+
+
+def columns(
+    messages: Sequence[OutgoingMessage],
+) -> tuple[list[str], list[bytes | None], list[bytes], list[str], list[str | None]]:
+    """The messages as the column arrays of an `unnest` insert: topic, key, value, headers
+    (JSON text), subject."""
+    return (
+        [m.topic for m in messages],
+        [m.key.encode() if m.key is not None else None for m in messages],
+        [m.value for m in messages],
+        [_headers(m.headers) for m in messages],
+        [m.subject for m in messages],
+    )
+
+
+_DEFAULT_HEADERS = json.dumps([["content-type", CONTENT_TYPE]])
+
+
+def _headers(headers: tuple[tuple[str, str], ...]) -> str:
+    if headers == (("content-type", CONTENT_TYPE),):
+        return _DEFAULT_HEADERS
+    return json.dumps([list(h) for h in headers])
 
 
 async def enqueue(conn: asyncpg.Connection, *messages: OutgoingMessage) -> None:
@@ -88,9 +110,5 @@ async def enqueue(conn: asyncpg.Connection, *messages: OutgoingMessage) -> None:
         " SELECT topic, key, value, headers::jsonb, subject FROM unnest($1::text[], $2::bytea[],"
         " $3::bytea[], $4::text[], $5::text[]) WITH ORDINALITY"
         " AS m(topic, key, value, headers, subject, n) ORDER BY n",
-        [m.topic for m in messages],
-        [m.key.encode() if m.key is not None else None for m in messages],
-        [m.value for m in messages],
-        [json.dumps([list(h) for h in m.headers]) for m in messages],
-        [m.subject for m in messages],
+        *columns(messages),
     )

@@ -2,8 +2,10 @@
 
 The log is intake's outbox (migration 0008): every message intake publishes on signals.accepted
 or signals.feedback is stored once, in the outbox row the relay publishes, and `event_log` is
-the view of those rows with the chain's columns. A single sealer (an advisory lock per schema)
-later gives the committed rows their chain position in order and computes (hash v2)
+the view of those rows with the chain's columns. `publish` gives each row its chain position as
+it writes it (`chaining`: under the sealer's advisory lock, held until the writing transaction
+ends, so positions follow commit order); the sealer chains what an older writer left unsealed.
+Each row has (hash v2)
 
     value_hash   = sha256(value)
     content_hash = sha256(canonical("v2", topic, key, signal_id, logged_at, value_hash))
@@ -34,23 +36,49 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from contracts import topics
+from services.intake import chaining
+from services.intake.chaining import GENESIS, row_hash
 from wijkbus.outbox import OutgoingMessage, enqueue
+from wijkbus.outbox import columns as outbox_columns
 
 if TYPE_CHECKING:
     from services.intake import ledger_verify
 
-GENESIS = "0" * 64
 LOGGED_TOPICS = frozenset({topics.SIGNALS_ACCEPTED, topics.SIGNALS_FEEDBACK})
 SEAL_LOCK = "wijkbus.intake.event_log"
 
 
 async def publish(conn: asyncpg.Connection, *messages: OutgoingMessage) -> None:
-    """Append `messages` to intake's outbox, which is its event log: each signal message is
-    stored once, and the sealer chains it there (every one must name its signal as subject)."""
+    """Append `messages` to intake's outbox, which is its event log, in one statement: each
+    signal message is stored once and chained there at once (each must name its signal as
+    subject); the chain's lock is held until the caller's transaction ends."""
     for message in messages:
         if message.topic in LOGGED_TOPICS and message.subject is None:
             raise ValueError(f"a message on {message.topic} must name its signal as subject")
-    await enqueue(conn, *messages)
+    logged = [m for m in messages if m.topic in LOGGED_TOPICS]
+    if not logged:
+        await enqueue(conn, *messages)
+        return
+    head = await chaining.claim_head(conn, SEAL_LOCK, "event_log", seal)
+    contents = [
+        content_hash(m.topic, m.key, m.subject, head.now, value_hash(m.value)) for m in logged
+    ]
+    chained = iter(zip(contents, chaining.link(head, contents), strict=True))
+    chain = [next(chained) if m.topic in LOGGED_TOPICS else (None, None) for m in messages]
+    await conn.execute(
+        "INSERT INTO outbox (topic, key, value, headers, subject, created_at, position,"
+        " content_hash, prev_hash, row_hash) SELECT topic, key, value, headers::jsonb, subject,"
+        " $6, position, content, prev, hash FROM unnest($1::text[], $2::bytea[], $3::bytea[],"
+        " $4::text[], $5::text[], $7::bigint[], $8::text[], $9::text[], $10::text[])"
+        " WITH ORDINALITY AS m(topic, key, value, headers, subject, position, content, prev,"
+        " hash, n) ORDER BY n",
+        *outbox_columns(messages),
+        head.now,
+        [link.position if link else None for _, link in chain],
+        [content for content, _ in chain],
+        [link.prev_hash if link else None for _, link in chain],
+        [link.row_hash if link else None for _, link in chain],
+    )
 
 
 def content_hash_v1(topic: str, key: str | None, value: bytes) -> str:
@@ -79,11 +107,6 @@ def content_hash(
     ]
     canonical = json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def row_hash(position: int, prev_hash: str, content: str) -> str:
-    """The chain hash of the row at `position`."""
-    return hashlib.sha256(f"{position}:{prev_hash}:{content}".encode()).hexdigest()
 
 
 async def seal(conn: asyncpg.Connection, batch: int = 1000) -> int:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any, NamedTuple
 from uuid import UUID
 
 import asyncpg
 
 from contracts.events import SignalAccepted
+from services.intake import chaining, trails
 
 
 class ReceivedEvent(NamedTuple):
@@ -60,17 +62,44 @@ async def lock_events(conn: asyncpg.Connection, keys: Iterable[str]) -> None:
     )
 
 
+class ClaimConflict(Exception):
+    """A `(source, id)` the batch was judged new for was received meanwhile: judge it again."""
+
+
 async def claim_events(conn: asyncpg.Connection, rows: list[ReceivedEvent]) -> None:
-    """Record each `(source, id)` as received (one statement for the batch)."""
+    """Record each `(source, id)` as received, chained in its trail as it is written (one
+    statement for the batch; the trail's lock is held until the transaction ends)."""
     if not rows:
         return
-    await conn.execute(
-        "INSERT INTO received_events"
-        " (source, event_id, body_hash, partner_id, type, signal_id, received_at)"
-        " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],"
-        " $6::uuid[], $7::timestamptz[]) ON CONFLICT DO NOTHING",
-        *_columns(rows, 7),
+    rows = [r._replace(signal_id=_canonical_uuid(r.signal_id)) for r in rows]
+    head = await chaining.claim_head(
+        conn,
+        trails.lock_name(trails.RECEIVED),
+        "received_events",
+        partial(trails.seal, trail=trails.RECEIVED),
     )
+    links = chaining.link(head, [trails.content_hash_of(trails.RECEIVED, r) for r in rows])
+    inserted = await conn.fetchval(
+        "WITH claimed AS (INSERT INTO received_events"
+        " (source, event_id, body_hash, partner_id, type, signal_id, received_at, position,"
+        " prev_hash, row_hash) SELECT source, event_id, body_hash, partner_id, type, signal_id,"
+        " received_at, position, prev, hash FROM unnest($1::text[], $2::text[], $3::text[],"
+        " $4::text[], $5::text[], $6::uuid[], $7::timestamptz[], $8::bigint[], $9::text[],"
+        " $10::text[]) WITH ORDINALITY AS u(source, event_id, body_hash, partner_id, type,"
+        " signal_id, received_at, position, prev, hash, n) ORDER BY n"
+        " ON CONFLICT DO NOTHING RETURNING 1) SELECT count(*) FROM claimed",
+        *_columns(rows, 7),
+        [link.position for link in links],
+        [link.prev_hash for link in links],
+        [link.row_hash for link in links],
+    )
+    if inserted != len(rows):  # the chain's positions would have a gap: none of it stands
+        raise ClaimConflict(f"{len(rows) - inserted} of the batch's events were received meanwhile")
+
+
+def _canonical_uuid(signal_id: str | None) -> str | None:
+    """The uuid's text as PostgreSQL gives it back, so the trail hashes what it will read."""
+    return None if signal_id is None else str(UUID(signal_id))
 
 
 async def insert_signals(conn: asyncpg.Connection, signals: list[SignalAccepted]) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -47,6 +48,8 @@ TRAILS = (
     Trail("vault_erasures", "id", ("subject_ref", "erased_at", "erased_by", "persons")),
 )
 BY_TABLE = {t.table: t for t in TRAILS}
+RECEIVED = BY_TABLE["received_events"]
+_CANONICAL = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 def _plain(value: object) -> object:
@@ -59,9 +62,19 @@ def _plain(value: object) -> object:
 
 def content_hash(trail: Trail, row: asyncpg.Record) -> str:
     """The hash of one row's shown columns."""
-    fields = ["trail-v1", trail.table, *(_plain(row[c]) for c in trail.columns)]
-    canonical = json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
+    return content_hash_of(trail, [row[c] for c in trail.columns])
+
+
+def content_hash_of(trail: Trail, values: Sequence[object]) -> str:
+    """The hash of a row's shown columns given as values, in the trail's column order."""
+    fields = ["trail-v1", trail.table, *(_plain(v) for v in values)]
+    canonical = _CANONICAL.encode(fields)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def lock_name(trail: Trail) -> str:
+    """The advisory lock under which `trail`'s rows get their chain positions."""
+    return f"{ledger.SEAL_LOCK}.{trail.table}"
 
 
 async def head(conn: asyncpg.Connection, trail: Trail) -> tuple[int, str]:
@@ -76,9 +89,7 @@ async def head(conn: asyncpg.Connection, trail: Trail) -> tuple[int, str]:
 async def seal(conn: asyncpg.Connection, trail: Trail, batch: int = 1000) -> int:
     """Give up to `batch` committed, unsealed rows of `trail` their chain place; how many."""
     async with conn.transaction():
-        await conn.execute(
-            "SELECT pg_advisory_xact_lock(hashtext($1))", f"{ledger.SEAL_LOCK}.{trail.table}"
-        )
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", lock_name(trail))
         position, prev = await head(conn, trail)
         rows = await conn.fetch(
             f"SELECT {trail.order} AS k, {', '.join(trail.columns)} FROM {trail.table}"

@@ -1,0 +1,86 @@
+"""Chaining rows as they are written: a batch's positions and hashes computed in Python in the
+writing transaction, so no sealer has to read the rows back and update each of them later.
+
+The writer takes the chain's advisory lock (the sealer's), reads the head and appends after it;
+the lock is held until its transaction ends, so positions follow commit order as the sealer's
+do. Rows some older writer left unsealed are sealed first, so the chain keeps log order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+GENESIS = "0" * 64
+Sealer = Callable[[asyncpg.Connection], Awaitable[int]]
+
+_BEHIND = "EXISTS (SELECT FROM {relation} WHERE position IS NULL)"
+# No row when nothing is sealed yet; then _START says the rest.
+_HEAD = (
+    f"SELECT position, row_hash, now() AS now, {_BEHIND} AS behind FROM {{relation}}"
+    " WHERE position IS NOT NULL ORDER BY position DESC LIMIT 1"
+)
+_START = f"SELECT NULL::bigint AS position, NULL AS row_hash, now() AS now, {_BEHIND} AS behind"
+
+
+@dataclass(frozen=True)
+class Head:
+    """The chain's sealed head as the writer found it, and the writing transaction's time."""
+
+    position: int
+    row_hash: str
+    now: datetime
+
+
+@dataclass(frozen=True)
+class Link:
+    """A new row's place in the chain."""
+
+    position: int
+    prev_hash: str
+    row_hash: str
+
+
+def row_hash(position: int, prev_hash: str, content: str) -> str:
+    """The chain hash of the row at `position`."""
+    return hashlib.sha256(f"{position}:{prev_hash}:{content}".encode()).hexdigest()
+
+
+def link(head: Head, contents: Sequence[str]) -> list[Link]:
+    """The places of rows with these content hashes, appended after `head` in order."""
+    links, position, prev = [], head.position, head.row_hash
+    for content in contents:
+        position += 1
+        this = row_hash(position, prev, content)
+        links.append(Link(position, prev, this))
+        prev = this
+    return links
+
+
+async def claim_head(
+    conn: asyncpg.Connection, lock: str, relation: str, seal_behind: Sealer
+) -> Head:
+    """Take the chain's lock until the transaction ends and return its head, after sealing
+    what an older writer left unsealed (`seal_behind` seals one batch, returns how many)."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", lock)
+    # A statement of its own after the lock: its snapshot sees every chain row committed before.
+    row = await _head(conn, relation)
+    if row["behind"]:
+        while await seal_behind(conn) > 0:
+            pass
+        row = await _head(conn, relation)
+    if row["position"] is None:
+        return Head(0, GENESIS, row["now"])
+    return Head(row["position"], row["row_hash"], row["now"])
+
+
+async def _head(conn: asyncpg.Connection, relation: str) -> asyncpg.Record:
+    # Planned anew each time, not from the statement cache: a plan cached while the chain was
+    # short (a scan and a sort) would be kept as it grows; planned now, it is the index's end.
+    statement = await conn.prepare(_HEAD.format(relation=relation))
+    row = await statement.fetchrow()
+    return row if row is not None else await conn.fetchrow(_START.format(relation=relation))
