@@ -58,10 +58,13 @@ async def submit_batch(
     checks = [_check(sub) for sub in batch]
     latest = domain.latest_observed_at(received_at, future_tolerance)
     verdicts = await _judge(conn, batch, checks, new_signal_id, latest)
-    published = await _store(conn, vault, batch, checks, verdicts, received_at)
     outcomes = [_outcome(sub, v, received_at) for sub, v in zip(batch, verdicts, strict=True)]
     await store.record_outcomes(conn, outcomes)
-    await ledger.publish(conn, *_in_order(batch, checks, verdicts, published, received_at))
+    published, received = await _store(conn, vault, batch, checks, verdicts, received_at)
+    messages = _in_order(batch, checks, verdicts, published, received_at)
+    # The chained writes last: each holds its chain's lock until the transaction ends.
+    await store.claim_events(conn, received)
+    await ledger.publish(conn, *messages)
     reporting.report(batch, checks, verdicts)
     return verdicts
 
@@ -89,9 +92,9 @@ async def _store(
     checks: list[domain.Checked],
     verdicts: list[domain.Verdict],
     at: datetime,
-) -> dict[int, OutgoingMessage]:
+) -> tuple[dict[int, OutgoingMessage], list[store.ReceivedEvent]]:
     """Seal, store and build the publication of every accepted event; the publications by the
-    submission's place in the batch."""
+    submission's place in the batch, and the received events to claim."""
     stored = [
         (n, c, v.signal_id)
         for n, (c, v) in enumerate(zip(checks, verdicts, strict=True))
@@ -110,10 +113,9 @@ async def _store(
         else:
             feedback, published[n] = publications.feedback_received(partner, checked, signal_id, at)
             changes.append(store.StatusChange(signal_id, feedback.kind, at))
-    await store.claim_events(conn, [_received(batch[n], c, s, at) for n, c, s in stored])
     await store.insert_signals(conn, signals)
     await store.set_statuses(conn, changes)
-    return published
+    return published, [_received(batch[n], c, s, at) for n, c, s in stored]
 
 
 def _check(sub: Submission) -> domain.Checked:
