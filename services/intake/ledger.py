@@ -46,6 +46,8 @@ if TYPE_CHECKING:
 
 LOGGED_TOPICS = frozenset({topics.SIGNALS_ACCEPTED, topics.SIGNALS_FEEDBACK})
 SEAL_LOCK = "wijkbus.intake.event_log"
+# Built once: json.dumps with options builds a new encoder every call; the same bytes.
+_CANONICAL = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 async def publish(conn: asyncpg.Connection, *messages: OutgoingMessage) -> None:
@@ -105,8 +107,7 @@ def content_hash(
         logged_at.astimezone(UTC).isoformat(),
         value_digest,
     ]
-    canonical = json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(_CANONICAL.encode(fields).encode()).hexdigest()
 
 
 async def seal(conn: asyncpg.Connection, batch: int = 1000) -> int:
