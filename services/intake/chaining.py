@@ -18,13 +18,13 @@ import asyncpg
 GENESIS = "0" * 64
 Sealer = Callable[[asyncpg.Connection], Awaitable[int]]
 
-_BEHIND = "EXISTS (SELECT FROM {relation} WHERE position IS NULL)"
-# No row when nothing is sealed yet; then _START says the rest.
-_HEAD = (
-    f"SELECT position, row_hash, now() AS now, {_BEHIND} AS behind FROM {{relation}}"
-    " WHERE position IS NOT NULL ORDER BY position DESC LIMIT 1"
+_SEALED_HEAD = (
+    "SELECT position, row_hash FROM {relation} WHERE position IS NOT NULL"
+    " ORDER BY position DESC LIMIT 1"
 )
-_START = f"SELECT NULL::bigint AS position, NULL AS row_hash, now() AS now, {_BEHIND} AS behind"
+_NOW_AND_BEHIND = (
+    "SELECT now() AS now, EXISTS (SELECT FROM {relation} WHERE position IS NULL) AS behind"
+)
 
 
 @dataclass(frozen=True)
@@ -67,20 +67,18 @@ async def claim_head(
     """Take the chain's lock until the transaction ends and return its head, after sealing
     what an older writer left unsealed (`seal_behind` seals one batch, returns how many)."""
     await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", lock)
-    # A statement of its own after the lock: its snapshot sees every chain row committed before.
-    row = await _head(conn, relation)
-    if row["behind"]:
+    # Statements of their own after the lock: they see every chain row committed before it.
+    now, behind = await conn.fetchrow(_NOW_AND_BEHIND.format(relation=relation))
+    if behind:
         while await seal_behind(conn) > 0:
             pass
-        row = await _head(conn, relation)
-    if row["position"] is None:
-        return Head(0, GENESIS, row["now"])
-    return Head(row["position"], row["row_hash"], row["now"])
+    return Head(*await sealed_head(conn, relation), now)
 
 
-async def _head(conn: asyncpg.Connection, relation: str) -> asyncpg.Record:
+async def sealed_head(conn: asyncpg.Connection, relation: str) -> tuple[int, str]:
+    """The chain's sealed head: (position, row hash), (0, GENESIS) when nothing is sealed."""
     # Planned anew each time, not from the statement cache: a plan cached while the chain was
     # short (a scan and a sort) would be kept as it grows; planned now, it is the index's end.
-    statement = await conn.prepare(_HEAD.format(relation=relation))
+    statement = await conn.prepare(_SEALED_HEAD.format(relation=relation))
     row = await statement.fetchrow()
-    return row if row is not None else await conn.fetchrow(_START.format(relation=relation))
+    return (row["position"], row["row_hash"]) if row else (0, GENESIS)

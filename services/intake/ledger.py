@@ -37,13 +37,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from contracts import topics
 from services.intake import chaining
-from services.intake.chaining import GENESIS, row_hash
+from services.intake.chaining import row_hash
 from wijkbus.outbox import OutgoingMessage, enqueue
 from wijkbus.outbox import columns as outbox_columns
 
 if TYPE_CHECKING:
     from services.intake import ledger_verify
 
+GENESIS = chaining.GENESIS
 LOGGED_TOPICS = frozenset({topics.SIGNALS_ACCEPTED, topics.SIGNALS_FEEDBACK})
 SEAL_LOCK = "wijkbus.intake.event_log"
 # Built once: json.dumps with options builds a new encoder every call; the same bytes.
@@ -118,11 +119,7 @@ async def seal(conn: asyncpg.Connection, batch: int = 1000) -> int:
     """
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", SEAL_LOCK)
-        head = await conn.fetchrow(
-            "SELECT position, row_hash FROM event_log WHERE position IS NOT NULL"
-            " ORDER BY position DESC LIMIT 1"
-        )
-        position, prev = (head["position"], head["row_hash"]) if head else (0, GENESIS)
+        position, prev = await chaining.sealed_head(conn, "event_log")
         rows = await conn.fetch(
             "SELECT seq, topic, key, value, signal_id, logged_at FROM event_log"
             " WHERE position IS NULL ORDER BY seq LIMIT $1",

@@ -21,7 +21,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from services.intake import ledger, trails
+from services.intake import chaining, ledger, trails
 from wijkbus.logging import get_logger
 from wijkbus.periodic import Periodic
 
@@ -230,11 +230,7 @@ async def checkpoint(
     """
     async with conn.transaction():
         await _lock(conn)
-        head = await conn.fetchrow(
-            "SELECT position, row_hash FROM event_log WHERE position IS NOT NULL"
-            " ORDER BY position DESC LIMIT 1"
-        )
-        position, head_hash = (head["position"], head["row_hash"]) if head else (0, ledger.GENESIS)
+        position, head_hash = await chaining.sealed_head(conn, "event_log")
         newest = await conn.fetchrow(
             "SELECT n, position, row_hash FROM ledger_acts WHERE kind IN ('cutover', 'checkpoint')"
             " ORDER BY n DESC LIMIT 1"

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from services.intake import ledger
+from services.intake import chaining, ledger
 
 
 @dataclass(frozen=True)
@@ -79,11 +79,7 @@ def lock_name(trail: Trail) -> str:
 
 async def head(conn: asyncpg.Connection, trail: Trail) -> tuple[int, str]:
     """The trail's sealed head: (position, row hash), (0, GENESIS) when nothing is sealed."""
-    row = await conn.fetchrow(
-        f"SELECT position, row_hash FROM {trail.table} WHERE position IS NOT NULL"
-        " ORDER BY position DESC LIMIT 1"
-    )
-    return (row["position"], row["row_hash"]) if row else (0, ledger.GENESIS)
+    return await chaining.sealed_head(conn, trail.table)
 
 
 async def seal(conn: asyncpg.Connection, trail: Trail, batch: int = 1000) -> int:
