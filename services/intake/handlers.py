@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,6 +23,7 @@ from services.intake import domain, store
 from services.intake.submissions import Submission, submit_batch
 from wijkbus.partners import Partner, PartnerRegistry, verify_signature
 from wijkbus.processor import Delivery
+from wijkbus.randomness import uuid4_text
 from wijkbus.vault import Vault
 
 Clock = Callable[[], datetime]
@@ -37,7 +37,7 @@ class Intake:
     partners: PartnerRegistry
     clock: Clock
     vault: Vault = field(default_factory=Vault.ephemeral)
-    new_signal_id: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))
+    new_signal_id: Callable[[], str] = uuid4_text
     future_tolerance: timedelta = timedelta(minutes=5)
 
     async def submit_many(

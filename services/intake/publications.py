@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from datetime import datetime
 
 from contracts import topics
@@ -22,6 +20,7 @@ from services.intake import domain
 from wijkbus.outbox import OutgoingMessage, event_message
 from wijkbus.partners import Partner
 from wijkbus.processor import Delivery
+from wijkbus.randomness import random_hex, uuid4_text
 
 INTAKE_SOURCE = "urn:nld:wijkbus:intake"
 
@@ -92,7 +91,7 @@ def feedback_received(
         FEEDBACK_RECEIVED_TYPE,
         INTAKE_SOURCE,
         feedback,
-        id=str(uuid.uuid4()),
+        id=uuid4_text(),
         subject=signal_id,
         time=received_at,
         extensions={"traceparent": traceparent(checked.event)},
@@ -131,7 +130,7 @@ def receipt(
         receipt_type,
         INTAKE_SOURCE,
         data,
-        id=str(uuid.uuid4()),
+        id=uuid4_text(),
         subject=None,
         time=now,
     )
@@ -157,4 +156,4 @@ def traceparent(event: CloudEvent) -> str:
     given = (event.model_extra or {}).get("traceparent")
     if isinstance(given, str) and given:
         return given
-    return f"00-{os.urandom(16).hex()}-{os.urandom(8).hex()}-01"
+    return f"00-{random_hex(16)}-{random_hex(8)}-01"
