@@ -22,8 +22,10 @@ _SEALED_HEAD = (
     "SELECT position, row_hash FROM {relation} WHERE position IS NOT NULL"
     " ORDER BY position DESC LIMIT 1"
 )
-_NOW_AND_BEHIND = (
-    "SELECT now() AS now, EXISTS (SELECT FROM {relation} WHERE position IS NULL) AS behind"
+_UNSEALED = "EXISTS (SELECT FROM {relation} WHERE position IS NULL)"
+_CLAIM = (
+    f"SELECT now() AS now, {_UNSEALED} AS behind, h.position, h.row_hash FROM (VALUES (1)) AS one"
+    f" LEFT JOIN LATERAL ({_SEALED_HEAD}) AS h ON true"
 )
 
 
@@ -68,17 +70,29 @@ async def claim_head(
     what an older writer left unsealed (`seal_behind` seals one batch, returns how many)."""
     await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", lock)
     # Statements of their own after the lock: they see every chain row committed before it.
-    now, behind = await conn.fetchrow(_NOW_AND_BEHIND.format(relation=relation))
-    if behind:
-        while await seal_behind(conn) > 0:
-            pass
-    return Head(*await sealed_head(conn, relation), now)
+    row = await _planned_now(conn, _CLAIM.format(relation=relation))
+    assert row is not None  # one row, always
+    if not row["behind"]:
+        return Head(row["position"] or 0, row["row_hash"] or GENESIS, row["now"])
+    while await seal_behind(conn) > 0:
+        pass
+    return Head(*await sealed_head(conn, relation), row["now"])
 
 
 async def sealed_head(conn: asyncpg.Connection, relation: str) -> tuple[int, str]:
     """The chain's sealed head: (position, row hash), (0, GENESIS) when nothing is sealed."""
-    # Planned anew each time, not from the statement cache: a plan cached while the chain was
-    # short (a scan and a sort) would be kept as it grows; planned now, it is the index's end.
-    statement = await conn.prepare(_SEALED_HEAD.format(relation=relation))
-    row = await statement.fetchrow()
+    row = await _planned_now(conn, _SEALED_HEAD.format(relation=relation))
     return (row["position"], row["row_hash"]) if row else (0, GENESIS)
+
+
+async def anything_unsealed(conn: asyncpg.Connection, relation: str) -> bool:
+    """Whether the chain has committed rows without a position (a look, without the lock)."""
+    row = await _planned_now(conn, f"SELECT {_UNSEALED.format(relation=relation)} AS unsealed")
+    return row is not None and bool(row["unsealed"])
+
+
+async def _planned_now(conn: asyncpg.Connection, query: str) -> asyncpg.Record | None:
+    """The first row of `query`, planned anew, not from the statement cache: a plan cached
+    while the chain was short (a scan, a sort) would be kept as the table grows."""
+    statement = await conn.prepare(query)
+    return await statement.fetchrow()

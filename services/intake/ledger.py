@@ -115,8 +115,11 @@ async def seal(conn: asyncpg.Connection, batch: int = 1000) -> int:
     """Give up to `batch` committed, unsealed rows their chain place; return how many.
 
     Runs in its own transaction; a concurrent sealer (another intake instance) waits for the
-    advisory lock, so positions are handed out by one sealer at a time.
+    advisory lock, so positions are handed out by one sealer at a time. With nothing to seal
+    (writers chain their rows themselves) it takes no lock, so no writer waits for it.
     """
+    if not await chaining.anything_unsealed(conn, "event_log"):
+        return 0
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", SEAL_LOCK)
         position, prev = await chaining.sealed_head(conn, "event_log")

@@ -83,7 +83,10 @@ async def head(conn: asyncpg.Connection, trail: Trail) -> tuple[int, str]:
 
 
 async def seal(conn: asyncpg.Connection, trail: Trail, batch: int = 1000) -> int:
-    """Give up to `batch` committed, unsealed rows of `trail` their chain place; how many."""
+    """Give up to `batch` committed, unsealed rows of `trail` their chain place; how many.
+    With nothing to seal it takes no lock, so no writer waits for it."""
+    if not await chaining.anything_unsealed(conn, trail.table):
+        return 0
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", lock_name(trail))
         position, prev = await head(conn, trail)
