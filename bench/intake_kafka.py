@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from contracts import topics
 from services.intake.app import IntakeSettings, build
 from tools.simulate import demo_partner_registry, realistic_signals
+from wijkbus.gc_policy import collecting_less
 from wijkbus.infra import Backend, free_port
 from wijkbus.partners import PartnerRegistry, sign
 from wijkbus.serve import serving
@@ -140,8 +141,9 @@ async def run(backend: Backend, count: int) -> Result:
     partner = registry.get(PARTNER)
     assert partner is not None
     values = list(realistic_signals(partner.source, count, seed=7))
-    raw = await raw_pass_through(backend.bootstrap, values)
-    intake = await intake_end_to_end(backend, registry, values)
+    with collecting_less():  # as `python -m services.intake` runs; the ceiling likewise
+        raw = await raw_pass_through(backend.bootstrap, values)
+        intake = await intake_end_to_end(backend, registry, values)
     return Result(count, intake, raw)
 
 

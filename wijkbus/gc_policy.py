@@ -11,6 +11,8 @@ memory.
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 
 def collect_less() -> None:
@@ -20,3 +22,16 @@ def collect_less() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
+
+
+@contextmanager
+def collecting_less() -> Iterator[None]:
+    """`collect_less` for a while, then the collector as it was: for a benchmark that runs a
+    service in its own process, as the service's entry point would."""
+    before = gc.get_threshold()
+    collect_less()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
