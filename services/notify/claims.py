@@ -7,8 +7,9 @@ short transaction, so two instances never claim for one subscription at once and
 deliveries in flight holds across them. A lease that runs out (its instance died) frees the
 delivery for anyone.
 
-A batched subscription gets a batch at a time: a batch is retried as it was (its `batch_id`),
-and a new one takes only deliveries whose subject has nothing earlier waiting in another batch.
+A batched subscription gets up to its `max_in_flight` batches at a time: a batch is retried as
+it was (its `batch_id`), and a new one takes only deliveries whose subject has nothing earlier
+waiting in another batch.
 """
 
 from __future__ import annotations
@@ -71,15 +72,20 @@ _RETRY = (
     " AND d.batch_id IS NOT NULL AND d.next_attempt_at <= $2"
     " AND (d.lease_until IS NULL OR d.lease_until <= $2) ORDER BY d.id LIMIT 1"
 )
-# A new batch: unbatched due deliveries whose subject waits for nothing in another batch.
+# A new batch: unbatched due deliveries, in order, whose subject waits for nothing earlier in
+# another batch, in backoff or leased. Two plain scans, filtered in Python: as one statement (an
+# anti-join per candidate) the planner, whose statistics lag a burst, walked a subscription's
+# whole backlog once per candidate (seconds per claim at 20,000 pending, under a minute at all).
 _FRESH = (
-    "SELECT d.id, d.created_at FROM deliveries d WHERE d.subscription_id = $1"
+    "SELECT d.id, d.created_at, d.subject FROM deliveries d WHERE d.subscription_id = $1"
     " AND d.status = 'pending' AND d.batch_id IS NULL AND d.next_attempt_at <= $2"
-    " AND (d.lease_until IS NULL OR d.lease_until <= $2)"
-    " AND NOT EXISTS (SELECT FROM deliveries e WHERE e.subscription_id = d.subscription_id"
-    "  AND e.subject = d.subject AND e.status = 'pending' AND e.id < d.id"
-    "  AND (e.batch_id IS NOT NULL OR e.next_attempt_at > $2 OR e.lease_until > $2))"
-    " ORDER BY d.id LIMIT $3"
+    " AND (d.lease_until IS NULL OR d.lease_until <= $2) ORDER BY d.id LIMIT $3"
+)
+_WAITING = (
+    "SELECT e.subject, min(e.id) AS first FROM deliveries e WHERE e.subscription_id = $1"
+    " AND e.status = 'pending'"
+    " AND (e.batch_id IS NOT NULL OR e.next_attempt_at > $2 OR e.lease_until > $2)"
+    " GROUP BY e.subject"
 )
 _LEASE = (
     "UPDATE deliveries d SET lease_until = $3, batch_id = $2 FROM subscriptions s"
@@ -107,36 +113,60 @@ async def claim(conn: asyncpg.Connection, now: datetime, lease: timedelta, limit
         ]
         due_in: float | None = None
         for sub in await conn.fetch(_BATCHED, now):
-            if len(sends) >= limit or sub["busy"] >= sub["max_in_flight"]:
+            room = min(limit - len(sends), sub["max_in_flight"] - sub["busy"])
+            if room <= 0:
                 continue
-            batch, wait_s = await _batch(conn, sub, now, now + lease)
-            if batch:
-                sends.append(batch)
-            elif wait_s is not None:
+            batches, wait_s = await _batches(conn, sub, now, now + lease, room)
+            sends += batches
+            if wait_s is not None:
                 due_in = wait_s if due_in is None else min(due_in, wait_s)
     return Claim(sends, due_in)
 
 
-async def _batch(
-    conn: asyncpg.Connection, sub: asyncpg.Record, now: datetime, until: datetime
-) -> tuple[tuple[DueDelivery, ...], float | None]:
-    """A subscription's batch to send now: a due retry as it was, else a new one once it is
-    full or its oldest event has waited `batch_max_wait_ms`; else when that will be."""
-    retry = await conn.fetchval(_RETRY, sub["id"], now)
-    if retry is not None:
+async def _batches(
+    conn: asyncpg.Connection, sub: asyncpg.Record, now: datetime, until: datetime, room: int
+) -> tuple[list[tuple[DueDelivery, ...]], float | None]:
+    """Up to `room` batches of a subscription to send now: due retries as they were, then new
+    ones (a backlog fills several at once); and when a new one not yet full will be due."""
+    sends: list[tuple[DueDelivery, ...]] = []
+    while len(sends) < room:
+        retry = await conn.fetchval(_RETRY, sub["id"], now)
+        if retry is None:
+            break
         ids = await conn.fetch(
             "SELECT id FROM deliveries WHERE batch_id = $1 AND status = 'pending'", retry
         )
-        return await _lease(conn, [r["id"] for r in ids], retry, now, until), None
-    fresh = await conn.fetch(_FRESH, sub["id"], now, sub["batch_max_events"])
-    if not fresh:
-        return (), None
-    ready_at = min(r["created_at"] for r in fresh) + timedelta(
-        milliseconds=sub["batch_max_wait_ms"]
-    )
-    if len(fresh) < sub["batch_max_events"] and ready_at > now:
-        return (), (ready_at - now).total_seconds()
-    return await _lease(conn, [r["id"] for r in fresh], uuid.uuid4(), now, until), None
+        sends.append(await _lease(conn, [r["id"] for r in ids], retry, now, until))
+    if len(sends) >= room:
+        return sends, None
+    size = sub["batch_max_events"]
+    fresh = await conn.fetch(_FRESH, sub["id"], now, size * (room - len(sends)))
+    if fresh:
+        waiting = {r["subject"]: r["first"] for r in await conn.fetch(_WAITING, sub["id"], now)}
+        fresh = [r for r in fresh if waiting.get(r["subject"], r["id"]) >= r["id"]]
+    for chunk in _chunks(fresh, size):
+        ready_at = min(r["created_at"] for r in chunk) + timedelta(
+            milliseconds=sub["batch_max_wait_ms"]
+        )
+        if len(chunk) < size and ready_at > now:
+            return sends, (ready_at - now).total_seconds()
+        sends.append(await _lease(conn, [r["id"] for r in chunk], uuid.uuid4(), now, until))
+    return sends, None
+
+
+def _chunks(fresh: Sequence[asyncpg.Record], size: int) -> list[list[asyncpg.Record]]:
+    """New batches of up to `size` in delivery order. A subject's deliveries stay in the batch
+    of its first: batches in flight at once may arrive in any order, so a later one of its
+    subject is left for a claim after that batch was answered."""
+    chunks: list[list[asyncpg.Record]] = []
+    home: dict[str, int] = {}  # subject -> the chunk that holds its first delivery
+    for row in fresh:
+        if not chunks or len(chunks[-1]) >= size:
+            chunks.append([])
+        at = home.setdefault(row["subject"], len(chunks) - 1)
+        if at == len(chunks) - 1:
+            chunks[-1].append(row)
+    return [chunk for chunk in chunks if chunk]
 
 
 async def _lease(
