@@ -75,21 +75,25 @@ _RETRY = (
     " AND (d.lease_until IS NULL OR d.lease_until <= $2) ORDER BY d.id LIMIT 1"
 )
 # A new batch: unbatched due deliveries, in order, whose subject waits for nothing earlier in
-# another batch, in backoff or leased. Plain scans, filtered in Python: as one statement (an
+# another batch, in backoff or leased. Plain look-ups, filtered in Python: as one statement (an
 # anti-join per candidate) the planner, whose statistics lag a burst, walked a subscription's
-# whole backlog once per candidate (seconds per claim at 20,000 pending). Due is checked in
-# Python too, so that the only index that gives the order (deliveries_pending) is the one used,
-# and a claim reads what it takes, not the backlog behind it.
+# whole backlog once per candidate (seconds per claim at 20,000 pending). For the same reason
+# the candidates are read with sorts and bitmap scans off (_IN_ORDER): believing the backlog is
+# a few rows, the planner read and sorted all of it (50 ms a claim at 50,000) instead of walking
+# deliveries_pending in order up to the limit (1 ms). Due is checked in Python.
 _FRESH = (
     "SELECT d.id, d.created_at, d.subject, d.next_attempt_at FROM deliveries d"
     " WHERE d.subscription_id = $1 AND d.status = 'pending' AND d.batch_id IS NULL"
     " AND (d.lease_until IS NULL OR d.lease_until <= $2) ORDER BY d.id LIMIT $3"
 )
+_IN_ORDER = "SET LOCAL enable_sort = off; SET LOCAL enable_bitmapscan = off"
+_AS_BEFORE = "RESET enable_sort; RESET enable_bitmapscan"
+# Per candidate subject, its first delivery that waits elsewhere (NULL: none does).
 _WAITING = (
-    "SELECT e.subject, min(e.id) AS first FROM deliveries e WHERE e.subscription_id = $1"
-    " AND e.subject = ANY($3::text[]) AND e.status = 'pending'"
-    " AND (e.batch_id IS NOT NULL OR e.next_attempt_at > $2 OR e.lease_until > $2)"
-    " GROUP BY e.subject"
+    "SELECT u.subject, (SELECT min(e.id) FROM deliveries e WHERE e.subscription_id = $1"
+    "  AND e.subject = u.subject AND e.status = 'pending'"
+    "  AND (e.batch_id IS NOT NULL OR e.next_attempt_at > $2 OR e.lease_until > $2)) AS first"
+    " FROM unnest($3::text[]) AS u(subject)"
 )
 _LEASE = (
     "UPDATE deliveries d SET lease_until = $3, batch_id = u.batch FROM subscriptions s,"
@@ -145,11 +149,14 @@ async def _batches(
     if len(sends) >= room:
         return sends, None
     size = sub["batch_max_events"]
+    await conn.execute(_IN_ORDER)
     fresh = await conn.fetch(_FRESH, sub["id"], now, size * (room - len(sends)))
+    await conn.execute(_AS_BEFORE)
     fresh = [r for r in fresh if r["next_attempt_at"] <= now]
     if fresh:
         subjects = list({r["subject"] for r in fresh})
-        waiting = dict(await conn.fetch(_WAITING, sub["id"], now, subjects))
+        rows = await conn.fetch(_WAITING, sub["id"], now, subjects)
+        waiting = {r["subject"]: r["first"] for r in rows if r["first"] is not None}
         fresh = [r for r in fresh if waiting.get(r["subject"], r["id"]) >= r["id"]]
     new: list[tuple[list[int], uuid.UUID]] = []
     wait_s: float | None = None

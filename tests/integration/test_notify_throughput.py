@@ -202,6 +202,8 @@ async def test_one_claim_takes_a_backlog_as_several_batches_keeping_a_subject_in
                 return taken if taken.sends else None
 
             taken = await eventually(claimed, what="a claim of the backlog")
+            # Every subject now has a batch in flight: its later deliveries wait for it.
+            assert (await claims.claim(conn, later, timedelta(minutes=1), 64)).sends == []
     finally:
         await pool.close()
     batches = [[d.event_id for d in send] for send in taken.sends]
