@@ -6,7 +6,10 @@ process notes when each `routing.assigned` arrives. Three modes in turn, each wi
 of its own: one subscriber (single deliveries, notify's defaults), one batched subscriber, and 50
 subscribers with street filters. Printed per mode: partner -> webhook p50/p99/max, the sustained
 deliveries/s, each stage's rate and latency, and each service's CPU per signal (the fan-out
-cost); first, bare POST loops from this process to the same receiver: the ceilings.
+cost); first, bare POST loops from this process to the same receiver: the ceilings. Then
+notify draining a backlog put on routing.events at once (bench.notify_drain), to one batched
+subscriber and, as information, to one single one. NOTIFY_BENCH_MODES picks modes by name
+(comma-separated: single, batched, filtered, drain-batched, drain-single; default all).
 """
 
 from __future__ import annotations
@@ -279,11 +282,15 @@ async def main(backend: Backend, quick: bool) -> list[str]:
             for n, (key, name, subs) in enumerate(_modes()):
                 if key in chosen:
                     lines += await _mode(stack, backend, database, name, subs, rate, secs, 11 + n)
-            for key, sub in (("drain-batched", BATCHED), ("drain-single", SINGLE)):
+            # Single deliveries drain a tenth of the backlog: as information, in less time.
+            for key, sub, size in (
+                ("drain-batched", BATCHED, backlog),
+                ("drain-single", SINGLE, max(backlog // 10, 1)),
+            ):
                 if key in chosen:
                     kind = key.removeprefix("drain-")
                     name = f"one subscriber, {kind}"
-                    lines += await drain(stack, database, name, sub, backlog, ceilings[kind])
+                    lines += await drain(stack, database, name, sub, size, ceilings[kind])
         finally:
             stop(stack)
             if os.environ.get("NOTIFY_BENCH_LOGS"):  # the services' logs, kept for a look

@@ -77,17 +77,15 @@ _RETRY = (
 # A new batch: unbatched due deliveries, in order, whose subject waits for nothing earlier in
 # another batch, in backoff or leased. Plain look-ups, filtered in Python: as one statement (an
 # anti-join per candidate) the planner, whose statistics lag a burst, walked a subscription's
-# whole backlog once per candidate (seconds per claim at 20,000 pending). For the same reason
-# the candidates are read with sorts and bitmap scans off (_IN_ORDER): believing the backlog is
-# a few rows, the planner read and sorted all of it (50 ms a claim at 50,000) instead of walking
-# deliveries_pending in order up to the limit (1 ms). Due is checked in Python.
+# whole backlog once per candidate (seconds per claim at 20,000 pending). Due is checked in
+# Python. (With a burst's stale statistics the planner still reads and sorts the backlog for
+# the candidates, ~50 ms a claim at 50,000 pending; forced to walk an index in order it chose the
+# primary key, over every delivered row: worse.)
 _FRESH = (
     "SELECT d.id, d.created_at, d.subject, d.next_attempt_at FROM deliveries d"
     " WHERE d.subscription_id = $1 AND d.status = 'pending' AND d.batch_id IS NULL"
     " AND (d.lease_until IS NULL OR d.lease_until <= $2) ORDER BY d.id LIMIT $3"
 )
-_IN_ORDER = "SET LOCAL enable_sort = off; SET LOCAL enable_bitmapscan = off"
-_AS_BEFORE = "RESET enable_sort; RESET enable_bitmapscan"
 # Per candidate subject, its first delivery that waits elsewhere (NULL: none does).
 _WAITING = (
     "SELECT u.subject, (SELECT min(e.id) FROM deliveries e WHERE e.subscription_id = $1"
@@ -149,9 +147,7 @@ async def _batches(
     if len(sends) >= room:
         return sends, None
     size = sub["batch_max_events"]
-    await conn.execute(_IN_ORDER)
     fresh = await conn.fetch(_FRESH, sub["id"], now, size * (room - len(sends)))
-    await conn.execute(_AS_BEFORE)
     fresh = [r for r in fresh if r["next_attempt_at"] <= now]
     if fresh:
         subjects = list({r["subject"] for r in fresh})
