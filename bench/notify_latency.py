@@ -32,6 +32,7 @@ from bench.notify_stack import SERVICES, Stack, sleep_until, start, stop
 from contracts import topics
 from contracts.events import ROUTING_ASSIGNED_TYPE
 from contracts.signals import Location, street_key
+from services.notify import domain
 from services.notify.batches import BATCH_CONTENT_TYPE
 from services.notify.crypto import sign
 from tools.simulate import STREETS, realistic_signals
@@ -201,7 +202,31 @@ async def _mode(
     lines += _stage_lines(rows, sends, arrived)
     per = ", ".join(f"{s} {cpu[s] / count * 1000:.2f}" for s in SERVICES)
     lines.append(f"  CPU per signal (ms)       : {per}; {len(lat) / count:.1f} deliveries/signal")
+    if len(subs) > 1:
+        lines.append(_matching_cost(subs, rows))
     return lines
+
+
+def _matching_cost(subs: list[dict[str, Any]], rows: list[dict[str, Any]]) -> str:
+    """The fan-out's matching of an event against these subscriptions, timed in this process
+    (notify's domain.Matcher, as its fan-out runs it once per consumed batch)."""
+    matcher = domain.Matcher(
+        [
+            domain.Subscription(
+                id=str(n), types=tuple(b["types"]), filters=domain.Filters(**b.get("filters", {}))
+            )
+            for n, b in enumerate(subs)
+        ]
+    )
+    keys = [street_key(Location(street=s, city="Groningen", buurt_code=b)) for s, b in STREETS]
+    data = [
+        {"partner_id": "politie-noord", "street_key": k, "buurt_code": "BU00140107"} for k in keys
+    ]
+    started, n = time.perf_counter(), max(len(rows), 1000)
+    for i in range(n):
+        matcher.wanting(ROUTING_ASSIGNED_TYPE, data[i % len(data)])
+    took = (time.perf_counter() - started) / n
+    return f"  fan-out matching per event: {took * 1e6:10.1f} µs ({len(subs)} subscriptions)"
 
 
 async def _moments(conn: asyncpg.Connection, ids: list[str]) -> list[dict[str, Any]]:
