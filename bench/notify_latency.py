@@ -6,7 +6,10 @@ process notes when each `routing.assigned` arrives. Three modes in turn, each wi
 of its own: one subscriber (single deliveries, notify's defaults), one batched subscriber, and 50
 subscribers with street filters. Printed per mode: partner -> webhook p50/p99/max, the sustained
 deliveries/s, each stage's rate and latency, and each service's CPU per signal (the fan-out
-cost); first, bare POST loops from this process to the same receiver: the ceilings.
+cost); first, bare POST loops from this process to the same receiver: the ceilings. Then
+notify draining a backlog put on routing.events at once (bench.notify_drain), to one batched
+subscriber and, as information, to one single one. NOTIFY_BENCH_MODES picks modes by name
+(comma-separated: single, batched, filtered, drain-batched, drain-single; default all).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -23,10 +27,12 @@ import asyncpg
 import httpx
 from aiokafka import AIOKafkaProducer
 
+from bench.notify_drain import drain
 from bench.notify_stack import SERVICES, Stack, sleep_until, start, stop
 from contracts import topics
 from contracts.events import ROUTING_ASSIGNED_TYPE
 from contracts.signals import Location, street_key
+from services.notify import domain
 from services.notify.batches import BATCH_CONTENT_TYPE
 from services.notify.crypto import sign
 from tools.simulate import STREETS, realistic_signals
@@ -38,15 +44,22 @@ BATCH = {"max_events": 100, "max_wait_ms": 50}
 STAGES = ("partner -> intake", "intake -> routing", "routing -> notify", "notify -> webhook")
 
 
-def _modes() -> list[tuple[str, list[dict[str, Any]]]]:
+SINGLE = {"types": [ROUTING_ASSIGNED_TYPE]}
+BATCHED = {"types": [ROUTING_ASSIGNED_TYPE], "batch": BATCH}
+# NOTIFY_BENCH_MODES: which to run, comma-separated (default all, in this order).
+MODES = ("single", "batched", "filtered", "drain-batched", "drain-single")
+
+
+def _modes() -> list[tuple[str, str, list[dict[str, Any]]]]:
     keys = [
         street_key(Location(street=s, house_number="1", city="Groningen", buurt_code=b))
         for s, b in STREETS
     ]
     return [
-        ("one subscriber, single deliveries", [{"types": [ROUTING_ASSIGNED_TYPE]}]),
-        ("one subscriber, batched", [{"types": [ROUTING_ASSIGNED_TYPE], "batch": BATCH}]),
+        ("single", "one subscriber, single deliveries", [SINGLE]),
+        ("batched", "one subscriber, batched", [BATCHED]),
         (
+            "filtered",
             "50 subscribers, each filtered on a street",
             [
                 {"types": [ROUTING_ASSIGNED_TYPE], "filters": {"street_key": keys[n % len(keys)]}}
@@ -85,8 +98,9 @@ async def _publish(
     return sent, len(values) / elapsed if elapsed > 0 else float("inf")
 
 
-async def _bare(url: str, count: int) -> list[str]:
-    """The ceilings: POSTs from a bare httpx loop to the same receiver (keep-alive)."""
+async def _bare(url: str, count: int) -> tuple[list[str], dict[str, float]]:
+    """The ceilings: POSTs from a bare httpx loop to the same receiver (keep-alive); the lines
+    and the events/s of 8 single POSTs and of 8 batches in flight."""
     body = json.dumps(
         {"specversion": "1.0", "id": "x", "source": "bench", "type": "bench.bare", "data": {}}
     ).encode()
@@ -115,15 +129,33 @@ async def _bare(url: str, count: int) -> list[str]:
         f"  8 in flight               : {eight:10.0f} POSTs/s",
         f"  batches of {BATCH['max_events']}, 8 in flight : {batches * BATCH['max_events']:10.0f}"
         f" events/s ({batches:.0f} POSTs/s)",
-    ]
+    ], {"single": eight, "batched": batches * BATCH["max_events"]}
 
 
-async def _settled(conn: asyncpg.Connection, stack: Stack, routed_before: int, count: int) -> Any:
-    """(done, progress): every signal routed, nothing pending in notify, something arrived."""
-    routed = await conn.fetchval("SELECT count(*) FROM routing.assignments") - routed_before
+_HEARD = (
+    "SELECT count(*) FROM notify.inbox WHERE consumer = 'events'"
+    " AND message_id LIKE 'urn:nld:wijkbus:routing|assigned-%'"
+)
+
+
+async def _settled(
+    conn: asyncpg.Connection, stack: Stack, before: tuple[int, int], count: int
+) -> Any:
+    """(done, progress): every signal routed and its assignment heard by notify, nothing pending
+    in notify. Nothing pending alone is no end: the last assignments may still be on their way
+    through routing's relay and the topic while every delivery queued so far was sent."""
+    routed = await conn.fetchval("SELECT count(*) FROM routing.assignments") - before[0]
+    heard = await conn.fetchval(_HEARD) - before[1]
     pending = await conn.fetchval("SELECT count(*) FROM notify.deliveries WHERE status='pending'")
     _, got = await stack.counts()
-    return routed >= count and pending == 0, (routed, pending, got)
+    return routed >= count and heard >= count and pending == 0, (routed, heard, pending, got)
+
+
+async def _marks(conn: asyncpg.Connection) -> tuple[int, int]:
+    """The assignments routing made and notify heard so far."""
+    return await conn.fetchval("SELECT count(*) FROM routing.assignments"), await conn.fetchval(
+        _HEARD
+    )
 
 
 async def _mode(
@@ -137,17 +169,14 @@ async def _mode(
     conn = await asyncpg.connect(database)
     try:
         # One warm-up signal through all three services: every consumer group has joined.
-        routed = await conn.fetchval("SELECT count(*) FROM routing.assignments")
+        marks = await _marks(conn)
         await _publish(secret, backend.bootstrap, values[:1], rate)
-        await sleep_until(lambda: _settled(conn, stack, routed, 1), stall_s=120)
+        await sleep_until(lambda: _settled(conn, stack, marks, 1), stall_s=120)
         requests_before, mark = await stack.counts()
-        routed, cpu_before = (
-            await conn.fetchval("SELECT count(*) FROM routing.assignments"),
-            stack.cpu_s(),
-        )
+        marks, cpu_before = await _marks(conn), stack.cpu_s()
         ids = [json.loads(v)["id"] for v in values[1:]]
         times, achieved = await _publish(secret, backend.bootstrap, values[1:], rate)
-        await sleep_until(lambda: _settled(conn, stack, routed, count), stall_s=60)
+        await sleep_until(lambda: _settled(conn, stack, marks, count), stall_s=60)
         cpu = {k: v - cpu_before[k] for k, v in stack.cpu_s().items()}
         requests, arrived = await stack.arrivals(mark)
         rows = await _moments(conn, ids)
@@ -173,7 +202,31 @@ async def _mode(
     lines += _stage_lines(rows, sends, arrived)
     per = ", ".join(f"{s} {cpu[s] / count * 1000:.2f}" for s in SERVICES)
     lines.append(f"  CPU per signal (ms)       : {per}; {len(lat) / count:.1f} deliveries/signal")
+    if len(subs) > 1:
+        lines.append(_matching_cost(subs, rows))
     return lines
+
+
+def _matching_cost(subs: list[dict[str, Any]], rows: list[dict[str, Any]]) -> str:
+    """The fan-out's matching of an event against these subscriptions, timed in this process
+    (notify's domain.Matcher, as its fan-out runs it once per consumed batch)."""
+    matcher = domain.Matcher(
+        [
+            domain.Subscription(
+                id=str(n), types=tuple(b["types"]), filters=domain.Filters(**b.get("filters", {}))
+            )
+            for n, b in enumerate(subs)
+        ]
+    )
+    keys = [street_key(Location(street=s, city="Groningen", buurt_code=b)) for s, b in STREETS]
+    data = [
+        {"partner_id": "politie-noord", "street_key": k, "buurt_code": "BU00140107"} for k in keys
+    ]
+    started, n = time.perf_counter(), max(len(rows), 1000)
+    for i in range(n):
+        matcher.wanting(ROUTING_ASSIGNED_TYPE, data[i % len(data)])
+    took = (time.perf_counter() - started) / n
+    return f"  fan-out matching per event: {took * 1e6:10.1f} µs ({len(subs)} subscriptions)"
 
 
 async def _moments(conn: asyncpg.Connection, ids: list[str]) -> list[dict[str, Any]]:
@@ -241,13 +294,30 @@ async def main(backend: Backend, quick: bool) -> list[str]:
     """The printable result of this benchmark."""
     rate, secs = (100, 5) if quick else (1000, 60)
     secs = int(os.environ.get("NOTIFY_BENCH_SECONDS", secs))
+    backlog = int(os.environ.get("NOTIFY_BENCH_BACKLOG", 2000 if quick else 50_000))
+    chosen = os.environ.get("NOTIFY_BENCH_MODES", ",".join(MODES)).split(",")
+    unknown = set(chosen) - set(MODES)
+    if unknown:
+        raise SystemExit(f"NOTIFY_BENCH_MODES: unknown {sorted(unknown)}; known {MODES}")
     database = backend.create_database(f"bench_notify_{time.time_ns()}")
     with tempfile.TemporaryDirectory() as tmp:
         stack = await asyncio.to_thread(start, backend, database, Path(tmp), rate)
         try:
-            lines = await _bare(stack.receiver_url, 500 if quick else 5000)
-            for n, (name, subs) in enumerate(_modes()):
-                lines += await _mode(stack, backend, database, name, subs, rate, secs, 11 + n)
+            lines, ceilings = await _bare(stack.receiver_url, 500 if quick else 5000)
+            for n, (key, name, subs) in enumerate(_modes()):
+                if key in chosen:
+                    lines += await _mode(stack, backend, database, name, subs, rate, secs, 11 + n)
+            # Single deliveries drain a tenth of the backlog: as information, in less time.
+            for key, sub, size in (
+                ("drain-batched", BATCHED, backlog),
+                ("drain-single", SINGLE, max(backlog // 10, 1)),
+            ):
+                if key in chosen:
+                    kind = key.removeprefix("drain-")
+                    name = f"one subscriber, {kind}"
+                    lines += await drain(stack, database, name, sub, size, ceilings[kind])
         finally:
             stop(stack)
+            if os.environ.get("NOTIFY_BENCH_LOGS"):  # the services' logs, kept for a look
+                shutil.copytree(Path(tmp) / "logs", os.environ["NOTIFY_BENCH_LOGS"])
     return lines

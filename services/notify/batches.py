@@ -31,33 +31,43 @@ async def record_batch_attempt(
     at: datetime,
 ) -> None:
     """Log the attempt for every delivery of the batch and move them all on, atomically."""
-    ids = [d.id for d in deliveries]
-    attempts = [d.attempts + 1 for d in deliveries]
-    sub = deliveries[0].subscription_id
+    if decision.verdict != "gone":
+        # One statement (one round trip, atomic on its own): the log rows and the new states.
+        await _record(conn, deliveries, result, decision, at)
+        return
+    async with conn.transaction():
+        await hearing.changing(conn)  # first: a fan-out may wait for these deliveries' rows
+        await _record(conn, deliveries, result, decision, at)
+        sub = deliveries[0].subscription_id
+        await end_subscription(conn, sub, "deactivated", decision.reason or "410", at)
+
+
+async def _record(
+    conn: asyncpg.Connection,
+    deliveries: Sequence[DueDelivery],
+    result: AttemptResult,
+    decision: Decision,
+    at: datetime,
+) -> None:
     status = {"delivered": "delivered", "dead": "dead", "gone": "cancelled"}.get(
         decision.verdict, "pending"
     )
-    async with conn.transaction():
-        if decision.verdict == "gone":
-            await hearing.changing(conn)  # first: a fan-out may wait for these deliveries' rows
-        await conn.execute(
-            "WITH logged AS (INSERT INTO delivery_attempts (delivery_id, subscription_id,"
-            " attempt, status_code, latency_ms, error, at) SELECT u.id, $7, u.n, $8, $9, $10, $6"
-            " FROM unnest($1::bigint[], $3::int[]) AS u(id, n))"
-            " UPDATE deliveries d SET status = $2, attempts = u.n, last_error = $4,"
-            " next_attempt_at = coalesce($5, d.next_attempt_at), lease_until = NULL,"
-            " finished_at = CASE WHEN $2 = 'pending' THEN NULL ELSE $6::timestamptz END"
-            " FROM unnest($1::bigint[], $3::int[]) AS u(id, n) WHERE d.id = u.id",
-            ids,
-            status,
-            attempts,
-            decision.reason,
-            decision.next_attempt_at,
-            at,
-            sub,
-            result.status_code,
-            result.latency_ms,
-            result.logged_error,
-        )
-        if decision.verdict == "gone":
-            await end_subscription(conn, sub, "deactivated", decision.reason or "410", at)
+    await conn.execute(
+        "WITH logged AS (INSERT INTO delivery_attempts (delivery_id, subscription_id,"
+        " attempt, status_code, latency_ms, error, at) SELECT u.id, $7, u.n, $8, $9, $10, $6"
+        " FROM unnest($1::bigint[], $3::int[]) AS u(id, n))"
+        " UPDATE deliveries d SET status = $2, attempts = u.n, last_error = $4,"
+        " next_attempt_at = coalesce($5, d.next_attempt_at), lease_until = NULL,"
+        " finished_at = CASE WHEN $2 = 'pending' THEN NULL ELSE $6::timestamptz END"
+        " FROM unnest($1::bigint[], $3::int[]) AS u(id, n) WHERE d.id = u.id",
+        [d.id for d in deliveries],
+        status,
+        [d.attempts + 1 for d in deliveries],
+        decision.reason,
+        decision.next_attempt_at,
+        at,
+        deliveries[0].subscription_id,
+        result.status_code,
+        result.latency_ms,
+        result.logged_error,
+    )

@@ -5,7 +5,7 @@ Pure: no I/O and no clock; callers pass in what the rules need.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -54,6 +54,33 @@ def matches(subscription: Subscription, event_type: str, data: Any) -> bool:
     if f.buurt_code is not None and fields.get("buurt_code") != f.buurt_code:
         return False
     return f.street_key is None or f.street_key in _concerned(fields, "street_key")
+
+
+class Matcher:
+    """A batch's subscriptions indexed by their street filter: an event is matched against the
+    few that could want it (those of its streets, and those without a street filter), not
+    against every street subscription of the city."""
+
+    def __init__(self, subscriptions: Sequence[Subscription]) -> None:
+        self._subs = list(subscriptions)
+        self._unfiltered: list[int] = []
+        self._by_street: dict[str, list[int]] = {}
+        for n, s in enumerate(self._subs):
+            key = s.filters.street_key
+            if key is None:
+                self._unfiltered.append(n)
+            else:
+                self._by_street.setdefault(key, []).append(n)
+
+    def wanting(self, event_type: str, data: Any) -> list[Subscription]:
+        """The subscriptions that want the event (as `matches` says), in the order given."""
+        fields: Mapping[str, Any] = data if isinstance(data, Mapping) else {}
+        # Only a string can equal a street_key filter; a set, as an event may name one twice.
+        keys = {k for k in _concerned(fields, "street_key") if isinstance(k, str)}
+        candidates = self._unfiltered + [n for k in keys for n in self._by_street.get(k, ())]
+        return [
+            self._subs[n] for n in sorted(candidates) if matches(self._subs[n], event_type, data)
+        ]
 
 
 def takes(prefix: str, event_type: str) -> bool:

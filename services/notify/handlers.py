@@ -28,10 +28,10 @@ class Fanout:
     async def on_events(self, conn: asyncpg.Connection, events: list[CloudEvent]) -> None:
         """Queue each event for every subscription that wants it, in order; announce them all
         to the live feeds. The subscriptions are read once for the batch."""
-        subscriptions = await store.active_subscriptions(conn)
+        matcher = domain.Matcher(await store.active_subscriptions(conn))
         queued: list[tuple[str, str, str, str, bytes, str]] = []
         for event in events:
-            wanting = [s for s in subscriptions if domain.matches(s, event.type, event.data)]
+            wanting = matcher.wanting(event.type, event.data)
             if not wanting:
                 continue
             bodies = _Bodies(event, self.urls, self.clock)  # each shape made once per event

@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
-from services.notify import signatures
+from services.notify import claims, signatures, store
 from services.notify.app import build
 from services.notify.batches import BATCH_CONTENT_TYPE
 from tests.integration.test_notify_flow import (
@@ -24,6 +25,7 @@ from tests.integration.test_notify_flow import (
     settings_for,
 )
 from tests.support import demo_registry, eventually, running_app, unique
+from wijkbus import db
 from wijkbus.partners import verify_signature
 
 __all__ = ["receiver"]  # the fixture, used here
@@ -176,3 +178,39 @@ async def test_batch_is_refused_for_an_email_subscription(notify: Notify) -> Non
     )
     assert response.status_code == 400
     assert [e["field"] for e in response.json()["errors"]] == ["batch"]
+
+
+async def test_one_claim_takes_a_backlog_as_several_batches_keeping_a_subject_in_one(
+    notify: Notify, receiver: Receiver
+) -> None:
+    _, url = receiver.hook()
+    street = unique("straat")
+    created = await _subscribe_batched(notify, url, street, max_events=5, max_wait_ms=60000)
+    sub = created["id"]
+    # Queued an hour ahead, so the running worker leaves them to this claim.
+    later = datetime.now(UTC) + timedelta(hours=1)
+    subjects = [unique("sig") for _ in range(7)]
+    queued = [(sub, "t", f"e{n}", "t", b"{}", subjects[n % 7]) for n in range(40)]
+    pool = await db.create_pool(notify.database_url, "notify")
+    try:
+        async with pool.acquire() as conn:
+            await store.add_deliveries(conn, queued, later)
+
+            async def claimed() -> claims.Claim | None:
+                # None while the worker's own claim holds the subscription (SKIP LOCKED).
+                taken = await claims.claim(conn, later, timedelta(minutes=1), 64)
+                return taken if taken.sends else None
+
+            taken = await eventually(claimed, what="a claim of the backlog")
+            # Every subject now has a batch in flight: its later deliveries wait for it.
+            assert (await claims.claim(conn, later, timedelta(minutes=1), 64)).sends == []
+    finally:
+        await pool.close()
+    batches = [[d.event_id for d in send] for send in taken.sends]
+    assert len(batches) >= 2 and all(len(b) == 5 for b in batches)  # full ones, several at once
+    # Batches in flight at once may arrive in any order: a subject is in one of them only.
+    homes = {subjects[int(e[1:]) % 7]: n for n, b in enumerate(batches) for e in b}
+    assert all(homes[subjects[int(e[1:]) % 7]] == n for n, b in enumerate(batches) for e in b)
+    assert [e for b in batches for e in b] == sorted(
+        (e for b in batches for e in b), key=lambda e: int(e[1:])
+    )  # and each batch, and the batches, in delivery order

@@ -16,7 +16,7 @@ from contracts.wijkhubs import (
     WIJKHUB_EXTENDED_TYPE,
     WIJKHUB_OPENED_TYPE,
 )
-from services.notify.domain import Filters, Subscription, matches
+from services.notify.domain import Filters, Matcher, Subscription, matches
 from tests.unit.test_contracts_events import WIJKHUB_SAMPLES
 
 ASSIGNED = "nl.wijkaanpak.routing.assigned"
@@ -137,3 +137,35 @@ def test_a_partners_field_that_is_not_a_list_never_matches_by_its_letters() -> N
     data = {"partners": "politie-groningen", "street_keys": STREET}
     assert not matches(sub(WIJKHUB, partner="politie"), WIJKHUB_OPENED_TYPE, data)
     assert not matches(sub(WIJKHUB, street_key="bag"), WIJKHUB_OPENED_TYPE, data)
+
+
+def test_the_matcher_wants_what_matching_one_by_one_wants_in_the_same_order() -> None:
+    street = DATA["street_key"]
+    subs = [
+        Subscription(id=f"s{n}", types=types, filters=Filters(**filters))
+        for n, (types, filters) in enumerate(
+            [
+                ((ASSIGNED,), {"street_key": street}),
+                (("nl.wijkaanpak.",), {}),
+                ((ASSIGNED,), {"street_key": "naam:groningen:elders"}),
+                ((ESCALATED,), {"street_key": street}),
+                (("nl.wijkaanpak.wijkhub.",), {"street_key": street}),
+                ((ASSIGNED,), {"street_key": street, "partner": "politie-noord"}),
+                ((ASSIGNED,), {"partner": "woonstichting-noord"}),
+                ((ASSIGNED,), {"street_key": street, "buurt_code": "BU00000000"}),
+            ]
+        )
+    ]
+    matcher = Matcher(subs)
+    events: list[tuple[str, Any]] = [
+        (ASSIGNED, DATA),
+        (ASSIGNED, {**DATA, "street_key": "naam:groningen:elders"}),
+        (ESCALATED, DATA),
+        (THRESHOLD, {"street_key": ["not", "a", "key"]}),
+        (ASSIGNED, None),
+        *((t, WIJKHUB_SAMPLES[t]) for t in WIJKHUB_EVENT_TYPES),
+    ]
+    for event_type, data in events:
+        one_by_one = [s.id for s in subs if matches(s, event_type, data)]
+        assert [s.id for s in matcher.wanting(event_type, data)] == one_by_one
+    assert [s.id for s in matcher.wanting(ASSIGNED, DATA)] == ["s0", "s1", "s5"]
