@@ -7,6 +7,7 @@ of its own: one subscriber (single deliveries, notify's defaults), one batched s
 subscribers with street filters. Printed per mode: partner -> webhook p50/p99/max, the sustained
 deliveries/s, each stage's rate and latency, and each service's CPU per signal (the fan-out
 cost); first, bare POST loops from this process to the same receiver: the ceilings.
+NOTIFY_BENCH_MODES picks modes by number (e.g. `1` or `1,3`; default all).
 """
 
 from __future__ import annotations
@@ -247,6 +248,8 @@ async def main(backend: Backend, quick: bool) -> list[str]:
         try:
             lines = await _bare(stack.receiver_url, 500 if quick else 5000)
             for n, (name, subs) in enumerate(_modes()):
+                if str(n + 1) not in os.environ.get("NOTIFY_BENCH_MODES", "1,2,3").split(","):
+                    continue
                 lines += await _mode(stack, backend, database, name, subs, rate, secs, 11 + n)
         finally:
             stop(stack)
