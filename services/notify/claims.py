@@ -38,10 +38,16 @@ _HEAD = (
     "NOT EXISTS (SELECT FROM deliveries e WHERE e.subscription_id = d.subscription_id"
     " AND e.subject = d.subject AND e.status = 'pending' AND e.id < d.id)"
 )
+# A subscription with anything pending: one probe of deliveries_due each. As a plain EXISTS the
+# planner read every pending delivery (a semi-join) or walked the delivered ones (a first-row
+# seq scan), slower the longer the table; OFFSET 0 keeps it a subplan, the index's order its path.
+_WAITING = (
+    "EXISTS (SELECT FROM deliveries w WHERE w.subscription_id = s.id AND w.status = 'pending'"
+    " ORDER BY w.next_attempt_at, w.id LIMIT 1 OFFSET 0)"
+)
 _SINGLES = (
     "WITH subs AS (SELECT s.id, s.max_in_flight FROM subscriptions s"
-    "  WHERE s.status = 'active' AND s.batch_max_events IS NULL AND EXISTS (SELECT FROM"
-    "   deliveries d WHERE d.subscription_id = s.id AND d.status = 'pending')"
+    "  WHERE s.status = 'active' AND s.batch_max_events IS NULL AND " + _WAITING + ""
     "  FOR NO KEY UPDATE OF s SKIP LOCKED),"
     " picked AS (SELECT c.id FROM subs s"
     "  CROSS JOIN LATERAL (SELECT count(*) AS n FROM deliveries l WHERE l.subscription_id = s.id"
@@ -62,9 +68,7 @@ _BATCHED = (
     " (SELECT count(DISTINCT l.batch_id) FROM deliveries l WHERE l.subscription_id = s.id"
     "  AND l.status = 'pending' AND l.lease_until IS NOT NULL AND l.lease_until > $1) AS busy"
     " FROM subscriptions s WHERE s.status = 'active' AND s.batch_max_events IS NOT NULL"
-    " AND EXISTS (SELECT FROM deliveries d WHERE d.subscription_id = s.id"
-    "  AND d.status = 'pending')"
-    " FOR NO KEY UPDATE OF s SKIP LOCKED"
+    " AND " + _WAITING + " FOR NO KEY UPDATE OF s SKIP LOCKED"
 )
 _RETRY = (
     "SELECT d.batch_id FROM deliveries d WHERE d.subscription_id = $1 AND d.status = 'pending'"
