@@ -51,9 +51,7 @@ class Attempts:
             else:
                 decision = domain.decide(result, attempt, self.policy, self.clock())
             handed = later is not None and not head.batch_id and decision.verdict != "gone"
-            if later is not None and handed:
-                later(head, result, decision, self.clock())  # written behind (answers.py)
-            else:
+            if not handed:
                 # A connection only to record: none is held while the receiver answers.
                 async with pool.acquire() as conn:
                     if head.batch_id:
@@ -63,6 +61,8 @@ class Attempts:
                     else:
                         await store.record_attempt(conn, head, result, decision, self.clock())
             reporting.attempted(send, attempt, result, decision)
+            if later is not None and handed:  # last: from here on the answer is its to record
+                later(head, result, decision, self.clock())  # written behind (answers.py)
             return handed
 
     def _secrets(self, delivery: store.DueDelivery) -> tuple[str, str]:

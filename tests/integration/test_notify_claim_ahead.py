@@ -3,6 +3,7 @@ PostgreSQL with notify's schema."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -141,3 +142,27 @@ async def test_a_claim_reads_a_few_pages_however_long_the_queue(conn: asyncpg.Co
     assert top["Actual Rows"] == 0
     # Not a page per pending delivery (20,000 of them): a probe of an index or two.
     assert top["Shared Hit Blocks"] + top["Shared Read Blocks"] < 60
+
+
+async def test_answers_waiting_to_be_written_are_written_when_the_writer_closes(
+    conn: asyncpg.Connection, fresh_database: str
+) -> None:
+    await _subscription(conn, deliveries=3, max_in_flight=8)
+    taken = await claims.claim(conn, NOW, LEASE, 100, uuid.uuid4(), 0)
+    pool = await db.create_pool(fresh_database, "notify", max_size=2)
+    recorded: list[int] = []
+    try:
+        writer = answers.WriteBehind(pool, recorded.append, wait_s=30)  # only closing writes
+        running = asyncio.create_task(writer.run())
+        for send in taken.sends:
+            writer.add(send[0], AttemptResult(204, 1), Decision("delivered"), NOW)
+        await asyncio.sleep(0.1)
+        assert await conn.fetchval("SELECT count(*) FROM deliveries WHERE status = 'pending'") == 3
+        writer.close()
+        await asyncio.wait_for(running, 10)
+        await writer.flush()
+    finally:
+        await pool.close()
+    assert sum(recorded) == 3
+    assert await conn.fetchval("SELECT count(*) FROM deliveries WHERE status = 'delivered'") == 3
+    assert await conn.fetchval("SELECT count(*) FROM delivery_attempts") == 3
