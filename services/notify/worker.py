@@ -71,7 +71,8 @@ class DeliveryWorker:
     async def start(self) -> None:
         """Open the worker's own connections and start scheduling."""
         # Its own pool, so sending never starves the API or the consumer. No connection is
-        # held while a receiver answers: one is taken to claim, and one to record answers.
+        # held while a receiver answers: the scheduler claims on the one it listens on, and one
+        # is taken to record answers.
         self._pool = await db.create_pool(
             self._database_url, self._schema, max_size=self._pool_size + 2
         )
@@ -126,7 +127,7 @@ class DeliveryWorker:
                     try:
                         while True:
                             self._wake.clear()
-                            wait_s = await self._dispatch()
+                            wait_s = await self._dispatch(listener)
                             with contextlib.suppress(TimeoutError):
                                 await asyncio.wait_for(self._wake.wait(), wait_s)
                     finally:
@@ -137,20 +138,18 @@ class DeliveryWorker:
                 log.warning("delivery scheduler failed, retrying", error=repr(exc))
                 await asyncio.sleep(self._poll)
 
-    async def _dispatch(self) -> float:
-        """Claim what may go now into the queue and start sending; seconds to wait before
-        claiming again."""
-        assert self._pool is not None
+    async def _dispatch(self, conn: asyncpg.Connection) -> float:
+        """Claim what may go now into the queue (on the scheduler's own connection) and start
+        sending; seconds to wait before claiming again."""
         free = self._concurrency + self._ahead - self._held
         if free <= 0:
             return self._poll  # recorded answers wake the scheduler
         now = self._attempts.clock()
-        async with self._pool.acquire() as conn:
-            claimed = await claims.claim(conn, now, self._lease, free, self._id, self._ahead)
-            # Answers to record wake the scheduler when they are; with none held, when will
-            # a delivery in backoff be due?
-            idle = not claimed.sends and not self._held
-            later = await claims.next_due_in_s(conn, now) if idle else None
+        claimed = await claims.claim(conn, now, self._lease, free, self._id, self._ahead)
+        # Answers to record wake the scheduler when they are; with none held, when will a
+        # delivery in backoff be due?
+        idle = not claimed.sends and not self._held
+        later = await claims.next_due_in_s(conn, now) if idle else None
         self._held += len(claimed.sends)
         self._queue.extend((time.monotonic(), send) for send in claimed.sends)
         self._start()
