@@ -180,6 +180,7 @@ async def _mode(
         cpu = {k: v - cpu_before[k] for k, v in stack.cpu_s().items()}
         requests, arrived = await stack.arrivals(mark)
         rows = await _moments(conn, ids)
+        answered = await _answer_times(conn, stack.subscriptions)
     finally:
         await conn.close()
     sends = dict(zip(ids, times, strict=True))
@@ -200,6 +201,7 @@ async def _mode(
             )
         )
     lines += _stage_lines(rows, sends, arrived)
+    lines.append(answered)
     per = ", ".join(f"{s} {cpu[s] / count * 1000:.2f}" for s in SERVICES)
     lines.append(f"  CPU per signal (ms)       : {per}; {len(lat) / count:.1f} deliveries/signal")
     if len(subs) > 1:
@@ -227,6 +229,20 @@ def _matching_cost(subs: list[dict[str, Any]], rows: list[dict[str, Any]]) -> st
         matcher.wanting(ROUTING_ASSIGNED_TYPE, data[i % len(data)])
     took = (time.perf_counter() - started) / n
     return f"  fan-out matching per event: {took * 1e6:10.1f} µs ({len(subs)} subscriptions)"
+
+
+async def _answer_times(conn: asyncpg.Connection, subscriptions: list[str]) -> str:
+    """How long the receiver took to answer notify's POSTs (notify's own attempt log)."""
+    row = await conn.fetchrow(
+        "SELECT count(*) AS n, percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms) AS p50,"
+        " percentile_cont(0.99) WITHIN GROUP (ORDER BY latency_ms) AS p99"
+        " FROM notify.delivery_attempts WHERE subscription_id = ANY($1::uuid[])",
+        subscriptions,
+    )
+    return (
+        f"    {'POST answered in':<20}: {row['n']:6d} attempts"
+        f"  {row['p50'] or 0:8.0f} / {row['p99'] or 0:8.0f} ms"
+    )
 
 
 async def _moments(conn: asyncpg.Connection, ids: list[str]) -> list[dict[str, Any]]:

@@ -71,6 +71,9 @@ class NotifySettings(ServiceSettings):
     # Sends (deliveries or batches) one instance has in flight at once, over all subscriptions;
     # each subscription's own bound is its max_in_flight.
     delivery_concurrency: int = Field(default=64, ge=1)
+    # Sends one instance may claim ahead per subscription, queued until its bound lets them go
+    # (only while no other instance holds that subscription's leases: services.notify.claims).
+    delivery_claim_ahead: int = Field(default=56, ge=0)
     delivery_pool_size: int = Field(default=8, ge=1)  # connections for claiming and recording
     delivery_poll_interval_s: float = 1.0
     smtp_host: str = "localhost"
@@ -189,6 +192,7 @@ def build(
         attempts=attempts,
         lease=timedelta(seconds=2 * slowest + 30),
         concurrency=settings.delivery_concurrency,
+        ahead=settings.delivery_claim_ahead,
         poll_interval_s=settings.delivery_poll_interval_s,
         pool_size=settings.delivery_pool_size,
     )

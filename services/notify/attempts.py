@@ -18,6 +18,8 @@ from wijkbus.logging import bound
 
 # SecretBoxError's message: a subscription whose secrets no longer decrypt cannot be retried.
 _UNREADABLE = "stored secret"
+# Where a single delivery's answer goes to be recorded write-behind.
+Later = Callable[[store.DueDelivery, domain.AttemptResult, domain.Decision, datetime], None]
 # No initiator to mail (the contact was erased, or there is no such initiative): no retry either.
 _GONE = "no initiator"
 
@@ -34,8 +36,12 @@ class Attempts:
     clock: Callable[[], datetime]
     contacts: InitiatorContacts | None = None
 
-    async def run(self, pool: asyncpg.Pool, send: tuple[store.DueDelivery, ...]) -> None:
-        """Attempt `send` (one delivery, or a batch when it has a batch id) and record it."""
+    async def run(
+        self, pool: asyncpg.Pool, send: tuple[store.DueDelivery, ...], later: Later | None = None
+    ) -> bool:
+        """Attempt `send` (one delivery, or a batch when it has a batch id) and record it; a
+        single delivery's answer is handed to `later` instead when given, unless it ends the
+        subscription. True when it was handed on."""
         head = send[0]
         attempt = max(d.attempts for d in send) + 1
         with bound(event_id=head.event_id):
@@ -44,13 +50,20 @@ class Attempts:
                 decision = domain.Decision("dead", reason=result.error)
             else:
                 decision = domain.decide(result, attempt, self.policy, self.clock())
-            # A connection only to record: none is held while the receiver answers.
-            async with pool.acquire() as conn:
-                if head.batch_id:
-                    await batches.record_batch_attempt(conn, send, result, decision, self.clock())
-                else:
-                    await store.record_attempt(conn, head, result, decision, self.clock())
+            handed = later is not None and not head.batch_id and decision.verdict != "gone"
+            if not handed:
+                # A connection only to record: none is held while the receiver answers.
+                async with pool.acquire() as conn:
+                    if head.batch_id:
+                        await batches.record_batch_attempt(
+                            conn, send, result, decision, self.clock()
+                        )
+                    else:
+                        await store.record_attempt(conn, head, result, decision, self.clock())
             reporting.attempted(send, attempt, result, decision)
+            if later is not None and handed:  # last: from here on the answer is its to record
+                later(head, result, decision, self.clock())  # written behind (answers.py)
+            return handed
 
     def _secrets(self, delivery: store.DueDelivery) -> tuple[str, str]:
         """The subscription's Authorization value and signing secret, opened."""

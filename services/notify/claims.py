@@ -7,6 +7,11 @@ short transaction, so two instances never claim for one subscription at once and
 deliveries in flight holds across them. A lease that runs out (its instance died) frees the
 delivery for anyone.
 
+A worker alone on a subscription (no other worker holds its leases) may lease `ahead` more than
+its max_in_flight: it keeps them queued and sends at most max_in_flight at once
+(services.notify.worker). Once another worker holds leases of it, a claim keeps all leases of
+that subscription within max_in_flight, so together they never send more than that at once.
+
 A batched subscription gets up to its `max_in_flight` batches at a time: a batch is retried as
 it was (its `batch_id`), and a new one takes only deliveries whose subject has nothing earlier
 waiting in another batch.
@@ -26,7 +31,7 @@ from services.notify.store import DueDelivery
 _SENT = (
     "d.id, d.subscription_id, d.event_id, d.body, d.attempts, d.next_attempt_at, s.channel,"
     " s.callback_url, s.email_address, s.authorization_enc, s.signing_secret_enc,"
-    " d.event_type, s.content_mode, d.batch_id"
+    " d.event_type, s.content_mode, d.batch_id, s.max_in_flight"
 )
 # Checked again on the row as it is when the claim updates it: a claim whose snapshot predates
 # another instance's committed claim or answer must not take that delivery a second time.
@@ -39,20 +44,29 @@ _HEAD = (
     "NOT EXISTS (SELECT FROM deliveries e WHERE e.subscription_id = d.subscription_id"
     " AND e.subject = d.subject AND e.status = 'pending' AND e.id < d.id)"
 )
+# A subscription with anything pending: one probe of deliveries_due each. As a plain EXISTS the
+# planner read every pending delivery (a semi-join) or walked the delivered ones (a first-row
+# seq scan), slower the longer the table; OFFSET 0 keeps it a subplan, the index's order its path.
+_ANY_PENDING = (
+    "EXISTS (SELECT FROM deliveries w WHERE w.subscription_id = s.id AND w.status = 'pending'"
+    " ORDER BY w.next_attempt_at, w.id LIMIT 1 OFFSET 0)"
+)
 _SINGLES = (
     "WITH subs AS (SELECT s.id, s.max_in_flight FROM subscriptions s"
-    "  WHERE s.status = 'active' AND s.batch_max_events IS NULL AND EXISTS (SELECT FROM"
-    "   deliveries d WHERE d.subscription_id = s.id AND d.status = 'pending')"
+    "  WHERE s.status = 'active' AND s.batch_max_events IS NULL AND " + _ANY_PENDING + ""
     "  FOR NO KEY UPDATE OF s SKIP LOCKED),"
     " picked AS (SELECT c.id FROM subs s"
-    "  CROSS JOIN LATERAL (SELECT count(*) AS n FROM deliveries l WHERE l.subscription_id = s.id"
+    "  CROSS JOIN LATERAL (SELECT count(*) AS n,"
+    "   count(*) FILTER (WHERE l.leased_by IS DISTINCT FROM $4) AS others"
+    "   FROM deliveries l WHERE l.subscription_id = s.id"
     "   AND l.status = 'pending' AND l.lease_until IS NOT NULL AND l.lease_until > $1) busy"
     "  CROSS JOIN LATERAL (SELECT d.id FROM deliveries d WHERE d.subscription_id = s.id"
     "   AND d.status = 'pending' AND d.next_attempt_at <= $1"
     "   AND (d.lease_until IS NULL OR d.lease_until <= $1) AND " + _HEAD + ""
-    "   ORDER BY d.next_attempt_at, d.id LIMIT greatest(s.max_in_flight - busy.n, 0)) c"
+    "   ORDER BY d.next_attempt_at, d.id LIMIT greatest(s.max_in_flight"
+    "    + CASE WHEN busy.others = 0 THEN $5 ELSE 0 END - busy.n, 0)) c"
     "  ORDER BY c.id LIMIT $3)"
-    " UPDATE deliveries d SET lease_until = $2 FROM subscriptions s"
+    " UPDATE deliveries d SET lease_until = $2, leased_by = $4 FROM subscriptions s"
     " WHERE d.id = ANY(ARRAY(SELECT id FROM picked)) AND s.id = d.subscription_id AND "
     + _FREE
     + " RETURNING "
@@ -63,11 +77,7 @@ _BATCHED = (
     " (SELECT count(DISTINCT l.batch_id) FROM deliveries l WHERE l.subscription_id = s.id"
     "  AND l.status = 'pending' AND l.lease_until IS NOT NULL AND l.lease_until > $1) AS busy"
     " FROM subscriptions s WHERE s.status = 'active' AND s.batch_max_events IS NOT NULL"
-    # A scalar LIMIT 1, not EXISTS: as a semi-join the planner read every pending delivery
-    # (a sequential scan of a backlog, ~90 ms at 50,000) to find that one subscription has any.
-    " AND (SELECT true FROM deliveries d WHERE d.subscription_id = s.id"
-    "  AND d.status = 'pending' LIMIT 1)"
-    " FOR NO KEY UPDATE OF s SKIP LOCKED"
+    " AND " + _ANY_PENDING + " FOR NO KEY UPDATE OF s SKIP LOCKED"
 )
 _RETRY = (
     "SELECT d.batch_id FROM deliveries d WHERE d.subscription_id = $1 AND d.status = 'pending'"
@@ -111,10 +121,19 @@ class Claim:
     batch_due_in_s: float | None = None
 
 
-async def claim(conn: asyncpg.Connection, now: datetime, lease: timedelta, limit: int) -> Claim:
-    """Lease up to `limit` sends that may go now, in one short transaction."""
+async def claim(
+    conn: asyncpg.Connection,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    worker: uuid.UUID | None = None,
+    ahead: int = 0,
+) -> Claim:
+    """Lease up to `limit` sends that may go now, in one short transaction, for `worker`;
+    `ahead` more than a single-delivery subscription's max_in_flight when no other worker holds
+    its leases."""
     async with conn.transaction():
-        rows = await conn.fetch(_SINGLES, now, now + lease, limit)
+        rows = await conn.fetch(_SINGLES, now, now + lease, limit, worker, ahead)
         sends: list[tuple[DueDelivery, ...]] = [
             (DueDelivery(**dict(r)),) for r in sorted(rows, key=lambda r: r["id"])
         ]

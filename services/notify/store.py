@@ -59,6 +59,7 @@ class DueDelivery:
     event_type: str
     content_mode: str = "structured"
     batch_id: UUID | None = None
+    max_in_flight: int = 8  # the subscription's bound on sends at once
 
 
 def _uuid(value: str) -> UUID | None:
