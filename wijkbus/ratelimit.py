@@ -23,6 +23,17 @@ class Database(Protocol):
 
 
 _TAKE = "SELECT rate_take($1, $2, $3, $4, $5)"
+# What rate_take would answer for a cost of 0 (tat - now - tau, at least 0; no row: 0).
+_WAITS = (
+    "SELECT array_agg(greatest(0, coalesce(b.tat, 0) - $2::float8"
+    " - coalesce($3::float8, extract(epoch FROM clock_timestamp())::float8)) ORDER BY k.n)"
+    " FROM unnest($1::text[]) WITH ORDINALITY AS k(bucket, n)"
+    " LEFT JOIN rate_buckets b USING (bucket)"
+)
+_SPEND_EACH = (
+    "SELECT count(rate_take(k.bucket, $2::float8, $3::float8, true, $4::float8))"
+    " FROM unnest($1::text[]) WITH ORDINALITY AS k(bucket, n)"
+)
 _MAKE_KEY = "INSERT INTO rate_bucket_secret (secret) VALUES ($1) ON CONFLICT DO NOTHING"
 
 
@@ -49,7 +60,28 @@ class SharedBuckets:
 
     async def wait(self, db: Database, key: str) -> float:
         """The seconds `key` must wait before it may go on (0: now), spending nothing."""
-        return await self._call(db, key, 0.0, force=False)
+        return (await self.waits(db, [key]))[0]
+
+    async def waits(self, db: Database, keys: list[str]) -> list[float]:
+        """The seconds each of `keys` must wait (0: now), in one read that locks and writes
+        nothing: every request asks, so a lock on one caller's row would queue them all."""
+        if not keys:
+            return []
+        buckets = [await self._bucket(db, key) for key in keys]
+        now = self.clock() if self.clock else None
+        found = await db.fetchval(_WAITS, buckets, self.burst / self.rate_per_s, now)
+        return [float(w) for w in found]
+
+    async def spend_each(self, db: Database, keys: list[str]) -> None:
+        """Record one spent token for each of `keys` (a key listed twice spends two), in one
+        statement."""
+        if not keys:
+            return
+        buckets = [await self._bucket(db, key) for key in keys]
+        now = self.clock() if self.clock else None
+        await db.fetchval(
+            _SPEND_EACH, buckets, 1.0 / self.rate_per_s, self.burst / self.rate_per_s, now
+        )
 
     async def _call(self, db: Database, key: str, cost: float, *, force: bool) -> float:
         bucket = await self._bucket(db, key)
