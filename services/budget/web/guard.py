@@ -50,6 +50,17 @@ class CodeGuard:
         ]
         return math.ceil(max(waits))
 
+    async def waits(self, db: Database, attempts: list[tuple[str, str]]) -> list[int]:
+        """`wait` for each (code, client) of a batch, in two reads."""
+        by_code = await self.per_code.waits(db, [normalise(code) for code, _ in attempts])
+        by_client = await self.per_client.waits(db, [client for _, client in attempts])
+        return [math.ceil(max(w)) for w in zip(by_code, by_client, strict=True)]
+
+    async def failed_each(self, db: Database, attempts: list[tuple[str, str]]) -> None:
+        """`failed` for each (code, client) of a batch, in two statements."""
+        await self.per_code.spend_each(db, [normalise(code) for code, _ in attempts])
+        await self.per_client.spend_each(db, [client for _, client in attempts])
+
     async def failed(self, db: Database, code: str, client: str) -> None:
         """Record a wrong or used code against the code and the client."""
         await self.per_code.spend(db, normalise(code))
