@@ -17,6 +17,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -153,15 +154,7 @@ def create_app(
     _install_openapi(app)
     api_docs.install(app, "/api/v1/openapi.json")
 
-    @app.middleware("http")
-    async def headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        response.headers.update(SECURITY_HEADERS)
-        if request.url.path.startswith("/api/"):
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
+    app.add_middleware(SecurityHeaders)
 
     # Outermost (inside Starlette's error handler): it sees every answer, a crash as 500.
     app.add_middleware(RequestMetrics, service=runtime.settings.service_name)
@@ -243,6 +236,31 @@ def _install_kit_routes(app: FastAPI, runtime: ServiceRuntime, title: str, desc:
     @app.get("/docs/asyncapi", include_in_schema=False)
     async def asyncapi() -> dict[str, Any]:
         return runtime.asyncapi(title, desc)
+
+
+class SecurityHeaders:
+    """ASGI middleware: the security headers and API-Version on every answer, and no caching of
+    /api/ answers unless the route says otherwise (plain ASGI: no task or stream per request)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on; add the headers to the start of its answer."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        api = scope["path"].startswith("/api/")
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.update(SECURITY_HEADERS)
+                if api:
+                    headers.setdefault("Cache-Control", "no-store")
+            await send(message)
+
+        await self.app(scope, receive, sending)
 
 
 class BodyTimeout:
