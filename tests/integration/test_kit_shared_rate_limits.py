@@ -20,7 +20,7 @@ from tests.integration.test_budget_support import Buurt, running_buurts
 from tests.support import demo_registry, running_app, signal_event, unique
 from tools.devstack import DEMO_PARTNERS
 from wijkbus import db
-from wijkbus.ratelimit import SharedBuckets, sweep
+from wijkbus.ratelimit import SharedBuckets, spend_each, sweep, waits
 
 CORP = "woonstichting-noord"
 SOURCE = {p["id"]: p["source"] for p in DEMO_PARTNERS}
@@ -179,9 +179,11 @@ async def test_a_batch_of_waits_reads_what_a_take_of_nothing_would_answer_and_wr
     now = [1_000.0]
     async with two_pools(fresh_database, tmp_path) as (pool, _):
         buckets = SharedBuckets("client-code-failures", 1.0, 3, clock=lambda: now[0])
-        await buckets.spend_each(pool, ["a", "a", "a", "a", "b"])  # a listed four times: four
-        assert await buckets.waits(pool, ["a", "b", "c"]) == pytest.approx([1.0, 0, 0])
+        other = SharedBuckets("code-failures", 1.0, 1, clock=lambda: now[0])
+        await spend_each(pool, [(buckets, k) for k in "aaaab"] + [(other, "a")])  # a: four
+        assert await waits(pool, [(buckets, "a"), (buckets, "b"), (buckets, "c"), (other, "a")]
+                           ) == pytest.approx([1.0, 0, 0, 0])  # fmt: skip
         assert await buckets.wait(pool, "a") == pytest.approx(await buckets.take(pool, "a", 0))
         now[0] += 1
-        assert await buckets.waits(pool, ["a", "c"]) == [0, 0]
-        assert await pool.fetchval("SELECT count(*) FROM rate_buckets") == 2  # no row for "c"
+        assert await waits(pool, [(buckets, "a"), (buckets, "c")]) == [0, 0]
+        assert await pool.fetchval("SELECT count(*) FROM rate_buckets") == 3  # none for "c"

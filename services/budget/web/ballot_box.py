@@ -48,7 +48,7 @@ class BallotBox:
     """Casts ballots in batches on `flushers` connections of its own, at most `max_batch` each."""
 
     def __init__(
-        self, budget: Budget, guard: CodeGuard, *, flushers: int = 4, max_batch: int = 200
+        self, budget: Budget, guard: CodeGuard, *, flushers: int = 2, max_batch: int = 200
     ) -> None:
         self.budget, self.guard = budget, guard
         self.flushers, self.max_batch = flushers, max_batch
