@@ -11,8 +11,8 @@ The system under test is budget as deployed (deploy/k8s/budget.yaml): two replic
 database, each a process of its own with the service's GC policy; client process i talks to
 replica i, as a Service spreads connections. The clients share the machine's cores, so they are
 kept light (`bench.keepalive`: one keep-alive HTTP/1.1 connection per concurrent client, the
-request written as bytes, the answer's status read); httpx cost several times the service's
-own CPU per request. The ceiling is a bare asyncpg INSERT of one row per statement
+request written as bytes, the answer's status read): httpx took about as much CPU per request
+as the service itself. The ceiling is a bare asyncpg INSERT of one row per statement
 (autocommit) into PostgreSQL from one process, with the same concurrency, in the same run: it
 has no HTTP, no code check, no once-only rule and no event, so it is the database's own rate.
 """
