@@ -17,7 +17,6 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -238,6 +237,10 @@ def _install_kit_routes(app: FastAPI, runtime: ServiceRuntime, title: str, desc:
         return runtime.asyncapi(title, desc)
 
 
+_SECURITY_RAW = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+_OURS = frozenset(name for name, _ in _SECURITY_RAW)
+
+
 class SecurityHeaders:
     """ASGI middleware: the security headers and API-Version on every answer, and no caching of
     /api/ answers unless the route says otherwise (plain ASGI: no task or stream per request)."""
@@ -254,10 +257,11 @@ class SecurityHeaders:
 
         async def sending(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers.update(SECURITY_HEADERS)
-                if api:
-                    headers.setdefault("Cache-Control", "no-store")
+                # Raw (name, value) pairs: MutableHeaders scans the list once per header set.
+                headers = [h for h in message.get("headers", ()) if h[0].lower() not in _OURS]
+                if api and not any(h[0].lower() == b"cache-control" for h in headers):
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers + _SECURITY_RAW
             await send(message)
 
         await self.app(scope, receive, sending)
