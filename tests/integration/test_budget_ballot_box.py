@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import asyncio
 
+from prometheus_client import REGISTRY
+
 from services.budget.casting import Ballot
 from services.budget.web.ballot_box import STOPPED, BallotBox
 from tests.integration.test_budget_ballots import open_round, vote
 from tests.integration.test_budget_support import OPERATOR, running_buurt
 
 UNKNOWN = "0000-0000-0000-0000-0000-0000-00"
+
+
+def _batches() -> tuple[float, float]:
+    """How many batches the ballot boxes cast, and how many ballots were in them."""
+    name = "wijkbus_budget_ballot_batch_size"
+    count = REGISTRY.get_sample_value(f"{name}_count") or 0.0
+    return count, REGISTRY.get_sample_value(f"{name}_sum") or 0.0
 
 
 async def test_a_burst_is_stored_once_per_household_and_every_ballot_hears_its_own_answer(
@@ -27,8 +36,11 @@ async def test_a_burst_is_stored_once_per_household_and_every_ballot_hears_its_o
             + [vote(b, code, "burst", "bomen", "bankjes", "geveltuin") for code in bad[5:]]
             + [vote(b, UNKNOWN, "burst", "bomen"), vote(b, b.other_codes[0], "burst", "bomen")]
         )
+        before = _batches()
         statuses = await asyncio.gather(*sent)
+        batches, ballots_in_them = (a - b for a, b in zip(_batches(), before, strict=True))
 
+        assert ballots_in_them == len(sent) and batches < len(sent)  # gathered, none twice
         # A household's two ballots raced: one of them is stored, the other answered 409.
         pairs = [sorted((statuses[n], statuses[50 + n])) for n in range(10)]
         assert pairs == [[201, 409]] * 10

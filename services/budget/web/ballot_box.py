@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import asyncpg
 from fastapi import Request
 
+from services.budget import reporting
 from services.budget.casting import Ballot, cast_many
 from services.budget.handlers import Budget, SupportRefusedError
 from services.budget.web.guard import GUESSES, STATUS, CodeGuard, Refusal
@@ -94,6 +95,7 @@ class BallotBox:
             self._busy -= 1
 
     async def _answer(self, pool: asyncpg.Pool, batch: list[_Waiting]) -> None:
+        reporting.ballots_batched(len(batch))
         try:
             async with pool.acquire() as conn:
                 answers = await self._cast_batch(conn, batch)
