@@ -53,26 +53,35 @@ async def cast_many(
     """Cast several households' ballots at once; per ballot None (accepted) or its refusal."""
     now = budget.clock()
     found = await _holders(conn, ballots)
+    key = await budget.key(conn) if found else b""
+    results, judged, repeats = _judge_all(ballots, found, key)
+    stored = await _store(conn, judged, now)
+    for j in judged:
+        results[j.n] = _refusal(*stored[j.n])
+        if results[j.n] is None:
+            reporting.ballot_cast(j.round_id, j.buurt_code)
+    for n, first in repeats.items():  # the same household again: stored once, this one "used"
+        results[n] = results[first] or SupportRefusedError("used", USED)
+    return results
+
+
+def _judge_all(
+    ballots: list[Ballot], found: dict[int, asyncpg.Record], key: bytes
+) -> tuple[list[SupportRefusedError | None], list[_Judged], dict[int, int]]:
+    """The refusals found before storing, the ballots to store (each household once per round)
+    and the repeats among them (ballot number → the number of the household's first)."""
     results: list[SupportRefusedError | None] = [None] * len(ballots)
     judged: dict[tuple[str, str], _Judged] = {}
-    repeats: dict[int, int] = {}  # a household twice in one batch: the second is the first's
-    key = await budget.key(conn) if found else b""
+    repeats: dict[int, int] = {}
     for n, ballot in enumerate(ballots):
         try:
             j = _judge(n, ballot, found.get(n), key)
         except SupportRefusedError as refusal:
             results[n] = refusal
             continue
-        repeats[n] = judged.setdefault((j.round_id, j.voter), j).n
-    stored = await _store(conn, list(judged.values()), now)
-    for j in judged.values():
-        results[j.n] = _refusal(*stored[j.n])
-        if results[j.n] is None:
-            reporting.ballot_cast(j.round_id, j.buurt_code)
-    for n, first in repeats.items():
-        if n != first:
-            results[n] = results[first] or SupportRefusedError("used", USED)
-    return results
+        if (first := judged.setdefault((j.round_id, j.voter), j)) is not j:
+            repeats[n] = first.n
+    return results, list(judged.values()), repeats
 
 
 def _refusal(is_open: bool, is_new: bool) -> SupportRefusedError | None:
