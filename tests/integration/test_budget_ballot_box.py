@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from prometheus_client import REGISTRY
 
 from services.budget.casting import Ballot
 from services.budget.web.ballot_box import STOPPED, BallotBox
 from tests.integration.test_budget_ballots import open_round, vote
-from tests.integration.test_budget_support import OPERATOR, running_buurt
+from tests.integration.test_budget_support import OPERATOR, Buurt, running_buurt
 
 UNKNOWN = "0000-0000-0000-0000-0000-0000-00"
 
@@ -21,13 +23,23 @@ def _batches() -> tuple[float, float]:
     return count, REGISTRY.get_sample_value(f"{name}_sum") or 0.0
 
 
+@asynccontextmanager
+async def voting(
+    database_url: str, kafka: str, households: int, *rounds: str
+) -> AsyncIterator[Buurt]:
+    """A buurt of `households` with these rounds open; mistakes are not rate-limited here."""
+    async with running_buurt(
+        database_url, kafka, households=households, rule="vote", code_failures_burst=1000
+    ) as b:
+        for round_id in rounds:
+            await open_round(b, round_id)
+        yield b
+
+
 async def test_a_burst_is_stored_once_per_household_and_every_ballot_hears_its_own_answer(
     fresh_database: str, kafka_bootstrap: str
 ) -> None:
-    async with running_buurt(
-        fresh_database, kafka_bootstrap, households=60, rule="vote", code_failures_burst=1000
-    ) as b:
-        await open_round(b, "burst")
+    async with voting(fresh_database, kafka_bootstrap, 60, "burst") as b:
         good, twice, bad = b.codes[:50], b.codes[:10], b.codes[50:]
         sent = (
             [vote(b, code, "burst", "bomen") for code in good]
@@ -61,11 +73,7 @@ async def test_a_burst_is_stored_once_per_household_and_every_ballot_hears_its_o
 async def test_one_batch_over_an_open_and_a_closed_round_answers_each_by_its_round(
     fresh_database: str, kafka_bootstrap: str
 ) -> None:
-    async with running_buurt(
-        fresh_database, kafka_bootstrap, households=30, rule="vote", code_failures_burst=1000
-    ) as b:
-        await open_round(b, "open")
-        await open_round(b, "closing")
+    async with voting(fresh_database, kafka_bootstrap, 30, "open", "closing") as b:
         closed = await b.http.post("/api/v1/rounds/closing/close", headers=OPERATOR)
         assert closed.status_code == 200
         statuses = await asyncio.gather(
@@ -80,10 +88,7 @@ async def test_one_batch_over_an_open_and_a_closed_round_answers_each_by_its_rou
 async def test_text_postgresql_cannot_store_fails_only_the_ballot_that_sent_it(
     fresh_database: str, kafka_bootstrap: str
 ) -> None:
-    async with running_buurt(
-        fresh_database, kafka_bootstrap, households=20, rule="vote", code_failures_burst=1000
-    ) as b:
-        await open_round(b, "nul")
+    async with voting(fresh_database, kafka_bootstrap, 20, "nul") as b:
         statuses = await asyncio.gather(
             *(vote(b, code, "nul\x00" if n == 7 else "nul", "bomen")
               for n, code in enumerate(b.codes))
