@@ -27,16 +27,26 @@ def checked_schema(schema: str) -> str:
     return _check_schema(schema)
 
 
-async def create_pool(database_url: str, schema: str, *, max_size: int = 10) -> asyncpg.Pool:
-    """A pool whose connections see only `schema` (and `public`) by default."""
+async def create_pool(
+    database_url: str, schema: str, *, max_size: int = 10, reset: bool = True
+) -> asyncpg.Pool:
+    """A pool whose connections see only `schema` (and `public`) by default.
+
+    `reset=False` skips asyncpg's reset query (advisory unlocks, UNLISTEN, RESET ALL: one round
+    trip) when a connection goes back: only for a pool on which nothing session-level is used."""
     pool = await asyncpg.create_pool(
         database_url,
         min_size=1,
         max_size=max_size,
+        reset=None if reset else _kept,
         server_settings={"search_path": _check_schema(schema), "application_name": schema},
     )
     assert pool is not None
     return pool
+
+
+async def _kept(_: asyncpg.Connection) -> None:
+    """A connection goes back to its pool as it is."""
 
 
 def migration_files(directory: Path) -> list[tuple[str, Path]]:

@@ -153,15 +153,7 @@ def create_app(
     _install_openapi(app)
     api_docs.install(app, "/api/v1/openapi.json")
 
-    @app.middleware("http")
-    async def headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        response.headers.update(SECURITY_HEADERS)
-        if request.url.path.startswith("/api/"):
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
+    app.add_middleware(SecurityHeaders)
 
     # Outermost (inside Starlette's error handler): it sees every answer, a crash as 500.
     app.add_middleware(RequestMetrics, service=runtime.settings.service_name)
@@ -243,6 +235,36 @@ def _install_kit_routes(app: FastAPI, runtime: ServiceRuntime, title: str, desc:
     @app.get("/docs/asyncapi", include_in_schema=False)
     async def asyncapi() -> dict[str, Any]:
         return runtime.asyncapi(title, desc)
+
+
+_SECURITY_RAW = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+_OURS = frozenset(name for name, _ in _SECURITY_RAW)
+
+
+class SecurityHeaders:
+    """ASGI middleware: the security headers and API-Version on every answer, and no caching of
+    /api/ answers unless the route says otherwise (plain ASGI: no task or stream per request)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on; add the headers to the start of its answer."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        api = scope["path"].startswith("/api/")
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                # Raw (name, value) pairs: MutableHeaders scans the list once per header set.
+                headers = [h for h in message.get("headers", ()) if h[0].lower() not in _OURS]
+                if api and not any(h[0].lower() == b"cache-control" for h in headers):
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers + _SECURITY_RAW
+            await send(message)
+
+        await self.app(scope, receive, sending)
 
 
 class BodyTimeout:

@@ -23,6 +23,17 @@ class Database(Protocol):
 
 
 _TAKE = "SELECT rate_take($1, $2, $3, $4, $5)"
+# What rate_take would answer for a cost of 0 (tat - now - tau, at least 0; no row: 0).
+_WAITS = (
+    "SELECT array_agg(greatest(0, coalesce(b.tat, 0) - k.tau"
+    " - coalesce(k.now, extract(epoch FROM clock_timestamp())::float8)) ORDER BY k.n)"
+    " FROM unnest($1::text[], $2::float8[], $3::float8[]) WITH ORDINALITY AS k(bucket, tau, now, n)"
+    " LEFT JOIN rate_buckets b USING (bucket)"
+)
+_SPEND_EACH = (
+    "SELECT count(rate_take(k.bucket, k.inc, k.tau, true, k.now)) FROM unnest($1::text[],"
+    " $2::float8[], $3::float8[], $4::float8[]) AS k(bucket, inc, tau, now)"
+)
 _MAKE_KEY = "INSERT INTO rate_bucket_secret (secret) VALUES ($1) ON CONFLICT DO NOTHING"
 
 
@@ -49,7 +60,7 @@ class SharedBuckets:
 
     async def wait(self, db: Database, key: str) -> float:
         """The seconds `key` must wait before it may go on (0: now), spending nothing."""
-        return await self._call(db, key, 0.0, force=False)
+        return (await waits(db, [(self, key)]))[0]
 
     async def _call(self, db: Database, key: str, cost: float, *, force: bool) -> float:
         bucket = await self._bucket(db, key)
@@ -64,6 +75,29 @@ class SharedBuckets:
             self._secret = bytes(await db.fetchval("SELECT secret FROM rate_bucket_secret"))
         message = f"{self.kind}\x00{key}".encode()
         return f"{self.kind}:{hmac.new(self._secret, message, hashlib.sha256).hexdigest()}"
+
+
+async def waits(db: Database, asks: list[tuple[SharedBuckets, str]]) -> list[float]:
+    """The seconds each (buckets, key) must wait (0: now), in one read that locks and writes
+    nothing: every request asks, so a lock on one caller's row would queue them all."""
+    if not asks:
+        return []
+    buckets = [await kind._bucket(db, key) for kind, key in asks]
+    taus = [kind.burst / kind.rate_per_s for kind, _ in asks]
+    nows = [kind.clock() if kind.clock else None for kind, _ in asks]
+    return [float(w) for w in await db.fetchval(_WAITS, buckets, taus, nows)]
+
+
+async def spend_each(db: Database, spends: list[tuple[SharedBuckets, str]]) -> None:
+    """Record one spent token for each (buckets, key), in one statement (a pair listed twice
+    spends two)."""
+    if not spends:
+        return
+    buckets = [await kind._bucket(db, key) for kind, key in spends]
+    incs = [1.0 / kind.rate_per_s for kind, _ in spends]
+    taus = [kind.burst / kind.rate_per_s for kind, _ in spends]
+    nows = [kind.clock() if kind.clock else None for kind, _ in spends]
+    await db.fetchval(_SPEND_EACH, buckets, incs, taus, nows)
 
 
 async def sweep(db: Database) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Literal
 
@@ -115,10 +116,16 @@ class ServiceSettings(BaseSettings):
         return text
 
     def trusted_networks(self) -> tuple[Network, ...]:
-        """The networks of WIJKBUS_TRUSTED_PROXIES."""
-        return parse_cidrs(self.trusted_proxies)
+        """The networks of WIJKBUS_TRUSTED_PROXIES (asked on every resident's request: parsed
+        once per text)."""
+        return _cidrs(self.trusted_proxies)
 
     @property
     def db_schema(self) -> str:
         """The PostgreSQL schema this service owns (named after it)."""
         return self.service_name
+
+
+@functools.lru_cache(maxsize=16)
+def _cidrs(text: str) -> tuple[Network, ...]:
+    return parse_cidrs(text)

@@ -15,6 +15,7 @@ from services.budget import reporting
 from services.budget.handlers import Budget
 from services.budget.settling import DeadlineSettler
 from services.budget.web import api, dashboard, dashboard_forms, proposal, resident, results
+from services.budget.web.ballot_box import BallotBox
 from services.budget.web.guard import CodeGuard
 from wijkbus.http import create_app
 from wijkbus.logging import get_logger
@@ -69,12 +70,16 @@ def build(
     key = settings.pseudonym_key.get_secret_value().encode() if settings.pseudonym_key else None
     budget = Budget(clock=clock, vault=vault or _vault(settings), pseudonym_key=key)
     settler: list[DeadlineSettler] = []
+    guard = CodeGuard.of(settings.code_failures_per_minute, settings.code_failures_burst)
+    box = BallotBox(budget, guard)
 
     async def start() -> None:
+        await box.start(settings.database_url, settings.db_schema)
         settler.append(DeadlineSettler(budget, runtime.pool, settings.settle_interval_s))
         settler[0].start()
 
     async def stop() -> None:
+        await box.stop()
         for s in settler:
             await s.stop()
 
@@ -87,9 +92,8 @@ def build(
         on_stop=stop,
     )
     app.state.budget = budget
-    app.state.code_guard = CodeGuard.of(
-        settings.code_failures_per_minute, settings.code_failures_burst
-    )
+    app.state.code_guard = guard
+    app.state.ballot_box = box
     app.state.templates.env.filters["euro"] = euro
     app.include_router(api.public)
     app.include_router(api.operator)

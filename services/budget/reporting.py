@@ -3,7 +3,7 @@ support for an initiative) — the buurt and what was voted on, never the code o
 
 from __future__ import annotations
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Histogram
 
 from wijkbus.logging import get_logger
 
@@ -15,11 +15,22 @@ VOTES = Counter(
     ["kind"],
 )
 
+BALLOT_BATCHES = Histogram(
+    "wijkbus_budget_ballot_batch_size",
+    "Ballots the ballot box cast together in one batch (group commit)",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+)
+
 
 def ballot_cast(round_id: str, buurt_code: str) -> None:
     """A household's ballot was stored in an open round."""
     VOTES.labels("ballot").inc()
     log.info("ballot cast", round_id=round_id, buurt_code=buurt_code)
+
+
+def ballots_batched(ballots: int) -> None:
+    """The ballot box cast `ballots` ballots together."""
+    BALLOT_BATCHES.observe(ballots)
 
 
 def support_given(initiative_id: str, buurt_code: str, funded: bool) -> None:

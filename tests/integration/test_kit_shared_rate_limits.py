@@ -20,7 +20,7 @@ from tests.integration.test_budget_support import Buurt, running_buurts
 from tests.support import demo_registry, running_app, signal_event, unique
 from tools.devstack import DEMO_PARTNERS
 from wijkbus import db
-from wijkbus.ratelimit import SharedBuckets, sweep
+from wijkbus.ratelimit import SharedBuckets, spend_each, sweep, waits
 
 CORP = "woonstichting-noord"
 SOURCE = {p["id"]: p["source"] for p in DEMO_PARTNERS}
@@ -171,3 +171,19 @@ async def test_code_attempts_are_limited_per_forwarded_client_and_per_code_over_
         assert used == [409, 409, 409, 409]
         assert await support_from(a, a.codes[2], bankje, "192.0.2.99") == 429
         assert await support_from(b, a.codes[3], bankje, "192.0.2.99") == 201
+
+
+async def test_a_batch_of_waits_reads_what_a_take_of_nothing_would_answer_and_writes_nothing(
+    fresh_database: str, tmp_path: Path
+) -> None:
+    now = [1_000.0]
+    async with two_pools(fresh_database, tmp_path) as (pool, _):
+        buckets = SharedBuckets("client-code-failures", 1.0, 3, clock=lambda: now[0])
+        other = SharedBuckets("code-failures", 1.0, 1, clock=lambda: now[0])
+        await spend_each(pool, [(buckets, k) for k in "aaaab"] + [(other, "a")])  # a: four
+        assert await waits(pool, [(buckets, "a"), (buckets, "b"), (buckets, "c"), (other, "a")]
+                           ) == pytest.approx([1.0, 0, 0, 0])  # fmt: skip
+        assert await buckets.wait(pool, "a") == pytest.approx(await buckets.take(pool, "a", 0))
+        now[0] += 1
+        assert await waits(pool, [(buckets, "a"), (buckets, "c")]) == [0, 0]
+        assert await pool.fetchval("SELECT count(*) FROM rate_buckets") == 3  # none for "c"

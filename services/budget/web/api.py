@@ -13,10 +13,12 @@ from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from services.budget import ballots, initiatives
+from services.budget.casting import Ballot
 from services.budget.domain import UnknownRuleError
 from services.budget.domain.initiatives import InitiativeStateError
 from services.budget.handlers import Budget, Contact
 from services.budget.initiatives import UnknownInitiativeError
+from services.budget.web.ballot_box import cast_ballot
 from services.budget.web.guard import Refusal, attempt
 from wijkbus import auth
 from wijkbus.auth import require_operator_api
@@ -32,6 +34,7 @@ TITLES = {
     404: "niet gevonden",
     400: "ongeldig verzoek",
     429: "te veel pogingen",
+    503: "even niet beschikbaar",
 }
 Code = Annotated[str, Field(min_length=1, max_length=64, description="the code from the letter")]
 # The columns are PostgreSQL integer (int4) or bigint; an amount beyond int4 is no buurt's budget,
@@ -133,10 +136,13 @@ async def with_code(
 ) -> T | JSONResponse:
     """A resident's call with `code`; a refusal becomes problem+json (429 with Retry-After)."""
     result = await attempt(request, code, call)
-    if isinstance(result, Refusal):
-        headers = {"Retry-After": str(result.retry_after)} if result.retry_after else None
-        return problem(result.status, TITLES[result.status], detail=result.message, headers=headers)
-    return result
+    return refusal_problem(result) if isinstance(result, Refusal) else result
+
+
+def refusal_problem(refusal: Refusal) -> JSONResponse:
+    """A resident's refusal as problem+json (429 and 503 with Retry-After)."""
+    headers = {"Retry-After": str(refusal.retry_after)} if refusal.retry_after else None
+    return problem(refusal.status, TITLES[refusal.status], detail=refusal.message, headers=headers)
 
 
 public = APIRouter(prefix="/api/v1", tags=["bewoners"])
@@ -170,12 +176,8 @@ async def withdraw_support(body: SupportRequest, request: Request) -> Any:
 @public.post("/ballots", status_code=201, responses=_RESIDENT_ERRORS)
 async def ballot(body: BallotRequest, request: Request) -> Any:
     """Cast your household's approval ballot in an open round of your buurt, once."""
-    result = await with_code(
-        request,
-        body.code,
-        lambda b, c: ballots.cast(b, c, body.code, body.round_id, body.project_ids),
-    )
-    return result if isinstance(result, JSONResponse) else {"status": "gestemd"}
+    refused = await cast_ballot(request, Ballot(body.code, body.round_id, body.project_ids))
+    return {"status": "gestemd"} if refused is None else refusal_problem(refused)
 
 
 @public.post("/initiatives", status_code=201, responses=_RESIDENT_ERRORS)

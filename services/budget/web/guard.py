@@ -12,6 +12,7 @@ from fastapi import Request
 
 from services.budget.codes import normalise
 from services.budget.handlers import Budget, SupportRefusedError
+from wijkbus import ratelimit
 from wijkbus.networks import client_of
 from wijkbus.ratelimit import Database, SharedBuckets
 
@@ -49,6 +50,19 @@ class CodeGuard:
             await self.per_client.wait(db, client),
         ]
         return math.ceil(max(waits))
+
+    async def waits(self, db: Database, attempts: list[tuple[str, str]]) -> list[int]:
+        """`wait` for each (code, client) of a batch, in one read."""
+        asks = [(self.per_code, normalise(code)) for code, _ in attempts]
+        asks += [(self.per_client, client) for _, client in attempts]
+        found = await ratelimit.waits(db, asks)
+        n = len(attempts)
+        return [math.ceil(max(found[i], found[n + i])) for i in range(n)]
+
+    async def failed_each(self, db: Database, attempts: list[tuple[str, str]]) -> None:
+        """`failed` for each (code, client) of a batch, in one statement."""
+        spends = [(self.per_code, normalise(code)) for code, _ in attempts]
+        await ratelimit.spend_each(db, spends + [(self.per_client, c) for _, c in attempts])
 
     async def failed(self, db: Database, code: str, client: str) -> None:
         """Record a wrong or used code against the code and the client."""

@@ -13,8 +13,10 @@ from typing import Any
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse
 
-from services.budget import ballots, codes
+from services.budget import codes
+from services.budget.casting import Ballot
 from services.budget.views import resident_view
+from services.budget.web.ballot_box import cast_ballot
 from services.budget.web.guard import Refusal, attempt
 
 router = APIRouter(prefix="/buurt", include_in_schema=False)
@@ -99,8 +101,8 @@ async def vote(request: Request) -> HTMLResponse:
     form = await request.form()
     code, round_id = str(form.get("code", ""))[:64], str(form.get("round_id", ""))[:200]
     chosen = [str(p)[:200] for p in form.getlist("project")][:200]
-    result = await attempt(request, code, lambda b, c: ballots.cast(b, c, code, round_id, chosen))
-    if isinstance(result, Refusal):
+    result = await cast_ballot(request, Ballot(code, round_id, chosen))
+    if result is not None:
         return refused(request, result, code)
     message = "Bedankt! Uw stem is geregistreerd. De uitslag volgt na het sluiten van de ronde."
     return page(request, "buurt_melding.html", message=message, code=code, ok=True)
