@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import signal
 import tempfile
 from pathlib import Path
 
@@ -33,6 +34,10 @@ def main() -> None:
     parser.add_argument("--only", choices=BENCHES, action="append", help="run only these")
     parser.add_argument("--quick", action="store_true", help="small workloads (a smoke run)")
     args = parser.parse_args()
+    # `timeout` and `kill` send SIGTERM: leave through the `finally`s below and in the
+    # benchmarks, so the broker, PostgreSQL and service processes they started are stopped
+    # (by default SIGTERM ends Python at once, leaving them running).
+    signal.signal(signal.SIGTERM, _terminated)
     configure_logging("bench", "json", level=40)
     with tempfile.TemporaryDirectory() as tmp:
         backend = start_backend(datadir=Path(tmp), keep_data=False)
@@ -44,6 +49,10 @@ def main() -> None:
                     print(line, flush=True)
         finally:
             backend.stop()
+
+
+def _terminated(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 if __name__ == "__main__":
