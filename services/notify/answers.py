@@ -1,4 +1,5 @@
-"""Answers of single deliveries, recorded write-behind: several in one statement, a few ms later.
+"""Recording answers: one statement for any number of them (a batch's, or single answers written
+behind, several together a few ms later).
 
 A delivery stays leased until its answer is recorded, so it counts against its subscription's
 bound and its subject's next delivery waits until then; the lease outlives the short wait by far.
@@ -17,7 +18,7 @@ from datetime import datetime
 
 import asyncpg
 
-from services.notify import store
+from services.notify import hearing, store
 from services.notify.domain import AttemptResult, Decision
 from wijkbus.logging import get_logger
 
@@ -39,8 +40,7 @@ _RECORD = (
 
 @dataclass(frozen=True)
 class Answer:
-    """One attempt at a single delivery and what follows from it (never 'gone': that ends the
-    subscription, recorded at once by store.record_attempt)."""
+    """One attempt at a delivery and what follows from it."""
 
     delivery: store.DueDelivery
     result: AttemptResult
@@ -48,9 +48,26 @@ class Answer:
     at: datetime
 
 
+async def record(conn: asyncpg.Connection, answers: list[Answer]) -> None:
+    """Record one send's answers (a delivery, or a batch's); a 'gone' ends the subscription in
+    the same transaction."""
+    gone = [a for a in answers if a.decision.verdict == "gone"]
+    if not gone:
+        await record_answers(conn, answers)  # one statement: atomic on its own
+        return
+    async with conn.transaction():
+        await hearing.changing(conn)  # first: a fan-out may wait for these deliveries' rows
+        await record_answers(conn, answers)
+        first = gone[0]
+        reason = first.decision.reason or "410"
+        await store.end_subscription(
+            conn, first.delivery.subscription_id, "deactivated", reason, first.at
+        )
+
+
 async def record_answers(conn: asyncpg.Connection, answers: list[Answer]) -> None:
     """Log the attempts and move their deliveries on, in one statement (atomic on its own)."""
-    status = {"delivered": "delivered", "dead": "dead"}
+    status = {"delivered": "delivered", "dead": "dead", "gone": "cancelled"}
     await conn.execute(
         _RECORD,
         [a.delivery.id for a in answers],

@@ -9,7 +9,7 @@ from datetime import datetime
 
 import asyncpg
 
-from services.notify import batches, domain, reporting, signatures, store
+from services.notify import answers, batches, domain, reporting, signatures, store
 from services.notify.crypto import SecretBox, SecretBoxError
 from services.notify.initiators import ContactGone, ContactUnavailable, InitiatorContacts
 from services.notify.mail import MailRenderer, MailSender
@@ -53,13 +53,11 @@ class Attempts:
             handed = later is not None and not head.batch_id and decision.verdict != "gone"
             if not handed:
                 # A connection only to record: none is held while the receiver answers.
+                at = self.clock()
                 async with pool.acquire() as conn:
-                    if head.batch_id:
-                        await batches.record_batch_attempt(
-                            conn, send, result, decision, self.clock()
-                        )
-                    else:
-                        await store.record_attempt(conn, head, result, decision, self.clock())
+                    await answers.record(
+                        conn, [answers.Answer(d, result, decision, at) for d in send]
+                    )
             reporting.attempted(send, attempt, result, decision)
             if later is not None and handed:  # last: from here on the answer is its to record
                 later(head, result, decision, self.clock())  # written behind (answers.py)

@@ -12,7 +12,7 @@ from uuid import UUID
 import asyncpg
 
 from services.notify import hearing
-from services.notify.domain import AttemptResult, Decision, Filters, Subscription
+from services.notify.domain import Filters, Subscription
 
 _VIEW = (
     "SELECT id, owner_partner_id, channel, callback_url, email_address, types, filter_partner,"
@@ -186,73 +186,6 @@ async def add_deliveries(
         [q[3] for q in queued],
         [q[4] for q in queued],
         [q[5] for q in queued],
-        at,
-    )
-
-
-async def record_attempt(
-    conn: asyncpg.Connection,
-    delivery: DueDelivery,
-    result: AttemptResult,
-    decision: Decision,
-    at: datetime,
-) -> None:
-    """Log the attempt and move the delivery on as `decision` says, atomically."""
-    attempt = delivery.attempts + 1
-    if decision.verdict == "gone":
-        async with conn.transaction():
-            await hearing.changing(conn)  # first: a fan-out may wait for this delivery's row
-            await _log_attempt(conn, delivery, attempt, result, at)
-            await conn.execute(
-                "UPDATE deliveries SET status = 'cancelled', attempts = $2, last_error = $3,"
-                " finished_at = $4, lease_until = NULL WHERE id = $1",
-                delivery.id,
-                attempt,
-                decision.reason,
-                at,
-            )
-            await end_subscription(
-                conn, delivery.subscription_id, "deactivated", decision.reason or "410", at
-            )
-        return
-    status = {"delivered": "delivered", "dead": "dead"}.get(decision.verdict, "pending")
-    # One statement (one round trip, atomic on its own): the log row and the delivery's new state.
-    await conn.execute(
-        "WITH logged AS (INSERT INTO delivery_attempts (delivery_id, subscription_id, attempt,"
-        " status_code, latency_ms, error, at) VALUES ($1, $7, $3, $8, $9, $10, $6))"
-        " UPDATE deliveries SET status = $2, attempts = $3, last_error = $4,"
-        " next_attempt_at = coalesce($5, next_attempt_at), lease_until = NULL,"
-        " finished_at = CASE WHEN $2 = 'pending' THEN NULL ELSE $6::timestamptz END"
-        " WHERE id = $1",
-        delivery.id,
-        status,
-        attempt,
-        decision.reason,
-        decision.next_attempt_at,
-        at,
-        delivery.subscription_id,
-        result.status_code,
-        result.latency_ms,
-        result.logged_error,
-    )
-
-
-async def _log_attempt(
-    conn: asyncpg.Connection,
-    delivery: DueDelivery,
-    attempt: int,
-    result: AttemptResult,
-    at: datetime,
-) -> None:
-    await conn.execute(
-        "INSERT INTO delivery_attempts (delivery_id, subscription_id, attempt, status_code,"
-        " latency_ms, error, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        delivery.id,
-        delivery.subscription_id,
-        attempt,
-        result.status_code,
-        result.latency_ms,
-        result.logged_error,
         at,
     )
 
