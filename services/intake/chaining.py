@@ -52,9 +52,10 @@ def row_hash(position: int, prev_hash: str, content: str) -> str:
     return hashlib.sha256(f"{position}:{prev_hash}:{content}".encode()).hexdigest()
 
 
-def link(head: Head, contents: Sequence[str]) -> list[Link]:
-    """The places of rows with these content hashes, appended after `head` in order."""
-    links, position, prev = [], head.position, head.row_hash
+def link(position: int, prev: str, contents: Sequence[str]) -> list[Link]:
+    """The places of rows with these content hashes, appended in order after the row at
+    `position` whose hash is `prev`."""
+    links = []
     for content in contents:
         position += 1
         this = row_hash(position, prev, content)

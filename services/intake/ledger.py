@@ -37,7 +37,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from contracts import topics
 from services.intake import chaining
-from services.intake.chaining import row_hash
+from services.intake.chaining import row_hash as row_hash  # the chain hash, as verifiers know it
 from wijkbus.outbox import OutgoingMessage, enqueue
 from wijkbus.outbox import columns as outbox_columns
 
@@ -66,7 +66,9 @@ async def publish(conn: asyncpg.Connection, *messages: OutgoingMessage) -> None:
     contents = [
         content_hash(m.topic, m.key, m.subject, head.now, value_hash(m.value)) for m in logged
     ]
-    chained = iter(zip(contents, chaining.link(head, contents), strict=True))
+    chained = iter(
+        zip(contents, chaining.link(head.position, head.row_hash, contents), strict=True)
+    )
     chain = [next(chained) if m.topic in LOGGED_TOPICS else (None, None) for m in messages]
     await conn.execute(
         "INSERT INTO outbox (topic, key, value, headers, subject, created_at, position,"
@@ -128,33 +130,26 @@ async def seal(conn: asyncpg.Connection, batch: int = 1000) -> int:
             " WHERE position IS NULL ORDER BY seq LIMIT $1",
             batch,
         )
-        sealed: list[tuple[int, int, str, str, str]] = []
-        for row in rows:
-            position += 1
-            content = content_hash(
-                row["topic"],
-                row["key"],
-                row["signal_id"],
-                row["logged_at"],
-                value_hash(bytes(row["value"])),
+        contents = [
+            content_hash(
+                r["topic"], r["key"], r["signal_id"], r["logged_at"], value_hash(bytes(r["value"]))
             )
-            this = row_hash(position, prev, content)
-            sealed.append((row["seq"], position, content, prev, this))
-            prev = this
-        if sealed:
-            seqs, positions, contents, prevs, hashes = (list(c) for c in zip(*sealed, strict=True))
+            for r in rows
+        ]
+        links = chaining.link(position, prev, contents)
+        if rows:
             await conn.execute(
                 "UPDATE event_log e SET position = s.position, content_hash = s.content,"
                 " prev_hash = s.prev, row_hash = s.hash FROM unnest($1::bigint[], $2::bigint[],"
                 " $3::text[], $4::text[], $5::text[]) AS s(seq, position, content, prev, hash)"
                 " WHERE e.seq = s.seq",
-                seqs,
-                positions,
+                [r["seq"] for r in rows],
+                [link.position for link in links],
                 contents,
-                prevs,
-                hashes,
+                [link.prev_hash for link in links],
+                [link.row_hash for link in links],
             )
-    return len(sealed)
+    return len(rows)
 
 
 async def seal_all(pool: asyncpg.Pool) -> None:

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from services.intake import ledger, trails
+from services.intake import chaining, ledger, trails
 from services.intake.ledger_acts import (
     CHECKPOINT,
     CUTOVER,
@@ -227,7 +227,7 @@ async def verify(
             problem = "its content was changed after it was sealed" if v1 else _changed(row)
         elif row["prev_hash"] != prev:
             problem = "it does not link to the row before it"
-        elif row["row_hash"] != ledger.row_hash(row["position"], prev, content or ""):
+        elif row["row_hash"] != chaining.row_hash(row["position"], prev, content or ""):
             problem = "its chain hash does not match its content and place"
         elif (act := vouched.get(expected)) and act.row_hash != row["row_hash"]:
             problem = f"its chain hash is not the one act {act.n} ({act.kind}) signed: rewritten"

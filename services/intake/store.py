@@ -78,7 +78,9 @@ async def claim_events(conn: asyncpg.Connection, rows: list[ReceivedEvent]) -> N
         "received_events",
         partial(trails.seal, trail=trails.RECEIVED),
     )
-    links = chaining.link(head, [trails.content_hash_of(trails.RECEIVED, r) for r in rows])
+    links = chaining.link(
+        head.position, head.row_hash, [trails.content_hash_of(trails.RECEIVED, r) for r in rows]
+    )
     inserted = await conn.fetchval(
         "WITH claimed AS (INSERT INTO received_events"
         " (source, event_id, body_hash, partner_id, type, signal_id, received_at, position,"

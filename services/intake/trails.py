@@ -95,24 +95,18 @@ async def seal(conn: asyncpg.Connection, trail: Trail, batch: int = 1000) -> int
             f" WHERE position IS NULL ORDER BY {trail.order} LIMIT $1",
             batch,
         )
-        sealed: list[tuple[int, int, str, str]] = []
-        for row in rows:
-            position += 1
-            this = ledger.row_hash(position, prev, content_hash(trail, row))
-            sealed.append((row["k"], position, prev, this))
-            prev = this
-        if sealed:
-            keys, positions, prevs, hashes = (list(c) for c in zip(*sealed, strict=True))
+        links = chaining.link(position, prev, [content_hash(trail, row) for row in rows])
+        if rows:
             await conn.execute(
                 f"UPDATE {trail.table} t SET position = s.position, prev_hash = s.prev,"
                 " row_hash = s.hash FROM unnest($1::bigint[], $2::bigint[], $3::text[],"
                 f" $4::text[]) AS s(k, position, prev, hash) WHERE t.{trail.order} = s.k",
-                keys,
-                positions,
-                prevs,
-                hashes,
+                [row["k"] for row in rows],
+                [link.position for link in links],
+                [link.prev_hash for link in links],
+                [link.row_hash for link in links],
             )
-    return len(sealed)
+    return len(rows)
 
 
 async def seal_all(pool: asyncpg.Pool) -> None:
@@ -174,7 +168,7 @@ def _problem(
         return f"it is missing: the chain jumps from {expected - 1} to {row['position']}"
     if row["prev_hash"] != prev:
         return "it does not link to the row before it"
-    if row["row_hash"] != ledger.row_hash(expected, prev, content_hash(trail, row)):
+    if row["row_hash"] != chaining.row_hash(expected, prev, content_hash(trail, row)):
         return "its content was changed after it was sealed"
     if signed is not None and signed != row["row_hash"]:
         return "its chain hash is not the one a signed checkpoint gave it: rewritten"
