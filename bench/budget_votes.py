@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing as mp
+import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -125,8 +126,8 @@ async def _serve_replica(settings: dict[str, Any], port: int, ready: Any, stop: 
 
 
 @asynccontextmanager
-async def _replicas(settings: dict[str, Any], n: int) -> AsyncIterator[list[str]]:
-    """`n` budget replicas on one database, each in its own process; their base URLs."""
+async def _replicas(settings: dict[str, Any], n: int) -> AsyncIterator[list[mp.Process]]:
+    """`n` budget replicas on one database, each in its own process (`port` on each)."""
     context = mp.get_context("spawn")
     stop, ports = context.Event(), [free_port() for _ in range(n)]
     ready = [context.Event() for _ in range(n)]
@@ -142,7 +143,9 @@ async def _replicas(settings: dict[str, Any], n: int) -> AsyncIterator[list[str]
             while not await loop.run_in_executor(None, r.wait, 0.5):
                 if not process.is_alive():
                     raise RuntimeError(f"a budget replica exited at start ({process.exitcode})")
-        yield [f"http://127.0.0.1:{port}" for port in ports]
+        for process, port in zip(processes, ports, strict=True):
+            process.port = port  # type: ignore[attr-defined]
+        yield processes
     finally:
         stop.set()
         for process in processes:
@@ -153,9 +156,10 @@ async def _replicas(settings: dict[str, Any], n: int) -> AsyncIterator[list[str]
 
 
 async def _vote_all(
-    bases: list[str], codes: list[str]
-) -> tuple[float, dict[int | str, int], list[float]]:
-    """Every code votes once (some twice at once); votes accepted per second and the statuses.
+    bases: list[str], codes: list[str], cpu: Callable[[], tuple[float, float]]
+) -> tuple[float, dict[int | str, int], list[float], tuple[float, float]]:
+    """Every code votes once (some twice at once); votes accepted per second, the statuses, the
+    latencies and how much of `cpu` (the replicas', the machine's) the votes took.
 
     The clients run in their own processes, client process i on replica i (mod replicas)."""
     ballots: list[str] = []
@@ -181,19 +185,20 @@ async def _vote_all(
             loop.run_in_executor(pool, _client_process, bases[0], [], 1)
             for _ in range(CLIENT_PROCESSES)
         ))  # fmt: skip
-        started = time.perf_counter()
+        started, cpu_before = time.perf_counter(), cpu()
         answers = await asyncio.gather(*(
             loop.run_in_executor(pool, _client_process, bases[i % len(bases)], share, per_process)
             for i, share in enumerate(shares)
         ))  # fmt: skip
         elapsed = time.perf_counter() - started
+        used = tuple(after - before for after, before in zip(cpu(), cpu_before, strict=True))
     statuses: dict[int | str, int] = {}
     latencies: list[float] = []
     for answered, took in answers:
         latencies += took
         for status, n in answered.items():
             statuses[status] = statuses.get(status, 0) + n
-    return statuses.get(201, 0) / elapsed, statuses, sorted(latencies)
+    return statuses.get(201, 0) / elapsed, statuses, sorted(latencies), used  # type: ignore[return-value]
 
 
 async def _bare_inserts(database_url: str, rows: int, table: str) -> float:
@@ -230,8 +235,11 @@ async def main(backend: Backend, quick: bool) -> list[str]:
     # The ceiling before and after the votes; the ratio is to the higher one: others share this
     # machine, and a ceiling taken while they are busy would flatter the votes.
     raws = [await _bare_inserts(database_url, households, "bare_before")]
-    async with _replicas(settings, REPLICAS) as bases:
-        votes_per_s, statuses, latencies = await _vote_all(bases, codes)
+    async with _replicas(settings, REPLICAS) as replicas:
+        bases = [f"http://127.0.0.1:{r.port}" for r in replicas]  # type: ignore[attr-defined]
+        votes_per_s, statuses, latencies, (cpu, machine) = await _vote_all(
+            bases, codes, lambda: (_cpu_seconds(replicas), _machine_busy_seconds())
+        )
     conn = await asyncpg.connect(database_url, server_settings={"search_path": "budget"})
     try:
         ballots = await conn.fetchval("SELECT count(*) FROM round_ballots WHERE round_id = 'bench'")
@@ -252,8 +260,25 @@ async def main(backend: Backend, quick: bool) -> list[str]:
         f"  ratio                     : {votes_per_s / raw:10.3f}",
         f"  latency per vote          : p50 {_ms(latencies, 0.50)} ms, p99"
         f" {_ms(latencies, 0.99)} ms, max {_ms(latencies, 1.0)} ms",
+        f"  CPU per vote              : {cpu / households * 1000:10.3f} ms in the replicas, "
+        f"{machine / households * 1000:.3f} ms on the machine (PostgreSQL, clients, others too)",
         f"  double spends             : {double_spends:10d}   {'OK' if ok else 'FAILED'}",
     ]
+
+
+def _cpu_seconds(processes: list[mp.Process]) -> float:
+    """User and system CPU seconds the processes have used so far (Linux /proc)."""
+    ticks = 0
+    for process in processes:
+        fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _machine_busy_seconds() -> float:
+    """CPU seconds the whole machine has been busy (all cores, /proc/stat: not idle, not iowait)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(values) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")
 
 
 def _ms(ordered: list[float], q: float) -> str:
