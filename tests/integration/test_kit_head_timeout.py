@@ -76,3 +76,39 @@ async def test_heads_in_time_are_served_also_on_a_reused_connection() -> None:
                 await asyncio.sleep(DEADLINE_S + 0.5)
         finally:
             writer.close()
+
+
+async def _send_then_read(port: int, chunks: list[bytes]) -> bytes:
+    """Send all of `chunks`, then read what the server answered: a reset that destroyed the
+    answer raises ConnectionResetError."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        for chunk in chunks:
+            writer.write(chunk)
+            await writer.drain()
+            await asyncio.sleep(0.001)
+        return await asyncio.wait_for(reader.read(), 10)
+    finally:
+        writer.close()
+
+
+async def test_an_oversized_head_gets_431_and_the_client_still_sending_reads_it() -> None:
+    port = free_port()
+    async with serving(_app(), port, head_timeout_s=DEADLINE_S):
+        head = b"GET /ping HTTP/1.1\r\nHost: test\r\n" + b"X-Big: " + b"a" * 300_000
+        answer = await _send_then_read(
+            port, [head[i : i + 4096] for i in range(0, len(head), 4096)]
+        )
+    # The server closed while bytes were still arriving; its lingering close keeps the reset
+    # that would destroy the answer from happening.
+    assert answer.startswith(b"HTTP/1.1 431"), answer[:100]
+
+
+async def test_a_head_under_the_bound_with_many_headers_is_served() -> None:
+    port = free_port()
+    async with serving(_app(), port, head_timeout_s=DEADLINE_S):
+        headers = b"".join(b"X-H%d: %s\r\n" % (i, b"v" * 100) for i in range(200))  # ~22 KB
+        answer = await _send_then_read(
+            port, [b"GET /ping HTTP/1.1\r\nHost: test\r\nConnection: close\r\n" + headers + b"\r\n"]
+        )
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:100]
