@@ -96,6 +96,7 @@ def build(
     app.state.ballot_box = box
     app.state.templates.env.filters["euro"] = euro
     app.include_router(api.public)
+    app.include_router(api.voting)
     app.include_router(api.operator)
     app.include_router(resident.router)
     app.include_router(proposal.router)

@@ -22,6 +22,7 @@ from services.budget.web.ballot_box import cast_ballot
 from services.budget.web.guard import Refusal, attempt
 from wijkbus import auth
 from wijkbus.auth import require_operator_api
+from wijkbus.hot_route import HotRoute
 from wijkbus.http import problem
 from wijkbus.logging import get_logger
 from wijkbus.vault import PersonErased, VaultError
@@ -173,7 +174,11 @@ async def withdraw_support(body: SupportRequest, request: Request) -> Any:
     return result if isinstance(result, JSONResponse) else {"status": "ingetrokken"}
 
 
-@public.post("/ballots", status_code=201, responses=_RESIDENT_ERRORS)
+# Ballots come in bursts (a whole buurt after the letters): their route is a hot one.
+voting = APIRouter(prefix="/api/v1", tags=["bewoners"], route_class=HotRoute)
+
+
+@voting.post("/ballots", status_code=201, responses=_RESIDENT_ERRORS)
 async def ballot(body: BallotRequest, request: Request) -> Any:
     """Cast your household's approval ballot in an open round of your buurt, once."""
     refused = await cast_ballot(request, Ballot(body.code, body.round_id, body.project_ids))
