@@ -1,12 +1,16 @@
 """The ballot box: concurrent ballots are gathered while the database is busy and cast together
 (group commit), each answered on its own with its own result.
 
-A ballot waits only while every flusher is storing an earlier batch: at a trickle each is cast
-alone at once, in a burst the batches grow with the queue. A batch is a few statements whatever
-its size (the guard's reads, the holders, the store, the guard's count of failures), on
-connections of its own that need no reset between batches: nothing session-level is used on
-them. A ballot is answered only after the statement that stored it committed; a batch that
-fails answers each of its ballots with that failure.
+A ballot waits only while a flusher is storing an earlier batch: at a trickle each is cast alone
+at once, in a burst the batches grow with the queue. A second flusher starts only once
+`more_after` ballots wait: started for every ballot that arrives while one is busy, it cast a
+fifth of the batches alone, four statements for one vote (0.60 -> 0.51 ms of the machine's CPU
+per vote when it waits for 8).
+
+A batch is a few statements whatever its size (the guard's reads, the holders, the store, the
+guard's count of failures), on connections of its own that need no reset between batches:
+nothing session-level is used on them. A ballot is answered only after the statement that
+stored it committed; a batch that fails answers each of its ballots with that failure.
 """
 
 from __future__ import annotations
@@ -46,13 +50,20 @@ async def cast_ballot(request: Request, ballot: Ballot) -> Refusal | None:
 
 
 class BallotBox:
-    """Casts ballots in batches on `flushers` connections of its own, at most `max_batch` each."""
+    """Casts ballots in batches on up to `flushers` connections of its own, at most `max_batch`
+    each; another flusher starts when `more_after` ballots wait."""
 
     def __init__(
-        self, budget: Budget, guard: CodeGuard, *, flushers: int = 2, max_batch: int = 200
+        self,
+        budget: Budget,
+        guard: CodeGuard,
+        *,
+        flushers: int = 2,
+        max_batch: int = 200,
+        more_after: int = 8,
     ) -> None:
         self.budget, self.guard = budget, guard
-        self.flushers, self.max_batch = flushers, max_batch
+        self.flushers, self.max_batch, self.more_after = flushers, max_batch, more_after
         self._pool: asyncpg.Pool | None = None
         self._queue: list[_Waiting] = []
         self._running: set[asyncio.Task[None]] = set()
@@ -76,9 +87,10 @@ class BallotBox:
             return STOPPED
         waiting = _Waiting(ballot, client)
         self._queue.append(waiting)
-        if self._busy < self.flushers:
-            # Counted here and uncounted by the flusher itself the moment it finds the queue
-            # empty, so a ballot queued meanwhile never waits for a flusher that has left.
+        if self._busy == 0 or (self._busy < self.flushers and len(self._queue) >= self.more_after):
+            # A busy flusher casts what waits before it leaves. Counted here and uncounted by
+            # the flusher itself the moment it finds the queue empty (no await between the two),
+            # so a ballot queued meanwhile never waits for a flusher that has left.
             self._busy += 1
             task = asyncio.create_task(self._flush(self._pool))
             self._running.add(task)
