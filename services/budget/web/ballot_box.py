@@ -71,7 +71,9 @@ class BallotBox:
 
     async def start(self, database_url: str, schema: str) -> None:
         """Open the box's own connections."""
-        self._pool = await db.create_pool(database_url, schema, max_size=self.flushers, reset=False)
+        self._pool = await db.create_pool(
+            database_url, schema, max_size=self.flushers, reset=False, generic_plans=True
+        )
 
     async def stop(self) -> None:
         """Cast what is queued, then close; a ballot sent after this is refused (503)."""
