@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 
 from starlette.requests import Request
@@ -24,6 +25,7 @@ def parse_cidrs(text: str | Iterable[str]) -> tuple[Network, ...]:
     return tuple(networks)
 
 
+@lru_cache(maxsize=4096)  # every request asks, mostly about the same few peers
 def _within(address: str, networks: tuple[Network, ...]) -> bool:
     try:
         parsed = ip_address(address)

@@ -95,8 +95,8 @@ def build(
     app.state.code_guard = guard
     app.state.ballot_box = box
     app.state.templates.env.filters["euro"] = euro
+    app.include_router(api.voting)  # the hottest route, matched first
     app.include_router(api.public)
-    app.include_router(api.voting)
     app.include_router(api.operator)
     app.include_router(resident.router)
     app.include_router(proposal.router)
