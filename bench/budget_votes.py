@@ -156,10 +156,10 @@ async def _replicas(settings: dict[str, Any], n: int) -> AsyncIterator[list[mp.P
 
 
 async def _vote_all(
-    bases: list[str], codes: list[str], cpu: Callable[[], tuple[float, float]]
-) -> tuple[float, dict[int | str, int], list[float], tuple[float, float]]:
+    bases: list[str], codes: list[str], cpu: Callable[[], tuple[float, ...]]
+) -> tuple[float, dict[int | str, int], list[float], tuple[float, ...]]:
     """Every code votes once (some twice at once); votes accepted per second, the statuses, the
-    latencies and how much of `cpu` (the replicas', the machine's) the votes took.
+    latencies and how much of each `cpu` figure (replicas, database, machine) the votes took.
 
     The clients run in their own processes, client process i on replica i (mod replicas)."""
     ballots: list[str] = []
@@ -237,8 +237,15 @@ async def main(backend: Backend, quick: bool) -> list[str]:
     raws = [await _bare_inserts(database_url, households, "bare_before")]
     async with _replicas(settings, REPLICAS) as replicas:
         bases = [f"http://127.0.0.1:{r.port}" for r in replicas]  # type: ignore[attr-defined]
-        votes_per_s, statuses, latencies, (cpu, machine) = await _vote_all(
-            bases, codes, lambda: (_cpu_seconds(replicas), _machine_busy_seconds())
+        database = urlsplit(database_url).path.lstrip("/")
+        votes_per_s, statuses, latencies, (cpu, pg, machine) = await _vote_all(
+            bases,
+            codes,
+            lambda: (
+                _cpu_seconds([r.pid for r in replicas]),
+                _cpu_seconds(_backends_of(database)),
+                _machine_busy_seconds(),
+            ),
         )
     conn = await asyncpg.connect(database_url, server_settings={"search_path": "budget"})
     try:
@@ -260,19 +267,38 @@ async def main(backend: Backend, quick: bool) -> list[str]:
         f"  ratio                     : {votes_per_s / raw:10.3f}",
         f"  latency per vote          : p50 {_ms(latencies, 0.50)} ms, p99"
         f" {_ms(latencies, 0.99)} ms, max {_ms(latencies, 1.0)} ms",
-        f"  CPU per vote              : {cpu / households * 1000:10.3f} ms in the replicas, "
-        f"{machine / households * 1000:.3f} ms on the machine (PostgreSQL, clients, others too)",
+        f"  CPU per vote              : {cpu / households * 1000:10.3f} ms in the replicas,"
+        f" {pg / households * 1000:.3f} ms in PostgreSQL's backends of the database,"
+        f" {machine / households * 1000:.3f} ms on the whole machine",
         f"  double spends             : {double_spends:10d}   {'OK' if ok else 'FAILED'}",
     ]
 
 
-def _cpu_seconds(processes: list[mp.Process]) -> float:
-    """User and system CPU seconds the processes have used so far (Linux /proc)."""
+def _cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU seconds the processes have used so far (Linux /proc; a process
+    that is gone counts nothing)."""
     ticks = 0
-    for process in processes:
-        fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
         ticks += int(fields[11]) + int(fields[12])  # utime, stime
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _backends_of(database: str) -> list[int]:
+    """The PostgreSQL backends connected to `database` (their process title names it)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                title = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if title.startswith(b"postgres: ") and f" {database} ".encode() in title:
+                pids.append(int(entry.name))
+    return pids
 
 
 def _machine_busy_seconds() -> float:
