@@ -24,11 +24,13 @@ class Database(Protocol):
 
 _TAKE = "SELECT rate_take($1, $2, $3, $4, $5)"
 # What rate_take would answer for a cost of 0 (tat - now - tau, at least 0; no row: 0).
+# Each bucket is looked up by its key (an index scan whatever the plan: a statement planned once,
+# while the table is small, must not scan it once it has grown).
 _WAITS = (
-    "SELECT array_agg(greatest(0, coalesce(b.tat, 0) - k.tau"
+    "SELECT array_agg(greatest(0, coalesce((SELECT b.tat FROM rate_buckets b"
+    " WHERE b.bucket = k.bucket), 0) - k.tau"
     " - coalesce(k.now, extract(epoch FROM clock_timestamp())::float8)) ORDER BY k.n)"
     " FROM unnest($1::text[], $2::float8[], $3::float8[]) WITH ORDINALITY AS k(bucket, tau, now, n)"
-    " LEFT JOIN rate_buckets b USING (bucket)"
 )
 _SPEND_EACH = (
     "SELECT count(rate_take(k.bucket, k.inc, k.tau, true, k.now)) FROM unnest($1::text[],"

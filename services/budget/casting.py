@@ -161,7 +161,7 @@ _HOLDERS_AND_ROUNDS = (
     " AS a(n, code_hash, round_id)),"
     " projects AS (SELECT p.round_id, json_agg(json_build_object('id', p.project_id,"
     " 'cost', p.cost, 'categories', p.categories))::text AS projects FROM round_projects p"
-    " WHERE p.round_id IN (SELECT round_id FROM asked) GROUP BY p.round_id)"
+    " WHERE p.round_id = ANY($3::text[]) GROUP BY p.round_id)"
     " SELECT a.n, c.household_id::text, c.municipality, c.year, h.buurt_code, r.buurt_code AS"
     " round_buurt, r.municipality AS round_municipality, r.year AS round_year, r.status,"
     " r.min_length, r.max_length, r.max_sum_cost, r.meta::text,"
@@ -172,10 +172,12 @@ _HOLDERS_AND_ROUNDS = (
     " WHERE h.removed_at IS NULL AND y.status = 'open'"
 )
 # The rounds are held in one order (by id), so two batches and a closing never wait in a circle.
+# Rows are found by `= ANY(array)` (an index scan in any plan): the statement runs on connections
+# that plan it once, before the sizes of a batch or of the tables are known (ballot_box).
 _STORE = (
     "WITH cast_ AS (SELECT * FROM unnest($1::int[], $2::text[], $3::text[])"
     " AS c(n, round_id, voter_id)),"
-    " open AS (SELECT round_id FROM rounds WHERE round_id IN (SELECT round_id FROM cast_)"
+    " open AS (SELECT round_id FROM rounds WHERE round_id = ANY($2::text[])"
     " AND status = 'open' ORDER BY round_id FOR SHARE),"
     " ballot AS (INSERT INTO round_ballots (round_id, voter_id, cast_at)"
     " SELECT c.round_id, c.voter_id, $4 FROM cast_ c JOIN open USING (round_id) ORDER BY c.n"
