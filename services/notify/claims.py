@@ -96,12 +96,16 @@ _FRESH = (
     " WHERE d.subscription_id = $1 AND d.status = 'pending' AND d.batch_id IS NULL"
     " AND (d.lease_until IS NULL OR d.lease_until <= $2) ORDER BY d.id LIMIT $3"
 )
-# Per candidate subject, its first delivery that waits elsewhere (NULL: none does).
+# Of the candidates' subjects, each one's first delivery that waits elsewhere (none: no row).
+# The subjects as one array and the minimum as a plain aggregate: as a min() per subject the
+# planner, with a burst's stale statistics, walked the subscription's whole backlog in id order
+# once per subject (deliveries_pending, seconds per claim at 20,000 pending); this way each
+# subject is one probe of deliveries_subject_pending.
 _WAITING = (
-    "SELECT u.subject, (SELECT min(e.id) FROM deliveries e WHERE e.subscription_id = $1"
-    "  AND e.subject = u.subject AND e.status = 'pending'"
-    "  AND (e.batch_id IS NOT NULL OR e.next_attempt_at > $2 OR e.lease_until > $2)) AS first"
-    " FROM unnest($3::text[]) AS u(subject)"
+    "SELECT e.subject, min(e.id) AS first FROM deliveries e WHERE e.subscription_id = $1"
+    " AND e.subject = ANY($3::text[]) AND e.status = 'pending'"
+    " AND (e.batch_id IS NOT NULL OR e.next_attempt_at > $2 OR e.lease_until > $2)"
+    " GROUP BY e.subject"
 )
 _LEASE = (
     "UPDATE deliveries d SET lease_until = $3, batch_id = u.batch FROM subscriptions s,"
@@ -171,7 +175,7 @@ async def _batches(
     if fresh:
         subjects = list({r["subject"] for r in fresh})
         rows = await conn.fetch(_WAITING, sub["id"], now, subjects)
-        waiting = {r["subject"]: r["first"] for r in rows if r["first"] is not None}
+        waiting = {r["subject"]: r["first"] for r in rows}
         fresh = [r for r in fresh if waiting.get(r["subject"], r["id"]) >= r["id"]]
     new: list[tuple[list[int], uuid.UUID]] = []
     wait_s: float | None = None
