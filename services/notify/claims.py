@@ -28,8 +28,10 @@ import asyncpg
 
 from services.notify.store import DueDelivery
 
+# The body: inline for deliveries queued before migration 0011, else the shared one.
 _SENT = (
-    "d.id, d.subscription_id, d.event_id, d.body, d.attempts, d.next_attempt_at, s.channel,"
+    "d.id, d.subscription_id, d.event_id, coalesce(d.body, (SELECT b.body FROM delivery_bodies b"
+    " WHERE b.id = d.body_id)) AS body, d.attempts, d.next_attempt_at, s.channel,"
     " s.callback_url, s.email_address, s.authorization_enc, s.signing_secret_enc,"
     " d.event_type, s.content_mode, d.batch_id, s.max_in_flight"
 )
