@@ -120,6 +120,14 @@ _LEASE = (
 )
 
 
+# One probe of deliveries_due per subscription (in its order: the first one past now).
+_SOONEST = (
+    "SELECT min(n.next_attempt_at) FROM subscriptions s CROSS JOIN LATERAL"
+    " (SELECT d.next_attempt_at FROM deliveries d WHERE d.subscription_id = s.id"
+    "  AND d.status = 'pending' AND d.next_attempt_at > $1 ORDER BY d.next_attempt_at LIMIT 1) n"
+)
+
+
 @dataclass(frozen=True)
 class Claim:
     """What one claim took: sends (one delivery, or one batch in order), and how long until
@@ -229,11 +237,7 @@ async def _lease(
 
 async def next_due_in_s(conn: asyncpg.Connection, now: datetime) -> float | None:
     """Seconds until the soonest delivery in backoff is due again; None when none is."""
-    soonest = await conn.fetchval(
-        "SELECT min(next_attempt_at) FROM deliveries WHERE status = 'pending'"
-        " AND next_attempt_at > $1",
-        now,
-    )
+    soonest = await conn.fetchval(_SOONEST, now)
     return None if soonest is None else (soonest - now).total_seconds()
 
 
