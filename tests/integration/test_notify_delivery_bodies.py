@@ -13,12 +13,10 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-import services.notify
 from services.notify import claims, store
-from services.notify.domain import Filters
+from tests.integration.notify_rows import MIGRATIONS, webhook_subscription
 from wijkbus import db
 
-MIGRATIONS = Path(services.notify.__file__).parent / "migrations"
 LEASE = timedelta(seconds=60)
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 TYPE = "nl.wijkaanpak.routing.assigned"
@@ -39,24 +37,6 @@ async def conn(fresh_database: str) -> AsyncIterator[asyncpg.Connection]:
         await connection.close()
 
 
-async def _subscription(conn: asyncpg.Connection) -> uuid.UUID:
-    sub = uuid.uuid4()
-    new = store.NewSubscription(
-        id=sub,
-        owner_partner_id=None,
-        channel="webhook",
-        callback_url="https://example.nl/hook",
-        email_address=None,
-        authorization_enc=b"a",
-        signing_secret_enc=b"s",
-        types=[TYPE],
-        filters=Filters(None, None, None),
-    )
-    async with conn.transaction():
-        await store.insert_subscription(conn, new)
-    return sub
-
-
 async def _sent(conn: asyncpg.Connection) -> dict[tuple[uuid.UUID, str], bytes]:
     """What a claim now sends: (subscription, event id) -> body."""
     taken = await claims.claim(conn, NOW, LEASE, 100, uuid.uuid4(), 0)
@@ -66,7 +46,10 @@ async def _sent(conn: asyncpg.Connection) -> dict[tuple[uuid.UUID, str], bytes]:
 async def test_subscriptions_sent_the_same_bytes_share_one_stored_body(
     conn: asyncpg.Connection,
 ) -> None:
-    first, second = await _subscription(conn), await _subscription(conn)
+    first, second = (
+        await webhook_subscription(conn, types=(TYPE,)),
+        await webhook_subscription(conn, types=(TYPE,)),
+    )
     one, other = b'{"id":"e1","canary":"CANARY-1"}', b'{"id":"e2"}'
     queued = [
         (str(first), "src", "e1", TYPE, one, "s1"),
@@ -80,7 +63,7 @@ async def test_subscriptions_sent_the_same_bytes_share_one_stored_body(
 
 
 async def test_an_event_queued_again_stores_no_second_body(conn: asyncpg.Connection) -> None:
-    sub = await _subscription(conn)
+    sub = await webhook_subscription(conn, types=(TYPE,))
     queued = [(str(sub), "src", "e1", TYPE, b'{"id":"e1"}', "s1")]
     await store.add_deliveries(conn, queued, NOW - timedelta(seconds=1))
     await store.add_deliveries(conn, [*queued, (str(sub), "src", "e2", TYPE, b"{}", "s2")], NOW)
@@ -96,7 +79,7 @@ async def test_an_event_queued_again_stores_no_second_body(conn: asyncpg.Connect
 async def test_a_delivery_has_its_body_inline_or_stored_never_both_nor_neither(
     conn: asyncpg.Connection,
 ) -> None:
-    sub = await _subscription(conn)
+    sub = await webhook_subscription(conn, types=(TYPE,))
     await store.add_deliveries(conn, [(str(sub), "src", "e1", TYPE, b"{}", "")], NOW)
     with pytest.raises(asyncpg.CheckViolationError):
         await conn.execute("UPDATE deliveries SET body = '{}'::bytea")
@@ -115,7 +98,7 @@ async def test_deliveries_queued_before_the_migration_are_sent_with_their_inline
     await db.migrate_url(fresh_database, "notify", before)
     conn = await _connect(fresh_database)
     try:
-        sub = await _subscription(conn)
+        sub = await webhook_subscription(conn, types=(TYPE,))
         old = b'{"id":"old","canary":"CANARY-OLD"}'
         await conn.execute(
             "INSERT INTO deliveries (subscription_id, event_source, event_id, event_type, body,"

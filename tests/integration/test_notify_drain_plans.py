@@ -8,18 +8,15 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
 
-import services.notify
 from services.notify import claims, store
-from services.notify.domain import Filters
+from tests.integration.notify_rows import MIGRATIONS, webhook_subscription
 from wijkbus import db
 
-MIGRATIONS = Path(services.notify.__file__).parent / "migrations"
 LEASE = timedelta(seconds=60)
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 BACKLOG = 20_000
@@ -35,26 +32,6 @@ async def conn(fresh_database: str) -> AsyncIterator[asyncpg.Connection]:
         yield connection
     finally:
         await connection.close()
-
-
-async def _subscription(conn: asyncpg.Connection, batch: int | None = None) -> uuid.UUID:
-    sub = uuid.uuid4()
-    new = store.NewSubscription(
-        id=sub,
-        owner_partner_id=None,
-        channel="webhook",
-        callback_url="https://example.nl/hook",
-        email_address=None,
-        authorization_enc=b"a",
-        signing_secret_enc=b"s",
-        types=["t"],
-        filters=Filters(None, None, None),
-        batch_max_events=batch,
-        batch_max_wait_ms=None if batch is None else 0,
-    )
-    async with conn.transaction():
-        await store.insert_subscription(conn, new)
-    return sub
 
 
 async def _backlog(conn: asyncpg.Connection, sub: uuid.UUID, due: datetime) -> None:
@@ -73,7 +50,7 @@ def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
 async def test_a_new_batch_checks_its_subjects_without_walking_the_backlog_per_subject(
     conn: asyncpg.Connection,
 ) -> None:
-    sub = await _subscription(conn, batch=100)
+    sub = await webhook_subscription(conn, types=("t",), batch=100)
     await _backlog(conn, sub, NOW - timedelta(seconds=1))
     fresh = await conn.fetch(claims._FRESH, sub, NOW, 800)
     subjects = [r["subject"] for r in fresh]
@@ -86,7 +63,7 @@ async def test_a_new_batch_checks_its_subjects_without_walking_the_backlog_per_s
 async def test_a_batchs_lease_as_a_generic_plan_looks_each_delivery_up_once(
     conn: asyncpg.Connection,
 ) -> None:
-    sub = await _subscription(conn, batch=100)
+    sub = await webhook_subscription(conn, types=("t",), batch=100)
     await _backlog(conn, sub, NOW - timedelta(seconds=1))
     ids = [r["id"] for r in await conn.fetch(claims._FRESH, sub, NOW, 800)]
     batch = str(uuid.uuid4())
@@ -119,8 +96,13 @@ async def test_a_batchs_lease_as_a_generic_plan_looks_each_delivery_up_once(
 async def test_the_soonest_delivery_in_backoff_is_found_in_a_few_pages(
     conn: asyncpg.Connection,
 ) -> None:
-    busy, waiting = await _subscription(conn), await _subscription(conn)
-    await _subscription(conn)  # nothing pending: one probe, and counts for nothing
+    busy, waiting = (
+        await webhook_subscription(conn, types=("t",)),
+        await webhook_subscription(conn, types=("t",)),
+    )
+    await webhook_subscription(
+        conn, types=("t",)
+    )  # nothing pending: one probe, and counts for nothing
     await _backlog(conn, busy, NOW - timedelta(seconds=1))  # due: not in backoff
     queued = [(str(waiting), "src", f"w{n}", "t", b"{}", f"w{n}") for n in range(3)]
     await store.add_deliveries(conn, queued[:1], NOW + timedelta(seconds=30))
@@ -132,7 +114,7 @@ async def test_the_soonest_delivery_in_backoff_is_found_in_a_few_pages(
 
 
 async def test_nothing_in_backoff_is_no_wait(conn: asyncpg.Connection) -> None:
-    sub = await _subscription(conn)
+    sub = await webhook_subscription(conn, types=("t",))
     await store.add_deliveries(conn, [(str(sub), "src", "e", "t", b"{}", "s")], NOW)
     assert await claims.next_due_in_s(conn, NOW) is None
 
@@ -140,7 +122,7 @@ async def test_nothing_in_backoff_is_no_wait(conn: asyncpg.Connection) -> None:
 async def test_a_claim_rewrites_its_deliveries_on_their_own_pages(
     conn: asyncpg.Connection,
 ) -> None:
-    sub = await _subscription(conn)
+    sub = await webhook_subscription(conn, types=("t",))
     queued = [(str(sub), "src", f"e{n}", "t", b"{}", f"s{n}") for n in range(400)]
     await store.add_deliveries(conn, queued, NOW)
     page = "SELECT id, (ctid::text::point)[0] AS page FROM deliveries"
