@@ -164,27 +164,44 @@ async def active_subscriptions(conn: asyncpg.Connection) -> list[Subscription]:
     ]
 
 
+# Each distinct body once (delivery_bodies), then the deliveries pointing at theirs, in order;
+# a body is kept only when a delivery that was not queued already points at it.
+_ADD = (
+    "WITH b AS (SELECT nextval('delivery_bodies_id_seq') AS id, u.body, u.n"
+    "  FROM unnest($5::bytea[]) WITH ORDINALITY AS u(body, n)),"
+    " added AS (INSERT INTO deliveries (subscription_id, event_source, event_id, event_type,"
+    "  body_id, subject, next_attempt_at, created_at)"
+    "  SELECT u.s, u.source, u.id, u.type, b.id, u.subject, $8, $8"
+    "  FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $6::bigint[], $7::text[])"
+    "  WITH ORDINALITY AS u(s, source, id, type, body, subject, n) JOIN b ON b.n = u.body"
+    "  ORDER BY u.n ON CONFLICT (subscription_id, event_source, event_id) DO NOTHING"
+    "  RETURNING body_id)"
+    " INSERT INTO delivery_bodies (id, body)"
+    " SELECT b.id, b.body FROM b WHERE b.id IN (SELECT body_id FROM added)"
+)
+
+
 async def add_deliveries(
     conn: asyncpg.Connection,
     queued: Sequence[tuple[str, str, str, str, bytes, str]],
     at: datetime,
 ) -> None:
     """Queue (subscription, source, event id, type, body, subject) rows in order, in one
-    statement; an event already queued for a subscription is left alone."""
+    statement, each distinct body stored once; an event already queued for a subscription is
+    left alone."""
     if not queued:
         return
+    bodies: dict[bytes, int] = {}  # body -> its place in the array (1-based, as ORDINALITY)
+    for q in queued:
+        bodies.setdefault(q[4], len(bodies) + 1)
     await conn.execute(
-        "INSERT INTO deliveries (subscription_id, event_source, event_id, event_type, body,"
-        " subject, next_attempt_at, created_at)"
-        " SELECT u.s, u.source, u.id, u.type, u.body, u.subject, $7, $7"
-        " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::text[])"
-        " WITH ORDINALITY AS u(s, source, id, type, body, subject, n) ORDER BY u.n"
-        " ON CONFLICT (subscription_id, event_source, event_id) DO NOTHING",
+        _ADD,
         [UUID(q[0]) for q in queued],
         [q[1] for q in queued],
         [q[2] for q in queued],
         [q[3] for q in queued],
-        [q[4] for q in queued],
+        list(bodies),
+        [bodies[q[4]] for q in queued],
         [q[5] for q in queued],
         at,
     )

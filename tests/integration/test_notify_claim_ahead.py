@@ -8,17 +8,15 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import asyncpg
 import pytest
 
-import services.notify
 from services.notify import answers, claims, store
-from services.notify.domain import AttemptResult, Decision, Filters
+from services.notify.domain import AttemptResult, Decision
+from tests.integration.notify_rows import MIGRATIONS, webhook_subscription
 from wijkbus import db
 
-MIGRATIONS = Path(services.notify.__file__).parent / "migrations"
 LEASE = timedelta(seconds=60)
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
@@ -36,21 +34,7 @@ async def conn(fresh_database: str) -> AsyncIterator[asyncpg.Connection]:
 
 async def _subscription(conn: asyncpg.Connection, deliveries: int, max_in_flight: int) -> uuid.UUID:
     """A webhook subscription with `deliveries` due, each of a subject of its own."""
-    sub = uuid.uuid4()
-    new = store.NewSubscription(
-        id=sub,
-        owner_partner_id=None,
-        channel="webhook",
-        callback_url="https://example.nl/hook",
-        email_address=None,
-        authorization_enc=b"a",
-        signing_secret_enc=b"s",
-        types=["nl.wijkaanpak.routing.assigned"],
-        filters=Filters(None, None, None),
-        max_in_flight=max_in_flight,
-    )
-    async with conn.transaction():
-        await store.insert_subscription(conn, new)
+    sub = await webhook_subscription(conn, max_in_flight=max_in_flight)
     queued = [
         (str(sub), "bench", f"e{n}", "nl.wijkaanpak.routing.assigned", b"{}", f"sig-{n}")
         for n in range(deliveries)
