@@ -12,10 +12,11 @@ from pydantic_settings import SettingsConfigDict
 
 from contracts import topics
 from services.routing import reporting
-from services.routing.domain import RuleSet, RuleSetError, parse_rules
+from services.routing.domain import RuleSet
 from services.routing.escalation import Escalator
 from services.routing.handlers import Routing
 from services.routing.processors import processors
+from services.routing.rule_parsing import RuleSetError, parse_rules
 from services.routing.rulechange import ROUTING_RULES_CHANGED_TYPE, RulesChanged
 from services.routing.web import (
     api,

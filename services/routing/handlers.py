@@ -18,6 +18,7 @@ from services.routing import (
     lifecycle,
     messages,
     reporting,
+    rule_parsing,
     rulechange,
     signals,
     store,
@@ -47,7 +48,7 @@ class Routing:
         """Take the newest stored rule set, e.g. one another instance accepted over the API."""
         latest = await store.latest_ruleset(conn)
         if latest is not None and latest["version"] != self.ruleset.version:
-            self.ruleset = domain.parse_rules(latest["body"], self.partners)
+            self.ruleset = rule_parsing.parse_rules(latest["body"], self.partners)
 
     async def replace_rules(
         self, conn: asyncpg.Connection, new: domain.RuleSet, who: str

@@ -51,10 +51,10 @@ from pathlib import Path
 import asyncpg
 
 from contracts import topics
-from services.routing.domain import parse_rules
 from services.routing.escalation import drop_exhausted
 from services.routing.handlers import Routing
 from services.routing.processors import decisions, escalations, processors
+from services.routing.rule_parsing import parse_rules
 from services.routing.verdicts import Accepted
 from services.routing.wijkhub import comparison as hubs
 from wijkbus import replaying

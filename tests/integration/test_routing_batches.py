@@ -23,9 +23,9 @@ import pytest
 from contracts import topics
 from contracts.envelope import CloudEvent, new_event, to_json_bytes
 from contracts.events import SIGNAL_ACCEPTED_TYPE, SignalAccepted
-from services.routing.domain import parse_rules
 from services.routing.handlers import Routing
 from services.routing.processors import processors
+from services.routing.rule_parsing import parse_rules
 from tests.integration.test_routing_flow import INTAKE, START, Clock, signal_event
 from wijkbus import consumer, db, processor
 from wijkbus.consumer import ConsumerKit

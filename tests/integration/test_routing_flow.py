@@ -31,8 +31,8 @@ from contracts.events import (
     SignalAccepted,
 )
 from services.routing.app import RoutingSettings, build
-from services.routing.domain import parse_rules
 from services.routing.handlers import Routing
+from services.routing.rule_parsing import parse_rules
 from tests.support import (
     consume_json,
     demo_registry,

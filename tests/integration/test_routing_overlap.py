@@ -21,9 +21,9 @@ import pytest
 
 from contracts import topics
 from contracts.envelope import CloudEvent, to_json_bytes
-from services.routing.domain import parse_rules
 from services.routing.handlers import Routing
 from services.routing.processors import processors
+from services.routing.rule_parsing import parse_rules
 from tests.integration.test_routing_batches import MIGRATIONS, PARTNERS, RULES, TABLES, accepted
 from tests.integration.test_routing_flow import Clock
 from tests.support import eventually

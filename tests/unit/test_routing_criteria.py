@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from services.routing.domain import RuleSetError, assign, choose_rule, parse_rules
+from services.routing.domain import assign, choose_rule
+from services.routing.rule_parsing import RuleSetError, parse_rules
 from tests.unit.test_routing_rules import PARTNERS, signal
 
 # Friday 20 November 2026; Amsterdam is UTC+1 in November.

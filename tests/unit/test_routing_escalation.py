@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.routing.domain import Escalation, parse_rules
+from services.routing.domain import Escalation
 from services.routing.lifecycle import Overdue, escalate
+from services.routing.rule_parsing import parse_rules
 from tests.unit.test_routing_rules import PARTNERS
 
 NOW = datetime(2026, 11, 20, 21, 0, tzinfo=UTC)  # Friday 22:00 in Amsterdam

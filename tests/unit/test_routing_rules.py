@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from contracts.events import SignalAccepted
-from services.routing.domain import RuleSetError, assign, choose_rule, parse_rules, wijk_of
+from services.routing.domain import assign, choose_rule, wijk_of
+from services.routing.rule_parsing import RuleSetError, parse_rules
 from tools.devstack import DEMO_PARTNERS
 
 PARTNERS = ["gemeente-groningen", "politie-groningen", "woonstichting-noord", "wij-groningen"]

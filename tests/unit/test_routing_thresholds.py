@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.routing.domain import Threshold, parse_rules
+from services.routing.domain import Threshold
+from services.routing.rule_parsing import parse_rules
 from services.routing.streets import Street, Windows, crossed, judge
 from tests.unit.test_routing_rules import PARTNERS
 

@@ -9,7 +9,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from services.routing import queries, store
-from services.routing.domain import RuleSet, RuleSetError, parse_rules
+from services.routing.domain import RuleSet
+from services.routing.rule_parsing import RuleSetError, parse_rules
 from services.routing.web.api import OPERATORS_ONLY
 from wijkbus import auth
 from wijkbus.auth import require_operator_api
