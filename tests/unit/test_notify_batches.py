@@ -13,7 +13,7 @@ from services.notify import signatures
 from services.notify.batches import batch_body
 from services.notify.hosts import HostClients
 from services.notify.store import DueDelivery
-from services.notify.subscriptions import SubscriptionRequest
+from services.notify.subscription_requests import SubscriptionRequest
 from tests.unit.test_notify_subscription_requests import VALID
 
 

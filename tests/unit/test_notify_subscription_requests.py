@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from services.notify.subscriptions import SubscriptionRequest
+from services.notify.subscription_requests import SubscriptionRequest
 
 VALID: dict[str, Any] = {
     "channel": "webhook",

@@ -21,12 +21,8 @@ from services.notify import domain, signatures, store
 from services.notify.crypto import SecretBox, new_signing_secret
 from services.notify.notificaties import store as abonnement_store
 from services.notify.notificaties.kanalen import BY_NAAM
-from services.notify.subscriptions import (
-    Refused,
-    check_answered,
-    check_authorization,
-    check_callback_url,
-)
+from services.notify.subscription_requests import check_authorization, check_callback_url
+from services.notify.subscriptions import Refused, check_answered
 from services.notify.webhook import WebhookSender
 
 CallbackUrl = Annotated[

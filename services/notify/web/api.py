@@ -9,7 +9,8 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 
 from services.notify import store
-from services.notify.subscriptions import Refused, SubscriptionRequest, Subscriptions, view
+from services.notify.subscription_requests import SubscriptionRequest
+from services.notify.subscriptions import Refused, Subscriptions, view
 from wijkbus import auth
 from wijkbus.http import problem
 
