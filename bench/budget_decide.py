@@ -20,7 +20,7 @@ from typing import Any
 from typer.testing import CliRunner
 
 from bench.synthetic_round import synthetic_round
-from services.budget import cli
+from services.budget import cli, pb_rounds
 from services.budget.domain import Election, equal_shares, greedy
 from services.budget.pabulib import parse_path, to_election
 from wijkbus.infra import Backend
@@ -138,7 +138,7 @@ def _cli_figures(url: str, path: Path, election: Election) -> list[str]:
     decide_s = time.perf_counter() - start
     assert decided.exit_code == 0, decided.output
     start = time.perf_counter()
-    decision = asyncio.run(cli.decide_round(url, "stad", None))
+    decision = asyncio.run(pb_rounds.decide_round(url, "stad", None))
     again_s = time.perf_counter() - start
     assert decision.stored and isinstance(decision.outcome.selected, tuple)
     in_memory = greedy(election).selected  # never went through the file or the database

@@ -9,8 +9,9 @@ import asyncpg
 import pytest
 from typer.testing import CliRunner
 
-from services.budget.cli import app, decide_round, import_pb_file
+from services.budget.cli import app
 from services.budget.domain import Reason
+from services.budget.pb_rounds import decide_round, import_pb_file
 from services.budget.round_store import RoundConflictError
 
 PABULIB = Path("/work/shared/data/pabulib")

@@ -13,8 +13,8 @@ import typer
 import typer.main
 
 from contracts.validation import ValidatedEvent, validate_partner_event
-from services.budget.cli import round_from_pb
 from services.budget.domain.households import parse_register
+from services.budget.pb_rounds import round_from_pb
 from tools.cli import app
 from tools.devstack import DEMO_PARTNERS, REPO
 
