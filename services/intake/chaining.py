@@ -9,6 +9,7 @@ do. Rows some older writer left unsealed are sealed first, so the chain keeps lo
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -45,6 +46,15 @@ class Link:
     position: int
     prev_hash: str
     row_hash: str
+
+
+_CANONICAL = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)  # built once
+
+
+def canonical_hash(fields: Sequence[object]) -> str:
+    """sha256 of `fields` as canonical JSON (compact, UTF-8): how a chained row's content is
+    hashed (json.dumps with these options builds a new encoder per call; the same bytes)."""
+    return hashlib.sha256(_CANONICAL.encode(list(fields)).encode()).hexdigest()
 
 
 def row_hash(position: int, prev_hash: str, content: str) -> str:

@@ -47,8 +47,6 @@ if TYPE_CHECKING:
 GENESIS = chaining.GENESIS
 LOGGED_TOPICS = frozenset({topics.SIGNALS_ACCEPTED, topics.SIGNALS_FEEDBACK})
 SEAL_LOCK = "wijkbus.intake.event_log"
-# Built once: json.dumps with options builds a new encoder every call; the same bytes.
-_CANONICAL = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 async def publish(conn: asyncpg.Connection, *messages: OutgoingMessage) -> None:
@@ -88,8 +86,7 @@ async def publish(conn: asyncpg.Connection, *messages: OutgoingMessage) -> None:
 
 def content_hash_v1(topic: str, key: str | None, value: bytes) -> str:
     """The v1 hash of one logged message (rows sealed before the cut-over): topic, key, value."""
-    canonical = json.dumps([topic, key, value.decode()], separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return chaining.canonical_hash([topic, key, value.decode()])
 
 
 def value_hash(value: bytes) -> str:
@@ -110,7 +107,7 @@ def content_hash(
         logged_at.astimezone(UTC).isoformat(),
         value_digest,
     ]
-    return hashlib.sha256(_CANONICAL.encode(fields).encode()).hexdigest()
+    return chaining.canonical_hash(fields)
 
 
 async def seal(conn: asyncpg.Connection, batch: int = 1000) -> int:

@@ -16,8 +16,6 @@ are chained when the sealer first runs after it: they are vouched for from then 
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -49,7 +47,6 @@ TRAILS = (
 )
 BY_TABLE = {t.table: t for t in TRAILS}
 RECEIVED = BY_TABLE["received_events"]
-_CANONICAL = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 def _plain(value: object) -> object:
@@ -68,8 +65,7 @@ def content_hash(trail: Trail, row: asyncpg.Record) -> str:
 def content_hash_of(trail: Trail, values: Sequence[object]) -> str:
     """The hash of a row's shown columns given as values, in the trail's column order."""
     fields = ["trail-v1", trail.table, *(_plain(v) for v in values)]
-    canonical = _CANONICAL.encode(fields)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return chaining.canonical_hash(fields)
 
 
 def lock_name(trail: Trail) -> str:

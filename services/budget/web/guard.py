@@ -45,11 +45,7 @@ class CodeGuard:
 
     async def wait(self, db: Database, code: str, client: str) -> int:
         """Seconds before this code may be tried from this client again (0: go ahead)."""
-        waits = [
-            await self.per_code.wait(db, normalise(code)),
-            await self.per_client.wait(db, client),
-        ]
-        return math.ceil(max(waits))
+        return (await self.waits(db, [(code, client)]))[0]
 
     async def waits(self, db: Database, attempts: list[tuple[str, str]]) -> list[int]:
         """`wait` for each (code, client) of a batch, in one read."""
@@ -66,8 +62,7 @@ class CodeGuard:
 
     async def failed(self, db: Database, code: str, client: str) -> None:
         """Record a wrong or used code against the code and the client."""
-        await self.per_code.spend(db, normalise(code))
-        await self.per_client.spend(db, client)
+        await self.failed_each(db, [(code, client)])
 
 
 STATUS = {
