@@ -126,8 +126,10 @@ async def _serve_replica(settings: dict[str, Any], port: int, ready: Any, stop: 
 
 
 @asynccontextmanager
-async def _replicas(settings: dict[str, Any], n: int) -> AsyncIterator[list[mp.Process]]:
-    """`n` budget replicas on one database, each in its own process (`port` on each)."""
+async def _replicas(
+    settings: dict[str, Any], n: int
+) -> AsyncIterator[list[tuple[str, int | None]]]:
+    """`n` budget replicas on one database, each in its own process: (base URL, pid) each."""
     context = mp.get_context("spawn")
     stop, ports = context.Event(), [free_port() for _ in range(n)]
     ready = [context.Event() for _ in range(n)]
@@ -143,9 +145,8 @@ async def _replicas(settings: dict[str, Any], n: int) -> AsyncIterator[list[mp.P
             while not await loop.run_in_executor(None, r.wait, 0.5):
                 if not process.is_alive():
                     raise RuntimeError(f"a budget replica exited at start ({process.exitcode})")
-        for process, port in zip(processes, ports, strict=True):
-            process.port = port  # type: ignore[attr-defined]
-        yield processes
+        bases = [f"http://127.0.0.1:{port}" for port in ports]
+        yield [(base, p.pid) for base, p in zip(bases, processes, strict=True)]
     finally:
         stop.set()
         for process in processes:
@@ -236,13 +237,13 @@ async def main(backend: Backend, quick: bool) -> list[str]:
     # machine, and a ceiling taken while they are busy would flatter the votes.
     raws = [await _bare_inserts(database_url, households, "bare_before")]
     async with _replicas(settings, REPLICAS) as replicas:
-        bases = [f"http://127.0.0.1:{r.port}" for r in replicas]  # type: ignore[attr-defined]
+        bases = [base for base, _ in replicas]
         database = urlsplit(database_url).path.lstrip("/")
         votes_per_s, statuses, latencies, (cpu, pg, machine) = await _vote_all(
             bases,
             codes,
             lambda: (
-                _cpu_seconds([r.pid for r in replicas]),
+                _cpu_seconds([pid for _, pid in replicas if pid]),
                 _cpu_seconds(_backends_of(database)),
                 _machine_busy_seconds(),
             ),
