@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing as mp
-import os
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -37,6 +36,7 @@ import asyncpg
 import httpx
 from uvicorn.loops.auto import auto_loop_factory
 
+from bench import cpu
 from bench.keepalive import KeepAlive, ProtocolError
 from services.budget import register
 from services.budget.app import BudgetSettings, build
@@ -157,10 +157,10 @@ async def _replicas(
 
 
 async def _vote_all(
-    bases: list[str], codes: list[str], cpu: Callable[[], tuple[float, ...]]
+    bases: list[str], codes: list[str], cpu_now: Callable[[], tuple[float, ...]]
 ) -> tuple[float, dict[int | str, int], list[float], tuple[float, ...]]:
     """Every code votes once (some twice at once); votes accepted per second, the statuses, the
-    latencies and how much of each `cpu` figure (replicas, database, machine) the votes took.
+    latencies and how much of each `cpu_now` figure (replicas, database, machine) the votes took.
 
     The clients run in their own processes, client process i on replica i (mod replicas)."""
     ballots: list[str] = []
@@ -186,13 +186,13 @@ async def _vote_all(
             loop.run_in_executor(pool, _client_process, bases[0], [], 1)
             for _ in range(CLIENT_PROCESSES)
         ))  # fmt: skip
-        started, cpu_before = time.perf_counter(), cpu()
+        started, cpu_before = time.perf_counter(), cpu_now()
         answers = await asyncio.gather(*(
             loop.run_in_executor(pool, _client_process, bases[i % len(bases)], share, per_process)
             for i, share in enumerate(shares)
         ))  # fmt: skip
         elapsed = time.perf_counter() - started
-        used = tuple(after - before for after, before in zip(cpu(), cpu_before, strict=True))
+        used = tuple(after - before for after, before in zip(cpu_now(), cpu_before, strict=True))
     statuses: dict[int | str, int] = {}
     latencies: list[float] = []
     for answered, took in answers:
@@ -239,13 +239,13 @@ async def main(backend: Backend, quick: bool) -> list[str]:
     async with _replicas(settings, REPLICAS) as replicas:
         bases = [base for base, _ in replicas]
         database = urlsplit(database_url).path.lstrip("/")
-        votes_per_s, statuses, latencies, (cpu, pg, machine) = await _vote_all(
+        votes_per_s, statuses, latencies, (used, pg, machine) = await _vote_all(
             bases,
             codes,
             lambda: (
-                _cpu_seconds([pid for _, pid in replicas if pid]),
-                _cpu_seconds(_backends_of(database)),
-                _machine_busy_seconds(),
+                cpu.seconds([pid for _, pid in replicas if pid]),
+                cpu.seconds(cpu.backends_of(database)),
+                cpu.machine_busy_seconds(),
             ),
         )
     conn = await asyncpg.connect(database_url, server_settings={"search_path": "budget"})
@@ -268,44 +268,11 @@ async def main(backend: Backend, quick: bool) -> list[str]:
         f"  ratio                     : {votes_per_s / raw:10.3f}",
         f"  latency per vote          : p50 {_ms(latencies, 0.50)} ms, p99"
         f" {_ms(latencies, 0.99)} ms, max {_ms(latencies, 1.0)} ms",
-        f"  CPU per vote              : {cpu / households * 1000:10.3f} ms in the replicas,"
+        f"  CPU per vote              : {used / households * 1000:10.3f} ms in the replicas,"
         f" {pg / households * 1000:.3f} ms in PostgreSQL's backends of the database,"
         f" {machine / households * 1000:.3f} ms on the whole machine",
         f"  double spends             : {double_spends:10d}   {'OK' if ok else 'FAILED'}",
     ]
-
-
-def _cpu_seconds(pids: list[int]) -> float:
-    """User and system CPU seconds the processes have used so far (Linux /proc; a process
-    that is gone counts nothing)."""
-    ticks = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        ticks += int(fields[11]) + int(fields[12])  # utime, stime
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def _backends_of(database: str) -> list[int]:
-    """The PostgreSQL backends connected to `database` (their process title names it)."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                title = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if title.startswith(b"postgres: ") and f" {database} ".encode() in title:
-                pids.append(int(entry.name))
-    return pids
-
-
-def _machine_busy_seconds() -> float:
-    """CPU seconds the whole machine has been busy (all cores, /proc/stat: not idle, not iowait)."""
-    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return (sum(values) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")
 
 
 def _ms(ordered: list[float], q: float) -> str:

@@ -8,16 +8,15 @@ its fan-out, claims, signing, POSTs and records, with no upstream stage to wait 
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
+from bench import cpu
 from bench.notify_stack import Stack, sleep_until
 from contracts import topics
 from contracts.envelope import new_event, to_json_bytes
@@ -53,48 +52,6 @@ def backlog(count: int) -> list[tuple[bytes, bytes]]:
         )  # fmt: skip
         out.append((signal_id.encode(), to_json_bytes(event)))
     return out
-
-
-def _cpu_s(pid: int, children: bool = False, gone_ok: bool = False) -> float:
-    """CPU seconds a process used (with `children`: also those it reaped)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        if gone_ok:  # a backend that ended meanwhile: its parent counts it now
-            return 0.0
-        raise
-    used = (
-        int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if children else 0)
-    )
-    return used / os.sysconf("SC_CLK_TCK")
-
-
-async def _postgres_cpu_s(database: str) -> float:
-    """CPU seconds the embedded PostgreSQL server used so far: the postmaster, its backends
-    alive and those it reaped. The bench's server serves this bench only."""
-    conn = await asyncpg.connect(database)
-    try:
-        return _server_cpu_s(await conn.fetchval("SELECT pg_backend_pid()"))
-    finally:
-        await conn.close()
-
-
-def _server_cpu_s(backend: int) -> float:
-    postmaster = _parent(backend)
-    assert postmaster is not None
-    alive = [
-        int(p.name)
-        for p in Path("/proc").iterdir()
-        if p.name.isdigit() and _parent(int(p.name)) == postmaster
-    ]
-    return _cpu_s(postmaster, children=True) + sum(_cpu_s(pid, gone_ok=True) for pid in alive)
-
-
-def _parent(pid: int) -> int | None:
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    except (OSError, ValueError):
-        return None
 
 
 async def _publish(bootstrap: str, records: list[tuple[bytes, bytes]]) -> float:
@@ -168,7 +125,7 @@ async def drain(
     records = backlog(count)
     _, mark = await stack.counts()
     requests_before, cpu_before = (await stack.counts())[0], stack.cpu_s()["notify"]
-    pg_before = await _postgres_cpu_s(database)
+    pg_before = await cpu.postgres_seconds(database)
     started = time.time()
     publish_s = await _publish(stack.procs.bootstrap, records)
 
@@ -177,8 +134,8 @@ async def drain(
         return got >= count, got
 
     await sleep_until(arrived, stall_s=60, poll_s=0.25)
-    cpu = stack.cpu_s()["notify"] - cpu_before
-    pg = await _postgres_cpu_s(database) - pg_before
+    notify_s = stack.cpu_s()["notify"] - cpu_before
+    pg = await cpu.postgres_seconds(database) - pg_before
     requests, arrivals = await stack.arrivals(mark)
     times = sorted(at for at, _ in arrivals)
     if not times:
@@ -194,7 +151,7 @@ async def drain(
         f" {requests - requests_before} POSTs, the last {total:.2f} s after the first publish",
         f"  sustained (middle 80 %)   : {middle:10.0f} events/s;"
         f" overall {len(times) / total:.0f}/s",
-        f"  CPU per event             : notify {cpu / count * 1000:.3f} ms,"
+        f"  CPU per event             : notify {notify_s / count * 1000:.3f} ms,"
         f" PostgreSQL {pg / count * 1000:.3f} ms (all of its processes; 2 cores shared)",
     ]
     lines += await _queued(database, started, times)

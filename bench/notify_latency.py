@@ -1,15 +1,16 @@
 """Partner signal to webhook, with intake, routing and notify as separate processes.
 
-A partner publishes signed signals on `partners.<id>.events` at a fixed rate (1,000/s for 60 s;
-`--quick`: 100/s for 5 s; NOTIFY_BENCH_SECONDS shortens a full-rate run); a webhook receiver
-process notes when each `routing.assigned` arrives. Three modes in turn, each with subscriptions
-of its own: one subscriber (single deliveries, notify's defaults), one batched subscriber, and 50
-subscribers with street filters. Printed per mode: partner -> webhook p50/p99/max, the sustained
-deliveries/s, each stage's rate and latency, and each service's CPU per signal (the fan-out
-cost); first, bare POST loops from this process to the same receiver: the ceilings. Then
-notify draining a backlog put on routing.events at once (bench.notify_drain), to one batched
-subscriber and, as information, to one single one. NOTIFY_BENCH_MODES picks modes by name
-(comma-separated: single, batched, filtered, drain-batched, drain-single; default all).
+A partner publishes signed signals on `partners.<id>.events` at a fixed rate (1,000/s for
+60 s; `--quick`: 100/s for 5 s; NOTIFY_BENCH_SECONDS and NOTIFY_BENCH_RATE change them); a
+webhook receiver process notes when each `routing.assigned` arrives. Three modes in turn, each
+with subscriptions of its own: one subscriber (single deliveries, notify's defaults), one
+batched subscriber, and 50 subscribers with street filters. Printed per mode: partner -> webhook
+p50/p99/max, the sustained deliveries/s, each stage's rate and latency, each service's CPU per
+signal (the fan-out cost), PostgreSQL's and the whole machine's; first, bare POST loops from
+this process to the same receiver: the ceilings. Then notify draining a backlog put on
+routing.events at once (bench.notify_drain), to one batched subscriber and, as information, to
+one single one. NOTIFY_BENCH_MODES picks modes by name (comma-separated: single, batched,
+filtered, drain-batched, drain-single; default all).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import asyncpg
 import httpx
 from aiokafka import AIOKafkaProducer
 
+from bench import cpu
 from bench.notify_drain import drain
 from bench.notify_stack import SERVICES, Stack, sleep_until, start, stop
 from contracts import topics
@@ -174,10 +176,13 @@ async def _mode(
         await sleep_until(lambda: _settled(conn, stack, marks, 1), stall_s=120)
         requests_before, mark = await stack.counts()
         marks, cpu_before = await _marks(conn), stack.cpu_s()
+        pg_before, machine_before = await cpu.postgres_seconds(database), cpu.machine_busy_seconds()
         ids = [json.loads(v)["id"] for v in values[1:]]
         times, achieved = await _publish(secret, backend.bootstrap, values[1:], rate)
         await sleep_until(lambda: _settled(conn, stack, marks, count), stall_s=60)
-        cpu = {k: v - cpu_before[k] for k, v in stack.cpu_s().items()}
+        used = {k: v - cpu_before[k] for k, v in stack.cpu_s().items()}
+        pg = await cpu.postgres_seconds(database) - pg_before
+        machine = cpu.machine_busy_seconds() - machine_before
         requests, arrived = await stack.arrivals(mark)
         rows = await _moments(conn, ids)
         answered = await _answer_times(conn, stack.subscriptions)
@@ -202,8 +207,14 @@ async def _mode(
         )
     lines += _stage_lines(rows, sends, arrived)
     lines.append(answered)
-    per = ", ".join(f"{s} {cpu[s] / count * 1000:.2f}" for s in SERVICES)
+    per = ", ".join(f"{s} {used[s] / count * 1000:.2f}" for s in SERVICES)
     lines.append(f"  CPU per signal (ms)       : {per}; {len(lat) / count:.1f} deliveries/signal")
+    cores = os.cpu_count() or 1
+    lines.append(
+        f"                              PostgreSQL {pg / count * 1000:.2f}, the whole machine"
+        f" {machine / count * 1000:.2f} (of {cores} cores: at most"
+        f" {cores / (machine / count):.0f} signals/s if it were all theirs)"
+    )
     if len(subs) > 1:
         lines.append(_matching_cost(subs, rows))
     return lines
@@ -310,6 +321,7 @@ async def main(backend: Backend, quick: bool) -> list[str]:
     """The printable result of this benchmark."""
     rate, secs = (100, 5) if quick else (1000, 60)
     secs = int(os.environ.get("NOTIFY_BENCH_SECONDS", secs))
+    rate = int(os.environ.get("NOTIFY_BENCH_RATE", rate))
     backlog = int(os.environ.get("NOTIFY_BENCH_BACKLOG", 2000 if quick else 50_000))
     chosen = os.environ.get("NOTIFY_BENCH_MODES", ",".join(MODES)).split(",")
     unknown = set(chosen) - set(MODES)
