@@ -44,6 +44,7 @@ class ConsumerKit:
     backoff_s: float = 0.2
     session_timeout_ms: int = 6000
     max_batch: int = 1000
+    fetch_max_wait_ms: int = 500
     group_prefix: str = ""
     attempts: dict[str, int] = field(default_factory=dict)
     # Per consumer: its faststream subscriber; the group's committed offsets (summed) as the
@@ -152,6 +153,7 @@ def subscribe(broker: KafkaBroker, kit: ConsumerKit, proc: Processor[Any]) -> No
         batch=True,
         max_records=kit.max_batch,
         max_partition_fetch_bytes=4 * 1024 * 1024,  # a full batch of ~800-byte events
+        fetch_max_wait_ms=kit.fetch_max_wait_ms,
         group_id=f"{kit.group_prefix or kit.service}.{proc.name}",
         ack_policy=AckPolicy.MANUAL,
         auto_offset_reset="earliest",

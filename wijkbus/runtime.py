@@ -52,6 +52,7 @@ class ServiceRuntime:
             backoff_s=settings.retry_backoff_s,
             session_timeout_ms=settings.consumer_session_timeout_ms,
             max_batch=settings.consumer_max_batch,
+            fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
             group_prefix=settings.group_prefix,
         )
         self._pool: asyncpg.Pool | None = None
