@@ -15,14 +15,7 @@ import asyncpg
 def seconds(pids: list[int]) -> float:
     """User and system CPU seconds the processes have used so far (Linux /proc; a process
     that is gone counts nothing)."""
-    ticks = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        ticks += int(fields[11]) + int(fields[12])  # utime, stime
-    return ticks / os.sysconf("SC_CLK_TCK")
+    return sum(_cpu_s(pid, gone_ok=True) for pid in pids)
 
 
 def backends_of(database: str) -> list[int]:
@@ -48,9 +41,9 @@ def machine_busy_seconds() -> float:
 def _cpu_s(pid: int, children: bool = False, gone_ok: bool = False) -> float:
     """CPU seconds a process used (with `children`: also those it reaped)."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        fields = _stat(pid)
     except OSError:
-        if gone_ok:  # a backend that ended meanwhile: its parent counts it now
+        if gone_ok:  # e.g. a backend that ended meanwhile: its parent counts it now
             return 0.0
         raise
     used = (
@@ -82,6 +75,11 @@ def _server_cpu_s(backend: int) -> float:
 
 def _parent(pid: int) -> int | None:
     try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        return int(_stat(pid)[1])
     except (OSError, ValueError):
         return None
+
+
+def _stat(pid: int) -> list[str]:
+    """The fields of /proc/<pid>/stat after the command name (state first)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
