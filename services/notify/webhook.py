@@ -7,6 +7,7 @@ checked, and the request sent to the checked address with the original Host and 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Callable
@@ -80,15 +81,18 @@ class WebhookSender:
                 target = await check_target(url, self.policy, self.lookup)
                 headers["Host"] = target.host_header
                 extensions = {"sni_hostname": target.sni_hostname} if target.sni_hostname else {}
-                client = self.clients.for_url(url) if self.clients else self.client
-                async with client.stream(
-                    "POST",
-                    target.url,
-                    content=body,
-                    headers=headers,
-                    timeout=self.timeout_s,
-                    extensions=extensions,
-                ) as response:
+                clients = self.clients.host(url).client() if self.clients else None
+                async with (
+                    clients or contextlib.nullcontext(self.client) as client,
+                    client.stream(
+                        "POST",
+                        target.url,
+                        content=body,
+                        headers=headers,
+                        timeout=self.timeout_s,
+                        extensions=extensions,
+                    ) as response,
+                ):
                     excerpt = await _excerpt(response)
         except TargetRefused as refused:
             return AttemptResult(None, _ms(started), error=str(refused))

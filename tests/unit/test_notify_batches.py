@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from typing import Any
 
+import httpx
 import pytest
 from pydantic import ValidationError
 
 from services.notify import signatures
 from services.notify.batches import batch_body
-from services.notify.hosts import HostClients
+from services.notify.hosts import Host, HostClients
 from services.notify.store import DueDelivery
 from services.notify.subscription_requests import SubscriptionRequest
 from tests.unit.test_notify_subscription_requests import VALID
@@ -75,10 +77,33 @@ def test_out_of_bounds_options_are_refused(extra: dict[str, Any], field: str) ->
     assert [".".join(map(str, e["loc"])) for e in caught.value.errors()] == [field]
 
 
-async def test_each_host_gets_its_own_keep_alive_client() -> None:
+async def test_each_host_gets_its_own_keep_alive_clients() -> None:
     hosts = HostClients()
-    one = hosts.for_url("https://a.example.nl/hook/1")
-    assert hosts.for_url("https://a.example.nl/other") is one
-    assert hosts.for_url("https://b.example.nl/hook") is not one
-    assert hosts.for_url("http://a.example.nl/hook") is not one
+    one = hosts.host("https://a.example.nl/hook/1")
+    assert hosts.host("https://a.example.nl/other") is one
+    assert hosts.host("https://b.example.nl/hook") is not one
+    assert hosts.host("http://a.example.nl/hook") is not one
     await hosts.aclose()
+
+
+async def test_a_host_fills_its_first_lane_before_opening_another_and_never_exceeds_its_slots() -> (
+    None
+):
+    host = HostClients(per_lane=2, lanes=2).host("https://a.example.nl/hook")
+    async with host.client() as first, host.client() as second:
+        assert second is first  # the first lane's two connections
+        async with host.client() as third:
+            assert third is not first and host.lanes == 2
+            async with host.client():
+                fifth = asyncio.create_task(_enter(host))
+                await asyncio.sleep(0.05)
+                assert not fifth.done()  # four under way: the fifth waits for a slot
+        assert await fifth is third  # the second lane's slot came free
+    async with host.client() as quiet:
+        assert quiet is first and host.lanes == 2
+    await host.aclose()
+
+
+async def _enter(host: Host) -> httpx.AsyncClient:
+    async with host.client() as client:
+        return client
