@@ -30,11 +30,11 @@ from collections.abc import Sequence
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
-from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.producer.message_accumulator import BatchBuilder
 
 from wijkbus import metrics
 from wijkbus.logging import get_logger
+from wijkbus.partitioning import partition_for
 
 log = get_logger(__name__)
 
@@ -48,7 +48,6 @@ _WRITERS = (
     " AND classid = hashtext('wijkbus.outbox')::oid AND objid = hashtext($1)::oid"
 )
 _MAX_HORIZONS = 16
-_PARTITIONER = DefaultPartitioner()  # what start_producer's producers use
 
 
 async def send_rows(producer: AIOKafkaProducer, rows: Sequence[asyncpg.Record]) -> None:
@@ -57,21 +56,20 @@ async def send_rows(producer: AIOKafkaProducer, rows: Sequence[asyncpg.Record]) 
 
     The rows go into record batches per partition, in order (`send_batch`: aiokafka keeps one
     batch in flight per partition, so the order of rows with the same key is the order on the
-    partition); a row is put on the partition `send` would choose (the default partitioner).
-    One `send` per row cost more than the rest of the relay: a future and a murmur2 per row.
+    partition); a row is put on the partition `send` would choose (Kafka's default partitioner, in
+    `wijkbus.partitioning`). One `send` per row cost more than the rest of the relay.
     """
     open_: dict[tuple[str, int], BatchBuilder] = {}
-    partitions: dict[tuple[str, bytes | None], int] = {}
+    layouts: dict[str, tuple[list[int], list[int]]] = {}  # per topic: all, available
     sent: list[asyncio.Future[object]] = []
     for r in rows:
         if r["value"] is None:
             continue
         topic, key = r["topic"], bytes(r["key"]) if r["key"] is not None else None
-        partition = partitions.get((topic, key))
-        if partition is None:
-            partition = await _partition(producer, topic, key)
-            if key is not None:
-                partitions[(topic, key)] = partition
+        layout = layouts.get(topic)
+        if layout is None:
+            layout = layouts[topic] = await _layout(producer, topic)
+        partition = partition_for(key, *layout)
         record = {
             "timestamp": None,
             "key": key,
@@ -89,11 +87,10 @@ async def send_rows(producer: AIOKafkaProducer, rows: Sequence[asyncpg.Record]) 
     await asyncio.gather(*sent)
 
 
-async def _partition(producer: AIOKafkaProducer, topic: str, key: bytes | None) -> int:
-    """The partition `producer.send(topic, key=key)` would choose."""
+async def _layout(producer: AIOKafkaProducer, topic: str) -> tuple[list[int], list[int]]:
+    """The topic's partitions, all (sorted, waiting for its metadata) and those available."""
     every = sorted(await producer.partitions_for(topic))
-    available = list(producer.client.cluster.available_partitions_for_topic(topic) or ())
-    return int(_PARTITIONER(key, every, available))
+    return every, list(producer.client.cluster.available_partitions_for_topic(topic) or ())
 
 
 class OutboxRelay:
