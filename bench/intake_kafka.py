@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from bench import pg_ceiling
 from contracts import topics
 from services.intake.app import IntakeSettings, build
 from tools.simulate import demo_partner_registry, realistic_signals
@@ -33,11 +34,20 @@ class Result:
     count: int
     intake_per_s: float
     raw_per_s: float
+    # PostgreSQL re-inserting the rows intake wrote (bench.pg_ceiling): seconds, rows, per table.
+    pg_s: float = 0.0
+    pg_rows: int = 0
+    per_table: dict[str, tuple[int, float]] = field(default_factory=dict)
 
     @property
     def ratio(self) -> float:
         """Intake's rate as a fraction of the raw ceiling."""
         return self.intake_per_s / self.raw_per_s
+
+    @property
+    def pg_per_s(self) -> float:
+        """Signals per second PostgreSQL alone could store, as intake stores them."""
+        return self.count / self.pg_s
 
 
 async def _fill(bootstrap: str, topic: str, values: list[bytes], headers: list) -> None:
@@ -90,8 +100,9 @@ async def raw_pass_through(bootstrap: str, values: list[bytes]) -> float:
 
 async def intake_end_to_end(
     backend: Backend, registry: PartnerRegistry, values: list[bytes]
-) -> float:
-    """Records per second from the partner topic to `signals.accepted` published."""
+) -> tuple[float, str]:
+    """Records per second from the partner topic to `signals.accepted` published, and the
+    database intake wrote into."""
     database = backend.create_database(f"bench_{time.time_ns()}")
     secret = registry.signing_secret(PARTNER)
     await _fill(
@@ -113,7 +124,7 @@ async def intake_end_to_end(
             )
         finally:
             await conn.close()
-    return len(values) / (last - first).total_seconds()
+    return len(values) / (last - first).total_seconds(), database
 
 
 async def _wait_until_published(conn: asyncpg.Connection, count: int, stall_s: float = 60) -> None:
@@ -143,8 +154,8 @@ async def run(backend: Backend, count: int) -> Result:
     values = list(realistic_signals(partner.source, count, seed=7))
     with collecting_less():  # as `python -m services.intake` runs; the ceiling likewise
         raw = await raw_pass_through(backend.bootstrap, values)
-        intake = await intake_end_to_end(backend, registry, values)
-    return Result(count, intake, raw)
+        intake, database = await intake_end_to_end(backend, registry, values)
+    return Result(count, intake, raw, *await pg_ceiling.rows_rewritten(database, "intake"))
 
 
 async def main(backend: Backend, quick: bool) -> list[str]:
@@ -155,4 +166,9 @@ async def main(backend: Backend, quick: bool) -> list[str]:
         f"  raw aiokafka pass-through : {result.raw_per_s:10.0f} records/s",
         f"  intake end to end         : {result.intake_per_s:10.0f} records/s",
         f"  ratio                     : {result.ratio:10.3f}",
+        f"  PostgreSQL ceiling        : {result.pg_per_s:10.0f} signals/s (the {result.pg_rows}"
+        f" rows intake wrote, {result.pg_rows / result.count:.1f} per signal, re-inserted inside"
+        f" PostgreSQL with the same indexes; per signal:"
+        f" {pg_ceiling.costliest(result.per_table, result.count)}; intake is"
+        f" {result.intake_per_s / result.pg_per_s:.2f} of it)",
     ]

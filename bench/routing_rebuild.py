@@ -24,6 +24,7 @@ from pathlib import Path
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from bench import pg_ceiling
 from contracts import topics
 from contracts.envelope import new_event, to_json_bytes
 from contracts.events import SIGNAL_ACCEPTED_TYPE, SignalAccepted
@@ -215,6 +216,7 @@ async def main(backend: Backend, quick: bool) -> list[str]:
     raw = await raw_consume(backend.bootstrap, count)
     with tempfile.TemporaryDirectory() as tmp:
         rate, hwm_kib, child_kib, database = await routing_rebuild(backend, count, Path(tmp))
+    pg_s, pg_rows, per_table = await pg_ceiling.rows_rewritten(database, "routing")
     replayed, handled = await cli_replay(backend, database, count)
     own_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return [
@@ -223,6 +225,11 @@ async def main(backend: Backend, quick: bool) -> list[str]:
         f"  raw aiokafka consume      : {raw:10.0f} records/s",
         f"  routing rebuild           : {rate:10.0f} records/s",
         f"  ratio                     : {rate / raw:10.3f}",
+        f"  PostgreSQL ceiling        : {count / pg_s:10.0f} signals/s (the {pg_rows} rows the"
+        f" rebuild wrote, {pg_rows / count:.1f} per signal, re-inserted inside PostgreSQL with"
+        f" the same indexes, one statement per table; per signal:"
+        f" {pg_ceiling.costliest(per_table, count)}; the rebuild is {rate * pg_s / count:.2f}"
+        " of it)",
         f"  wijkbus replay routing    : {replayed:10.0f} records/s (rebuild into a scratch schema,"
         f" {handled} records read, each signal handled once; ratio {replayed / raw:.3f})",
         f"  routing peak RSS          : {hwm_kib / 1024:10.0f} MiB (VmHWM of the service process;"
