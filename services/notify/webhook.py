@@ -81,9 +81,10 @@ class WebhookSender:
                 target = await check_target(url, self.policy, self.lookup)
                 headers["Host"] = target.host_header
                 extensions = {"sni_hostname": target.sni_hostname} if target.sni_hostname else {}
-                clients = self.clients.host(url).client() if self.clients else None
+                # A lane of the host's clients, held for this exchange; else the one client.
+                lane = self.clients.host(url).client() if self.clients else None
                 async with (
-                    clients or contextlib.nullcontext(self.client) as client,
+                    lane or contextlib.nullcontext(self.client) as client,
                     client.stream(
                         "POST",
                         target.url,
