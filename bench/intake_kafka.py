@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -34,20 +34,12 @@ class Result:
     count: int
     intake_per_s: float
     raw_per_s: float
-    # PostgreSQL re-inserting the rows intake wrote (bench.pg_ceiling): seconds, rows, per table.
-    pg_s: float = 0.0
-    pg_rows: int = 0
-    per_table: dict[str, tuple[int, float]] = field(default_factory=dict)
+    pg: pg_ceiling.Ceiling  # PostgreSQL re-inserting the rows intake wrote
 
     @property
     def ratio(self) -> float:
         """Intake's rate as a fraction of the raw ceiling."""
         return self.intake_per_s / self.raw_per_s
-
-    @property
-    def pg_per_s(self) -> float:
-        """Signals per second PostgreSQL alone could store, as intake stores them."""
-        return self.count / self.pg_s
 
 
 async def _fill(bootstrap: str, topic: str, values: list[bytes], headers: list) -> None:
@@ -155,7 +147,7 @@ async def run(backend: Backend, count: int) -> Result:
     with collecting_less():  # as `python -m services.intake` runs; the ceiling likewise
         raw = await raw_pass_through(backend.bootstrap, values)
         intake, database = await intake_end_to_end(backend, registry, values)
-    return Result(count, intake, raw, *await pg_ceiling.rows_rewritten(database, "intake"))
+    return Result(count, intake, raw, await pg_ceiling.rows_rewritten(database, "intake", count))
 
 
 async def main(backend: Backend, quick: bool) -> list[str]:
@@ -166,9 +158,5 @@ async def main(backend: Backend, quick: bool) -> list[str]:
         f"  raw aiokafka pass-through : {result.raw_per_s:10.0f} records/s",
         f"  intake end to end         : {result.intake_per_s:10.0f} records/s",
         f"  ratio                     : {result.ratio:10.3f}",
-        f"  PostgreSQL ceiling        : {result.pg_per_s:10.0f} signals/s (the {result.pg_rows}"
-        f" rows intake wrote, {result.pg_rows / result.count:.1f} per signal, re-inserted inside"
-        f" PostgreSQL with the same indexes; per signal:"
-        f" {pg_ceiling.costliest(result.per_table, result.count)}; intake is"
-        f" {result.intake_per_s / result.pg_per_s:.2f} of it)",
+        result.pg.line("intake", result.intake_per_s),
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from bench.pg_ceiling import SCRATCH, costliest, rows_rewritten
+from bench.pg_ceiling import SCRATCH, rows_rewritten
 
 
 async def test_every_row_of_every_table_is_rewritten_once_and_nothing_is_left_behind(
@@ -22,11 +22,11 @@ async def test_every_row_of_every_table_is_rewritten_once_and_nothing_is_left_be
             " INSERT INTO proj.a (v) SELECT 'v' || g FROM generate_series(1, 300) g;"
             " INSERT INTO proj.b SELECT 'k' || g, g FROM generate_series(1, 70) g;"
         )
-        spent, rows, per_table = await rows_rewritten(fresh_database, "proj")
-        assert rows == 370
-        assert {t: n for t, (n, _) in per_table.items()} == {"a": 300, "b": 70}
-        assert spent > 0
-        assert costliest(per_table, 10).count(" rows ") == 2
+        ceiling = await rows_rewritten(fresh_database, "proj", 10)
+        assert ceiling.rows == 370
+        assert {t: n for t, (n, _) in ceiling.per_table.items()} == {"a": 300, "b": 70}
+        assert ceiling.seconds > 0
+        assert ceiling.costliest().count(" rows ") == 2
         assert await conn.fetchval("SELECT count(*) FROM proj.a") == 300
         assert not await conn.fetchval(
             "SELECT EXISTS (SELECT FROM pg_namespace WHERE nspname = $1)", SCRATCH
